@@ -1,0 +1,12 @@
+//! opsworkscm-conformance: a property-based conformance harness for the AWS OpsWorks CM
+//! `CreateBackup` operation (and the calls that observe or change the same state), with the
+//! emulator it ships with.
+//!
+//! Data flows one way: plan -> runner -> target -> observation -> checker -> verdict -> report.
+//! The [`model`] is pure; the [`emulator`] is the model served over HTTP.
+
+pub mod emulator;
+pub mod model;
+pub mod plan;
+pub mod report;
+pub mod wire;

@@ -1,0 +1,510 @@
+//! Explaining an observation: does an answer fit one possibility, and which world does it prove?
+//!
+//! A success is held to the facts the model predicts (the ServerName and Description echoed,
+//! BackupType MANUAL, the BackupId format, CreatedAt near the call, listings consistent with what
+//! was created and deleted, newest first). Ids the endpoint chose are bound into the world.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::*;
+
+impl Possible {
+    /// Checks `observed` against this possibility. On a fit, returns the world it proves (with
+    /// the endpoint's ids bound); otherwise the broken rule and what differs.
+    pub fn explain(
+        &self,
+        observed: &Observation,
+        window: Option<CallWindow>,
+    ) -> Result<World, Mismatch> {
+        match (observed, &self.expected) {
+            (Observation::Unknown, _) => Ok(self.world.clone()),
+            (Observation::Error(seen), Expected::Error(want)) if seen == want => {
+                Ok(self.world.clone())
+            }
+            (Observation::Error(seen), want) => Err(mismatch(
+                self.rule,
+                format!("expected {}, observed {seen}", want.summary()),
+            )),
+            (Observation::CreatedEnvelope { id, created_at }, Expected::CreatedBackup { .. }) => {
+                let mut world = self.world.clone();
+                created_envelope(id, created_at, window)?;
+                if world.backup_index(id).is_some() {
+                    return Err(mismatch(
+                        "create-backup.effect.backup-id",
+                        format!("id {id} was already given to another backup"),
+                    ));
+                }
+                world.backups.last_mut().expect("the new backup is last").id = Some(id.clone());
+                Ok(world)
+            }
+            (Observation::CreatedEnvelope { .. }, Expected::Error(want)) => Err(mismatch(
+                self.rule,
+                format!("expected {want}, observed success"),
+            )),
+            (Observation::CreatedEnvelope { .. }, want) => Err(mismatch(
+                "protocol.success",
+                format!(
+                    "expected {}, observed a CreateBackup answer",
+                    want.summary()
+                ),
+            )),
+            (Observation::Success(_), Expected::Error(want)) => Err(mismatch(
+                self.rule,
+                format!("expected {want}, observed success"),
+            )),
+            (Observation::Success(body), expected) => self.explain_success(expected, body, window),
+        }
+    }
+
+    fn explain_success(
+        &self,
+        expected: &Expected,
+        body: &Value,
+        window: Option<CallWindow>,
+    ) -> Result<World, Mismatch> {
+        let mut world = self.world.clone();
+        match expected {
+            Expected::Error(_) => unreachable!("handled by explain"),
+            Expected::Done => {}
+            Expected::CreatedBackup {
+                server,
+                description,
+            } => {
+                let id = created_backup(body, server, description.as_deref(), window)?;
+                if world.backup_index(&id).is_some() {
+                    return Err(mismatch(
+                        "create-backup.effect.backup-id",
+                        format!("BackupId {id} was already given to another backup"),
+                    ));
+                }
+                let new = world.backups.last_mut().expect("the new backup is last");
+                new.id = Some(id);
+            }
+            Expected::Backups { listed, maybe_gone } => {
+                world = backups(&world, body, listed, maybe_gone)?;
+            }
+            Expected::Servers(names) => {
+                let servers = array(body, "Servers", "describe-servers.listing")?;
+                let mut seen = BTreeSet::new();
+                for s in servers {
+                    let name = s["ServerName"].as_str().unwrap_or_default();
+                    if !names.iter().any(|n| n == name) {
+                        return Err(mismatch(
+                            "describe-servers.listing",
+                            format!("server {name:?} is listed but does not exist"),
+                        ));
+                    }
+                    seen.insert(name.to_string());
+                    server_status(&world, name, s)?;
+                }
+                if let Some(missing) = names.iter().find(|n| !seen.contains(*n)) {
+                    return Err(mismatch(
+                        "describe-servers.listing",
+                        format!("server {missing} exists but is not listed"),
+                    ));
+                }
+            }
+            Expected::Server(name) => {
+                let s = &body["Server"];
+                if s["ServerName"].as_str() != Some(name) {
+                    return Err(mismatch(
+                        self.rule,
+                        format!(
+                            "Server.ServerName is {}, expected {name:?}",
+                            s["ServerName"]
+                        ),
+                    ));
+                }
+                server_status(&world, name, s)?;
+            }
+            Expected::AccountAttributes { used, maximum } => {
+                let attrs = array(body, "Attributes", self.rule)?;
+                let Some(a) = attrs
+                    .iter()
+                    .find(|a| a["Name"].as_str() == Some("ManualBackupLimit"))
+                else {
+                    return Err(mismatch(self.rule, "no ManualBackupLimit attribute"));
+                };
+                if a["Maximum"].as_u64() != Some(u64::from(*maximum)) {
+                    return Err(mismatch(
+                        self.rule,
+                        format!(
+                            "ManualBackupLimit Maximum is {}, expected {maximum}",
+                            a["Maximum"]
+                        ),
+                    ));
+                }
+                let u = a["Used"].as_u64().unwrap_or(u64::MAX);
+                if u < u64::from(used.0) || u > u64::from(used.1) {
+                    return Err(mismatch(
+                        self.rule,
+                        format!(
+                            "ManualBackupLimit Used is {}, expected {}..={}",
+                            a["Used"], used.0, used.1
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(world)
+    }
+}
+
+fn array<'a>(
+    body: &'a Value,
+    member: &str,
+    rule: &'static str,
+) -> Result<&'a Vec<Value>, Mismatch> {
+    body[member]
+        .as_array()
+        .ok_or_else(|| mismatch(rule, format!("the answer has no {member} list")))
+}
+
+fn server_status(world: &World, name: &str, s: &Value) -> Result<(), Mismatch> {
+    let want = world.servers[name].status;
+    let seen = s["Status"].as_str().unwrap_or("(none)");
+    if seen == want.as_str() {
+        return Ok(());
+    }
+    let rule = match (want, ServerStatus::parse(seen)) {
+        (ServerStatus::BackingUp, _) => "create-backup.effect.backing-up",
+        (_, Some(ServerStatus::BackingUp)) => "backup.completion",
+        _ => "describe-servers.listing",
+    };
+    Err(mismatch(
+        rule,
+        format!("server {name} is {seen}, expected {want}"),
+    ))
+}
+
+fn backup_id_suffix() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^(?:\d{17}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)$").expect("regex")
+    })
+}
+
+fn backup_id_pattern() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"^[a-zA-Z][a-zA-Z0-9\-\.\:]*$").expect("regex"))
+}
+
+/// Checks CreateBackup's answer; returns the new BackupId.
+fn created_backup(
+    body: &Value,
+    server: &str,
+    description: Option<&str>,
+    window: Option<CallWindow>,
+) -> Result<String, Mismatch> {
+    const RESPONSE: &str = "create-backup.effect.response";
+    let b = &body["Backup"];
+    if !b.is_object() {
+        return Err(mismatch(RESPONSE, "the answer has no Backup object"));
+    }
+    if b["ServerName"].as_str() != Some(server) {
+        return Err(mismatch(
+            RESPONSE,
+            format!(
+                "Backup.ServerName is {}, expected {server:?}",
+                b["ServerName"]
+            ),
+        ));
+    }
+    if b["BackupType"].as_str() != Some("MANUAL") {
+        return Err(mismatch(
+            RESPONSE,
+            format!(
+                "Backup.BackupType is {}, expected \"MANUAL\"",
+                b["BackupType"]
+            ),
+        ));
+    }
+    match b["Status"].as_str() {
+        Some("IN_PROGRESS") | Some("OK") => {}
+        _ => {
+            return Err(mismatch(
+                "ambiguity.created-status",
+                format!(
+                    "Backup.Status is {}, expected \"IN_PROGRESS\" (or \"OK\", A6)",
+                    b["Status"]
+                ),
+            ))
+        }
+    }
+    if let Some(d) = description {
+        if b["Description"].as_str() != Some(d) {
+            return Err(mismatch(
+                RESPONSE,
+                format!(
+                    "Backup.Description is {}, expected the description sent ({} characters)",
+                    abbreviate(&b["Description"]),
+                    d.chars().count()
+                ),
+            ));
+        }
+    }
+    let Some(id) = b["BackupId"].as_str() else {
+        return Err(mismatch(
+            "create-backup.effect.backup-id",
+            format!("Backup.BackupId is {}, expected a string", b["BackupId"]),
+        ));
+    };
+    let suffix = id.strip_prefix(server).and_then(|r| r.strip_prefix('-'));
+    let well_formed = id.chars().count() <= 79
+        && backup_id_pattern().is_match(id)
+        && suffix.is_some_and(|s| backup_id_suffix().is_match(s));
+    if !well_formed {
+        return Err(mismatch(
+            "create-backup.effect.backup-id",
+            format!("BackupId {id:?} is not {server}-yyyyMMddHHmmssSSS nor {server}-yyyy-MM-ddTHH:mm:ss.SSSZ (at most 79 characters)"),
+        ));
+    }
+    if let Some(w) = window {
+        let Some(secs) = b["CreatedAt"].as_f64() else {
+            return Err(mismatch(
+                "create-backup.effect.created-at",
+                format!(
+                    "Backup.CreatedAt is {}, expected epoch seconds",
+                    b["CreatedAt"]
+                ),
+            ));
+        };
+        let ms = (secs * 1000.0) as i64;
+        if ms < w.sent_ms - CLOCK_SKEW_MS || ms > w.answered_ms + CLOCK_SKEW_MS {
+            return Err(mismatch(
+                "create-backup.effect.created-at",
+                format!(
+                    "Backup.CreatedAt is {secs}, but the call was made at {:.3} (more than {} s apart)",
+                    w.sent_ms as f64 / 1000.0,
+                    CLOCK_SKEW_MS / 1000
+                ),
+            ));
+        }
+    }
+    Ok(id.to_string())
+}
+
+/// The envelope's CreateBackup answer: any non-empty id, an RFC 3339 `created_at` near the call.
+fn created_envelope(
+    id: &str,
+    created_at: &str,
+    window: Option<CallWindow>,
+) -> Result<(), Mismatch> {
+    if id.trim().is_empty() {
+        return Err(mismatch(
+            "create-backup.effect.backup-id",
+            "the envelope id is empty",
+        ));
+    }
+    let Ok(at) = chrono::DateTime::parse_from_rfc3339(created_at) else {
+        return Err(mismatch(
+            "create-backup.effect.created-at",
+            format!("created_at {created_at:?} is not an RFC 3339 time"),
+        ));
+    };
+    if let Some(w) = window {
+        let ms = at.timestamp_millis();
+        if ms < w.sent_ms - CLOCK_SKEW_MS || ms > w.answered_ms + CLOCK_SKEW_MS {
+            return Err(mismatch(
+                "create-backup.effect.created-at",
+                format!(
+                    "created_at {created_at} is more than {} s from the time of the call ({})",
+                    CLOCK_SKEW_MS / 1000,
+                    chrono::DateTime::from_timestamp_millis(w.sent_ms)
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn abbreviate(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 40 {
+        format!(
+            "{}... ({} characters)",
+            s.chars().take(40).collect::<String>(),
+            s.chars().count()
+        )
+    } else {
+        s
+    }
+}
+
+/// Checks a DescribeBackups listing against the model, binding unbound backups to the ids shown.
+fn backups(
+    world: &World,
+    body: &Value,
+    listed: &[usize],
+    maybe_gone: &[usize],
+) -> Result<World, Mismatch> {
+    const LISTING: &str = "describe-backups.listing";
+    let observed = array(body, "Backups", LISTING)?;
+    let mut world = world.clone();
+    let candidates: Vec<usize> = listed.iter().chain(maybe_gone).copied().collect();
+    // Which model backup each observed entry is.
+    let mut claimed: Vec<Option<usize>> = vec![None; observed.len()];
+    for (j, o) in observed.iter().enumerate() {
+        let Some(id) = o["BackupId"].as_str() else {
+            return Err(mismatch(
+                LISTING,
+                format!("listed backup #{j} has no BackupId"),
+            ));
+        };
+        if let Some(i) = world.backup_index(id) {
+            if !candidates.contains(&i) {
+                let b = &world.backups[i];
+                let rule = if b.status == BackupStatus::Deleting {
+                    "delete-backup.effect"
+                } else {
+                    "describe-backups.filter"
+                };
+                return Err(mismatch(
+                    rule,
+                    format!(
+                        "backup {id} (of server {}) should not be listed here",
+                        b.server
+                    ),
+                ));
+            }
+            claimed[j] = Some(i);
+        }
+    }
+    // Bind entries with ids the model has not seen to unbound backups of the same kind.
+    for (j, o) in observed.iter().enumerate() {
+        if claimed[j].is_some() {
+            continue;
+        }
+        let id = o["BackupId"].as_str().unwrap_or_default();
+        let fits = |b: &Backup| {
+            b.id.is_none()
+                && Some(b.server.as_str()) == o["ServerName"].as_str()
+                && Some(b.kind.as_str()) == o["BackupType"].as_str()
+        };
+        let free = candidates
+            .iter()
+            .copied()
+            .find(|&i| fits(&world.backups[i]) && !claimed.contains(&Some(i)));
+        match free {
+            Some(i) => {
+                world.backups[i].id = Some(id.to_string());
+                claimed[j] = Some(i);
+            }
+            None => return Err(mismatch(
+                LISTING,
+                format!(
+                    "backup {id} ({} {} of server {}) is listed, but no such backup was created",
+                    o["BackupType"].as_str().unwrap_or("?"),
+                    o["Status"].as_str().unwrap_or("?"),
+                    o["ServerName"].as_str().unwrap_or("?")
+                ),
+            )),
+        }
+    }
+    // Each listed entry: type, server and status as the model has them.
+    for (j, o) in observed.iter().enumerate() {
+        let i = claimed[j].expect("every entry claimed");
+        let b = &world.backups[i];
+        let id = b.id.clone().unwrap_or_default();
+        if o["ServerName"].as_str() != Some(b.server.as_str()) {
+            return Err(mismatch(
+                LISTING,
+                format!(
+                    "backup {id} has ServerName {}, expected {:?}",
+                    o["ServerName"], b.server
+                ),
+            ));
+        }
+        if o["BackupType"].as_str() != Some(b.kind.as_str()) {
+            return Err(mismatch(
+                LISTING,
+                format!(
+                    "backup {id} has BackupType {}, expected {}",
+                    o["BackupType"],
+                    b.kind.as_str()
+                ),
+            ));
+        }
+        let seen = o["Status"].as_str().unwrap_or("(none)");
+        if seen != b.status.as_str() {
+            let rule = match (b.status, seen) {
+                (BackupStatus::InProgress, _) | (_, "IN_PROGRESS") => "backup.completion",
+                (BackupStatus::Deleting, _) | (_, "DELETING") => "delete-backup.effect",
+                _ => LISTING,
+            };
+            return Err(mismatch(
+                rule,
+                format!("backup {id} is {seen}, expected {}", b.status.as_str()),
+            ));
+        }
+        if let Some(Some(d)) = &b.description {
+            if o["Description"].as_str() != Some(d.as_str()) {
+                return Err(mismatch(
+                    LISTING,
+                    format!(
+                        "backup {id} has Description {}, not the one it was created with",
+                        abbreviate(&o["Description"])
+                    ),
+                ));
+            }
+        }
+    }
+    // Every backup that must be listed is.
+    for &i in listed {
+        if !claimed.contains(&Some(i)) {
+            let b = &world.backups[i];
+            let rule = if b.kind == BackupType::Manual && b.description.is_some() {
+                "create-backup.effect.response"
+            } else {
+                LISTING
+            };
+            return Err(mismatch(
+                rule,
+                format!(
+                    "backup {} ({} {} of server {}) exists but is not listed",
+                    b.id.as_deref().unwrap_or("(id not yet seen)"),
+                    b.kind.as_str(),
+                    b.status.as_str(),
+                    b.server
+                ),
+            ));
+        }
+    }
+    // Newest first: by the model's creation order, and by CreatedAt where it is given.
+    let mut last: Option<(u64, f64, String)> = None;
+    for (j, o) in observed.iter().enumerate() {
+        let b = &world.backups[claimed[j].expect("claimed")];
+        let at = o["CreatedAt"].as_f64();
+        let id = b.id.clone().unwrap_or_default();
+        if let Some((seq, prev_at, prev_id)) = &last {
+            if b.seq > *seq || at.is_some_and(|a| a > *prev_at) {
+                return Err(mismatch(
+                    "describe-backups.order",
+                    format!("backup {id} is listed after the older backup {prev_id}; the newest must come first"),
+                ));
+            }
+        }
+        last = Some((b.seq, at.unwrap_or(f64::MAX), id));
+    }
+    // Backups being deleted that are not listed are gone for good.
+    let gone: Vec<usize> = maybe_gone
+        .iter()
+        .copied()
+        .filter(|i| {
+            !claimed.contains(&Some(*i)) && world.backups[*i].status == BackupStatus::Deleting
+        })
+        .collect();
+    let mut i = 0;
+    world.backups.retain(|_| {
+        let keep = !gone.contains(&i);
+        i += 1;
+        keep
+    });
+    Ok(world)
+}

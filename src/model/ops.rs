@@ -1,0 +1,636 @@
+//! The transition relation: for one action from one world, every outcome the documents allow.
+//!
+//! Order matters in one way only: the first possibility is the reference reading, the one the
+//! bundled emulator serves. Every other possibility is a legal reading a checker must accept.
+
+use serde_json::Value;
+
+use super::validate::{checked_rules, validate_input, Certainty};
+use super::*;
+
+/// Every outcome `action` may have from `world`, the reference reading first.
+pub fn step(world: &World, action: &Action) -> Vec<Possible> {
+    match action {
+        Action::Reset => vec![done(
+            World::new(world.limit, world.readings),
+            "control-plane.contract",
+        )],
+        Action::PutServer(spec) => {
+            let mut w = world.clone();
+            w.put_server(spec, None);
+            vec![done(w, "control-plane.contract")]
+        }
+        Action::Settle(status) => world
+            .settle(*status)
+            .into_iter()
+            .map(|w| done(w, "backup.completion"))
+            .collect(),
+        Action::Call { op, input } => call(world, *op, input),
+    }
+}
+
+fn done(world: World, rule: &'static str) -> Possible {
+    Possible {
+        expected: Expected::Done,
+        world,
+        rule,
+        exercised: vec![],
+    }
+}
+
+/// Builds possibilities that share the exercised rules of one call.
+struct Outcomes {
+    world: World,
+    exercised: Vec<(&'static str, Polarity)>,
+    out: Vec<Possible>,
+}
+
+impl Outcomes {
+    fn new(world: &World) -> Outcomes {
+        Outcomes {
+            world: world.clone(),
+            exercised: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
+    fn pass(&mut self, rule: &'static str) {
+        self.exercised.push((rule, Polarity::Pass));
+    }
+
+    /// An error that leaves the world as it was.
+    fn error(&mut self, kind: ErrorKind, rule: &'static str) {
+        let mut exercised = self.exercised.clone();
+        exercised.push((rule, Polarity::Fail));
+        self.out.push(Possible {
+            expected: Expected::Error(kind),
+            world: self.world.clone(),
+            rule,
+            exercised,
+        });
+    }
+
+    fn success(&mut self, expected: Expected, world: World, rule: &'static str) {
+        let mut exercised = self.exercised.clone();
+        exercised.push((rule, Polarity::Pass));
+        self.out.push(Possible {
+            expected,
+            world,
+            rule,
+            exercised,
+        });
+    }
+}
+
+fn str_member<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
+    input.get(name).and_then(Value::as_str)
+}
+
+fn call(world: &World, op: Operation, input: &Value) -> Vec<Possible> {
+    let mut o = Outcomes::new(world);
+    let violations = validate_input(op.name(), input);
+    if let Some(v) = violations.iter().find(|v| v.is_definite()) {
+        o.error(ErrorKind::ValidationException, v.rule);
+        if v.rule == "validation.type" {
+            // A15: AWS's JSON services answer a wrong type with SerializationException.
+            o.error(
+                ErrorKind::SerializationException,
+                "ambiguity.type-error-kind",
+            );
+        }
+        return o.out;
+    }
+    // Ambiguous violations: the reference reading refuses; accepting is legal too.
+    if let Some(v) = violations.first() {
+        let Certainty::Ambiguous(amb) = v.certainty else {
+            unreachable!("definite violations returned above")
+        };
+        o.error(ErrorKind::ValidationException, v.rule);
+        o.pass(amb);
+    } else {
+        for rule in checked_rules(op.name(), input) {
+            o.pass(rule);
+        }
+    }
+    match op {
+        Operation::CreateBackup => create_backup(&mut o, input),
+        Operation::DescribeBackups => describe_backups(&mut o, input),
+        Operation::DeleteBackup => delete_backup(&mut o, input),
+        Operation::DescribeServers => describe_servers(&mut o, input),
+        Operation::UpdateServer => update_server(&mut o, input),
+        Operation::StartMaintenance => start_maintenance(&mut o, input),
+        Operation::DeleteServer => delete_server(&mut o, input),
+        Operation::RestoreServer => restore_server(&mut o, input),
+        Operation::DescribeAccountAttributes => {
+            let (mut low, mut high) = (0, 0);
+            for b in o
+                .world
+                .backups
+                .iter()
+                .filter(|b| b.kind == BackupType::Manual)
+            {
+                high += 1;
+                if b.status == BackupStatus::Ok {
+                    low += 1;
+                }
+            }
+            let expected = Expected::AccountAttributes {
+                used: (low, high),
+                maximum: o.world.limit,
+            };
+            let w = o.world.clone();
+            o.success(expected, w, "account-attributes.manual-backup-limit");
+        }
+    }
+    o.out
+}
+
+fn create_backup(o: &mut Outcomes, input: &Value) {
+    let name = str_member(input, "ServerName").unwrap_or_default();
+    let Some(server) = o.world.servers.get(name).cloned() else {
+        o.error(
+            ErrorKind::ResourceNotFoundException,
+            "create-backup.not-found",
+        );
+        return;
+    };
+    o.pass("create-backup.not-found");
+    let (low, high) = o.world.manual_count(name);
+    let limit = o.world.limit;
+    let state_rule = match server.status {
+        ServerStatus::BackingUp => "create-backup.state.backing-up",
+        s if s.may_back_up() => "create-backup.state.allowed",
+        _ => "create-backup.state.refused",
+    };
+    if !server.status.may_back_up() {
+        o.error(ErrorKind::InvalidStateException, state_rule);
+        if high >= limit {
+            // A4: the state gate and the limit both apply; either error is legal.
+            o.error(
+                ErrorKind::LimitExceededException,
+                "ambiguity.error-precedence",
+            );
+        }
+        return;
+    }
+    o.pass(state_rule);
+    if high >= limit {
+        // A3: when only backups of uncertain standing reach the limit, both answers are legal.
+        let rule = if low >= limit {
+            "create-backup.limit"
+        } else {
+            "ambiguity.counted-statuses"
+        };
+        o.error(ErrorKind::LimitExceededException, rule);
+    }
+    if low >= limit {
+        return;
+    }
+    o.pass("create-backup.limit");
+    let automated_in_scope = o
+        .world
+        .backups
+        .iter()
+        .filter(|b| b.kind == BackupType::Automated)
+        .filter(|b| o.world.readings.limit_scope == LimitScope::PerAccount || b.server == name)
+        .count() as u32;
+    if automated_in_scope > 0 && low + automated_in_scope >= limit {
+        o.pass("create-backup.limit.automated-not-counted");
+    }
+    if server.freed_slots > 0 && low + server.freed_slots >= limit {
+        o.pass("create-backup.limit.delete-frees-slot");
+    }
+    let mut w = o.world.clone();
+    let description = str_member(input, "Description").map(str::to_string);
+    let seq = w.next_seq;
+    w.next_seq += 1;
+    w.backups.push(Backup {
+        id: None,
+        server: name.to_string(),
+        kind: BackupType::Manual,
+        status: BackupStatus::InProgress,
+        description: Some(description.clone()),
+        seq,
+        created_at_ms: None,
+    });
+    let s = w.servers.get_mut(name).expect("server exists");
+    s.pending = Some(Pending::Backup {
+        previous: Some(s.status),
+    });
+    s.status = ServerStatus::BackingUp;
+    o.pass("create-backup.effect.backing-up");
+    o.pass("create-backup.effect.backup-id");
+    o.pass("create-backup.effect.created-at");
+    o.success(
+        Expected::CreatedBackup {
+            server: name.to_string(),
+            description,
+        },
+        w,
+        "create-backup.effect.response",
+    );
+}
+
+/// Splits the backups that match `filter` into those that must be listed and those that may be
+/// (being deleted, or unbound when a BackupId is asked for).
+fn listing(world: &World, filter: impl Fn(&Backup) -> bool) -> (Vec<usize>, Vec<usize>) {
+    let mut listed = Vec::new();
+    let mut maybe = Vec::new();
+    for (i, b) in world.backups.iter().enumerate().rev() {
+        if !filter(b) {
+            continue;
+        }
+        if b.status == BackupStatus::Deleting {
+            maybe.push(i);
+        } else {
+            listed.push(i);
+        }
+    }
+    (listed, maybe)
+}
+
+fn describe_backups(o: &mut Outcomes, input: &Value) {
+    let w = o.world.clone();
+    if let Some(id) = str_member(input, "BackupId") {
+        match w.backup_index(id) {
+            Some(i) if w.backups[i].status == BackupStatus::Deleting => {
+                let expected = Expected::Backups {
+                    listed: vec![],
+                    maybe_gone: vec![i],
+                };
+                o.success(expected, w.clone(), "describe-backups.filter");
+                o.error(
+                    ErrorKind::ResourceNotFoundException,
+                    "describe-backups.not-found",
+                );
+            }
+            Some(i) => o.success(
+                Expected::Backups {
+                    listed: vec![i],
+                    maybe_gone: vec![],
+                },
+                w,
+                "describe-backups.filter",
+            ),
+            None => {
+                o.error(
+                    ErrorKind::ResourceNotFoundException,
+                    "describe-backups.not-found",
+                );
+                let unbound: Vec<usize> = (0..w.backups.len())
+                    .filter(|&i| w.backups[i].id.is_none())
+                    .collect();
+                if !unbound.is_empty() {
+                    // The id may be one the endpoint chose for a backup not yet observed.
+                    o.success(
+                        Expected::Backups {
+                            listed: vec![],
+                            maybe_gone: unbound,
+                        },
+                        w,
+                        "describe-backups.filter",
+                    );
+                }
+            }
+        }
+        return;
+    }
+    if let Some(name) = str_member(input, "ServerName") {
+        let (listed, maybe_gone) = listing(&w, |b| b.server == name);
+        if !w.servers.contains_key(name) {
+            // A13: an unknown server gives ResourceNotFoundException or an empty list.
+            o.error(
+                ErrorKind::ResourceNotFoundException,
+                "ambiguity.describe-unknown-server",
+            );
+            o.success(
+                Expected::Backups { listed, maybe_gone },
+                w,
+                "ambiguity.describe-unknown-server",
+            );
+            return;
+        }
+        o.pass("describe-backups.order");
+        o.pass("describe-backups.filter");
+        o.success(
+            Expected::Backups { listed, maybe_gone },
+            w,
+            "describe-backups.listing",
+        );
+        return;
+    }
+    let (listed, maybe_gone) = listing(&w, |_| true);
+    o.pass("describe-backups.order");
+    o.success(
+        Expected::Backups { listed, maybe_gone },
+        w,
+        "describe-backups.listing",
+    );
+}
+
+fn delete_backup(o: &mut Outcomes, input: &Value) {
+    let id = str_member(input, "BackupId").unwrap_or_default();
+    let Some(i) = o.world.backup_index(id) else {
+        o.error(
+            ErrorKind::ResourceNotFoundException,
+            "delete-backup.not-found",
+        );
+        return;
+    };
+    o.pass("delete-backup.not-found");
+    let backup = o.world.backups[i].clone();
+    match backup.status {
+        BackupStatus::Deleting => {
+            o.error(
+                ErrorKind::InvalidStateException,
+                "delete-backup.already-deleting",
+            );
+            // It may be gone by now.
+            let mut gone = o.world.clone();
+            gone.backups.remove(i);
+            let mut exercised = o.exercised.clone();
+            exercised.push(("delete-backup.not-found", Polarity::Fail));
+            o.out.push(Possible {
+                expected: Expected::Error(ErrorKind::ResourceNotFoundException),
+                world: gone,
+                rule: "delete-backup.not-found",
+                exercised,
+            });
+            return;
+        }
+        BackupStatus::InProgress => {
+            // Undocumented: deleting a backup still being made may be refused or accepted.
+            o.error(ErrorKind::InvalidStateException, "server.backing-up.locked");
+        }
+        BackupStatus::Ok | BackupStatus::Failed => {
+            o.pass("delete-backup.already-deleting");
+        }
+    }
+    let mut w = o.world.clone();
+    w.backups[i].status = BackupStatus::Deleting;
+    if backup.kind == BackupType::Manual {
+        if let Some(s) = w.servers.get_mut(&backup.server) {
+            s.freed_slots += 1;
+        }
+    }
+    if backup.status == BackupStatus::InProgress {
+        // The backup in progress is gone: the server is no longer backing up.
+        if let Some(s) = w.servers.get_mut(&backup.server) {
+            if let Some(Pending::Backup { previous }) = s.pending.clone() {
+                s.status = previous.unwrap_or(ServerStatus::Healthy);
+                s.pending = None;
+            }
+        }
+    }
+    o.success(Expected::Done, w, "delete-backup.effect");
+}
+
+fn describe_servers(o: &mut Outcomes, input: &Value) {
+    let w = o.world.clone();
+    if let Some(name) = str_member(input, "ServerName") {
+        if w.servers.contains_key(name) {
+            o.pass("describe-servers.not-found");
+            o.success(
+                Expected::Servers(vec![name.to_string()]),
+                w,
+                "describe-servers.listing",
+            );
+        } else {
+            o.error(
+                ErrorKind::ResourceNotFoundException,
+                "describe-servers.not-found",
+            );
+        }
+        return;
+    }
+    let names = w.servers.keys().cloned().collect();
+    o.success(Expected::Servers(names), w, "describe-servers.listing");
+}
+
+/// Looks the named server up, answering ResourceNotFoundException when it is unknown.
+fn existing_server(o: &mut Outcomes, input: &Value) -> Option<Server> {
+    let name = str_member(input, "ServerName").unwrap_or_default();
+    match o.world.servers.get(name).cloned() {
+        Some(s) => {
+            o.pass("update-server.not-found");
+            Some(s)
+        }
+        None => {
+            o.error(
+                ErrorKind::ResourceNotFoundException,
+                "update-server.not-found",
+            );
+            None
+        }
+    }
+}
+
+fn update_server(o: &mut Outcomes, input: &Value) {
+    let Some(server) = existing_server(o, input) else {
+        return;
+    };
+    if server.status == ServerStatus::BackingUp {
+        o.error(ErrorKind::InvalidStateException, "server.backing-up.locked");
+        return;
+    }
+    o.pass("server.backing-up.locked");
+    if !server.status.may_back_up() {
+        // A11: states other than BACKING_UP are not named; refusing is the reference reading.
+        o.error(ErrorKind::InvalidStateException, "ambiguity.unnamed-states");
+    }
+    let mut w = o.world.clone();
+    let s = w.servers.get_mut(&server.name).expect("server exists");
+    if let Some(b) = input.get("DisableAutomatedBackup").and_then(Value::as_bool) {
+        s.disable_automated_backup = b;
+    }
+    if let Some(n) = input.get("BackupRetentionCount").and_then(Value::as_i64) {
+        s.backup_retention_count = n;
+    }
+    if let Some(t) = str_member(input, "PreferredBackupWindow") {
+        s.preferred_backup_window = Some(t.to_string());
+    }
+    if let Some(t) = str_member(input, "PreferredMaintenanceWindow") {
+        s.preferred_maintenance_window = Some(t.to_string());
+    }
+    o.success(Expected::Server(server.name), w, "update-server.effect");
+}
+
+fn start_maintenance(o: &mut Outcomes, input: &Value) {
+    let Some(server) = existing_server(o, input) else {
+        return;
+    };
+    if !matches!(
+        server.status,
+        ServerStatus::Healthy | ServerStatus::Unhealthy
+    ) {
+        let rule = if server.status == ServerStatus::BackingUp {
+            "server.backing-up.locked"
+        } else {
+            "start-maintenance.state"
+        };
+        o.error(ErrorKind::InvalidStateException, rule);
+        return;
+    }
+    let mut w = o.world.clone();
+    let s = w.servers.get_mut(&server.name).expect("server exists");
+    s.status = ServerStatus::UnderMaintenance;
+    s.pending = Some(Pending::Maintenance);
+    o.success(Expected::Server(server.name), w, "start-maintenance.state");
+}
+
+fn delete_server(o: &mut Outcomes, input: &Value) {
+    let Some(server) = existing_server(o, input) else {
+        return;
+    };
+    match server.status {
+        ServerStatus::Deleting => {
+            o.error(
+                ErrorKind::InvalidStateException,
+                "delete-server.already-deleting",
+            );
+            return;
+        }
+        ServerStatus::BackingUp => {
+            // A10: refused, with either error.
+            o.error(ErrorKind::InvalidStateException, "server.backing-up.locked");
+            o.error(
+                ErrorKind::ValidationException,
+                "ambiguity.delete-server-in-progress",
+            );
+            return;
+        }
+        ServerStatus::Creating
+        | ServerStatus::Modifying
+        | ServerStatus::Restoring
+        | ServerStatus::Setup
+        | ServerStatus::UnderMaintenance => {
+            // A10: an operation in progress; refusing is the reference reading.
+            o.error(
+                ErrorKind::InvalidStateException,
+                "ambiguity.delete-server-in-progress",
+            );
+            o.error(
+                ErrorKind::ValidationException,
+                "ambiguity.delete-server-in-progress",
+            );
+        }
+        _ => o.pass("server.backing-up.locked"),
+    }
+    let mut w = o.world.clone();
+    let s = w.servers.get_mut(&server.name).expect("server exists");
+    s.status = ServerStatus::Deleting;
+    s.pending = Some(Pending::Deletion);
+    o.success(Expected::Done, w, "delete-server.effect");
+}
+
+fn restore_server(o: &mut Outcomes, input: &Value) {
+    let Some(server) = existing_server(o, input) else {
+        return;
+    };
+    let id = str_member(input, "BackupId").unwrap_or_default();
+    let Some(i) = o.world.backup_index(id) else {
+        o.error(
+            ErrorKind::ResourceNotFoundException,
+            "restore-server.not-found",
+        );
+        return;
+    };
+    let backup = o.world.backups[i].clone();
+    if !matches!(
+        server.status,
+        ServerStatus::ConnectionLost
+            | ServerStatus::Healthy
+            | ServerStatus::Running
+            | ServerStatus::Unhealthy
+            | ServerStatus::Terminated
+    ) {
+        let rule = if server.status == ServerStatus::BackingUp {
+            "server.backing-up.locked"
+        } else {
+            "restore-server.state"
+        };
+        o.error(ErrorKind::InvalidStateException, rule);
+        return;
+    }
+    o.pass("restore-server.state");
+    if backup.status != BackupStatus::Ok {
+        // Undocumented: restoring from a backup that is not OK; refusing is the reference.
+        o.error(ErrorKind::InvalidStateException, "restore-server.state");
+        o.error(ErrorKind::ValidationException, "restore-server.state");
+        if backup.status == BackupStatus::Deleting {
+            o.error(
+                ErrorKind::ResourceNotFoundException,
+                "restore-server.not-found",
+            );
+        }
+    }
+    if backup.server != server.name {
+        // Undocumented: a backup of another server.
+        o.error(ErrorKind::ValidationException, "restore-server.state");
+    }
+    let mut w = o.world.clone();
+    let s = w.servers.get_mut(&server.name).expect("server exists");
+    s.status = ServerStatus::Restoring;
+    s.pending = Some(Pending::Restore);
+    o.success(Expected::Done, w, "restore-server.state");
+}
+
+/// Every world an endpoint may reach by itself from `world` between two calls: any operation in
+/// progress may finish (a backup OK or FAILED, maintenance, a restore, a deletion). The first
+/// world is `world` unchanged.
+pub fn spontaneous(world: &World) -> Vec<World> {
+    let mut worlds = vec![world.clone()];
+    for (name, server) in &world.servers {
+        let Some(pending) = &server.pending else {
+            continue;
+        };
+        let mut endings: Vec<World> = Vec::new();
+        for w in &worlds {
+            match pending {
+                Pending::Backup { previous } => {
+                    let targets = match (previous, world.readings.after_backup) {
+                        (Some(p), AfterBackup::Previous) => vec![*p],
+                        (None, AfterBackup::Previous) => vec![
+                            ServerStatus::Healthy,
+                            ServerStatus::Running,
+                            ServerStatus::Unhealthy,
+                        ],
+                        (_, AfterBackup::FreshHealth) => {
+                            vec![ServerStatus::Healthy, ServerStatus::Unhealthy]
+                        }
+                    };
+                    for status in [BackupStatus::Ok, BackupStatus::Failed] {
+                        for t in &targets {
+                            let mut w = w.clone();
+                            w.finish_backup(name, status, *t);
+                            endings.push(w);
+                        }
+                    }
+                }
+                Pending::Maintenance | Pending::Restore => {
+                    for t in [ServerStatus::Healthy, ServerStatus::Unhealthy] {
+                        let mut w = w.clone();
+                        let s = w.servers.get_mut(name).expect("server exists");
+                        s.status = t;
+                        s.pending = None;
+                        endings.push(w);
+                    }
+                }
+                Pending::Deletion => {
+                    let mut w = w.clone();
+                    w.servers.remove(name);
+                    endings.push(w);
+                }
+            }
+        }
+        worlds.extend(endings);
+    }
+    worlds.sort();
+    worlds.dedup();
+    // Keep the unchanged world first.
+    if let Some(pos) = worlds.iter().position(|w| w == world) {
+        let w = worlds.remove(pos);
+        worlds.insert(0, w);
+    }
+    worlds
+}

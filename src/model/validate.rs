@@ -1,0 +1,583 @@
+//! Input validation driven by the service model: every member of an operation's input is
+//! checked against its shape (type, required members, length, pattern, range, enum), plus the
+//! stricter limits that AWS's prose states for tags.
+//!
+//! Where the documents disagree (tag limits, anchoring, the `aws:` prefix, the error for a wrong
+//! JSON type) a violation is `Ambiguous`: refusing is one legal reading, accepting another.
+
+use serde_json::Value;
+
+use super::service::{ServiceModel, Shape};
+
+/// How sure a violation is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Certainty {
+    /// Every reading refuses the input.
+    Definite,
+    /// Some readings refuse it; the named ambiguity allows accepting it too.
+    Ambiguous(&'static str),
+}
+
+/// One broken input constraint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Where in the input, e.g. `Tags[3].Key`.
+    pub path: String,
+    /// The rule id, e.g. `validation.tag-key.length`.
+    pub rule: &'static str,
+    pub certainty: Certainty,
+    pub message: String,
+}
+
+impl Violation {
+    pub fn is_definite(&self) -> bool {
+        self.certainty == Certainty::Definite
+    }
+}
+
+/// The validation rules an input exercised: every rule whose member is present (so coverage can
+/// count inputs that satisfied a rule as well as inputs that broke it).
+pub fn checked_rules(operation: &str, input: &Value) -> Vec<&'static str> {
+    let model = ServiceModel::get();
+    let mut out = vec!["validation.required", "validation.type"];
+    if let Some(shape) = model.operation(operation).and_then(|op| op.input.clone()) {
+        collect_checked(model, &shape, "", input, &mut out);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn collect_checked(
+    model: &ServiceModel,
+    shape: &str,
+    member: &str,
+    v: &Value,
+    out: &mut Vec<&'static str>,
+) {
+    let fam = family(shape, member);
+    match model.shape(shape) {
+        Shape::Structure { members, .. } => {
+            for (name, member_shape) in members {
+                if let Some(value) = v.get(name).filter(|v| !v.is_null()) {
+                    collect_checked(model, member_shape, name, value, out);
+                }
+            }
+        }
+        Shape::List { member: m, .. } => {
+            out.push(rule_id(fam, "count"));
+            for item in v.as_array().into_iter().flatten() {
+                collect_checked(model, m, member, item, out);
+            }
+        }
+        Shape::String {
+            pattern,
+            enumeration,
+            min,
+            max,
+        } => {
+            if enumeration.is_some() {
+                out.push("validation.enum");
+            } else {
+                if min.is_some() || max.is_some() {
+                    out.push(rule_id(fam, "length"));
+                }
+                if pattern.as_ref().is_some_and(|p| p.source != "(?s).*") {
+                    out.push(rule_id(fam, "pattern"));
+                }
+            }
+        }
+        Shape::Integer { min, max } if min.is_some() || max.is_some() => {
+            out.push(rule_id(fam, "range"))
+        }
+        _ => {}
+    }
+}
+
+/// Validates an operation's input JSON against its input shape.
+pub fn validate_input(operation: &str, input: &Value) -> Vec<Violation> {
+    let model = ServiceModel::get();
+    let mut out = Vec::new();
+    let Some(shape) = model.operation(operation).and_then(|op| op.input.clone()) else {
+        return out;
+    };
+    if !input.is_object() {
+        out.push(Violation {
+            path: String::new(),
+            rule: "validation.type",
+            certainty: Certainty::Definite,
+            message: format!(
+                "the request body must be a JSON object, not {}",
+                kind(input)
+            ),
+        });
+        return out;
+    }
+    check(model, &shape, "", input, &mut out);
+    out
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The rule family of a member, named after the domain rather than the generic shape.
+fn family(shape_name: &str, member: &str) -> &'static str {
+    match (shape_name, member) {
+        ("ServerName", _) => "server-name",
+        ("BackupId", _) => "backup-id",
+        ("TagKey", _) => "tag-key",
+        ("TagValue", _) => "tag-value",
+        ("TagList", _) => "tags",
+        ("MaxResults", _) => "max-results",
+        ("TimeWindowDefinition", _) => "time-window",
+        (_, "Description") => "description",
+        _ => "string",
+    }
+}
+
+fn rule_id(family: &str, constraint: &str) -> &'static str {
+    match (family, constraint) {
+        ("server-name", "length") => "validation.server-name.length",
+        ("server-name", "pattern") => "validation.server-name.pattern",
+        ("backup-id", "length") => "validation.backup-id.length",
+        ("backup-id", "pattern") => "validation.backup-id.pattern",
+        ("tag-key", "length") => "validation.tag-key.length",
+        ("tag-key", "pattern") => "validation.tag-key.pattern",
+        ("tag-value", "length") => "validation.tag-value.length",
+        ("tag-value", "pattern") => "validation.tag-value.pattern",
+        ("tags", _) => "validation.tags.count",
+        ("description", "length") => "validation.description.length",
+        ("max-results", _) => "validation.max-results.range",
+        ("time-window", _) => "validation.time-window.pattern",
+        (_, "enum") => "validation.enum",
+        _ => "validation.string.length",
+    }
+}
+
+fn push(out: &mut Vec<Violation>, path: &str, rule: &'static str, c: Certainty, msg: String) {
+    out.push(Violation {
+        path: path.to_string(),
+        rule,
+        certainty: c,
+        message: msg,
+    });
+}
+
+fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mut Vec<Violation>) {
+    let member = path.rsplit('.').next().unwrap_or(path);
+    let member = member.split('[').next().unwrap_or(member);
+    let fam = family(shape_name, member);
+    let type_error = |out: &mut Vec<Violation>, want: &str| {
+        push(
+            out,
+            path,
+            "validation.type",
+            Certainty::Definite,
+            format!("{path} must be {want}, not {}", kind(v)),
+        )
+    };
+    match model.shape(shape_name) {
+        Shape::Structure { members, required } => {
+            let Some(obj) = v.as_object() else {
+                return type_error(out, "an object");
+            };
+            for r in required {
+                if obj.get(r).is_none_or(Value::is_null) {
+                    let p = join(path, r);
+                    push(
+                        out,
+                        &p,
+                        "validation.required",
+                        Certainty::Definite,
+                        format!("{p} is required"),
+                    );
+                }
+            }
+            for (name, member_shape) in members {
+                if let Some(value) = obj.get(name).filter(|v| !v.is_null()) {
+                    check(model, member_shape, &join(path, name), value, out);
+                }
+            }
+        }
+        Shape::List { member, min, max } => {
+            let Some(items) = v.as_array() else {
+                return type_error(out, "a list");
+            };
+            let n = items.len() as u64;
+            if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+                push(
+                    out,
+                    path,
+                    rule_id(fam, "count"),
+                    Certainty::Definite,
+                    format!("{path} has {n} items; the shape allows {min:?} to {max:?}"),
+                );
+            } else if shape_name == "TagList" && n > 50 {
+                push(
+                    out,
+                    path,
+                    "validation.tags.count",
+                    Certainty::Ambiguous("ambiguity.tag-limits"),
+                    format!("{path} has {n} tags; the prose allows at most 50"),
+                );
+            }
+            for (i, item) in items.iter().enumerate() {
+                check(model, member, &format!("{path}[{i}]"), item, out);
+            }
+        }
+        Shape::String {
+            min,
+            max,
+            pattern,
+            enumeration,
+        } => {
+            let Some(s) = v.as_str() else {
+                return type_error(out, "a string");
+            };
+            check_string(
+                path,
+                shape_name,
+                fam,
+                s,
+                *min,
+                *max,
+                pattern,
+                enumeration,
+                out,
+            );
+        }
+        Shape::Integer { min, max } => {
+            let Some(n) = v.as_i64() else {
+                return type_error(out, "an integer");
+            };
+            if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+                push(
+                    out,
+                    path,
+                    rule_id(fam, "range"),
+                    Certainty::Definite,
+                    format!("{path} is {n}; the shape allows {min:?} to {max:?}"),
+                );
+            }
+        }
+        Shape::Boolean => {
+            if !v.is_boolean() {
+                type_error(out, "a boolean")
+            }
+        }
+        Shape::Timestamp => {
+            if !(v.is_number() || v.is_string()) {
+                type_error(out, "a timestamp")
+            }
+        }
+        Shape::Other => {}
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_string(
+    path: &str,
+    shape_name: &str,
+    fam: &str,
+    s: &str,
+    min: Option<u64>,
+    max: Option<u64>,
+    pattern: &Option<super::service::Pattern>,
+    enumeration: &Option<Vec<String>>,
+    out: &mut Vec<Violation>,
+) {
+    // Lengths count Unicode scalar values.
+    let len = s.chars().count() as u64;
+    if let Some(values) = enumeration {
+        if !values.iter().any(|e| e == s) {
+            push(
+                out,
+                path,
+                "validation.enum",
+                Certainty::Definite,
+                format!("{path} is {s:?}, not one of {values:?}"),
+            );
+        }
+        return;
+    }
+    let is_tag = matches!(shape_name, "TagKey" | "TagValue");
+    let trimmed = s.trim();
+    let trimmed_len = trimmed.chars().count() as u64;
+    if min.is_some_and(|m| len < m) || max.is_some_and(|m| len > m) {
+        // A tag whose length is out of range only before trimming: ambiguous (A8).
+        let certainty = if is_tag
+            && !(min.is_some_and(|m| trimmed_len < m) || max.is_some_and(|m| trimmed_len > m))
+        {
+            Certainty::Ambiguous("ambiguity.tag-limits")
+        } else {
+            Certainty::Definite
+        };
+        push(
+            out,
+            path,
+            rule_id(fam, "length"),
+            certainty,
+            format!("{path} has {len} characters; the shape allows {min:?} to {max:?}"),
+        );
+    } else if is_tag {
+        // The prose: key at most 127, value at most 255, the key cannot be empty (after trimming).
+        let prose_max = if shape_name == "TagKey" { 127 } else { 255 };
+        if len > prose_max || (shape_name == "TagKey" && trimmed_len == 0) {
+            push(
+                out,
+                path,
+                rule_id(fam, "length"),
+                Certainty::Ambiguous("ambiguity.tag-limits"),
+                format!("{path} has {len} characters ({trimmed_len} trimmed); the prose allows at most {prose_max} and no empty key"),
+            );
+        }
+    }
+    if let Some(p) = pattern {
+        if !p.anchored.is_match(s) {
+            let certainty = if p.unanchored.is_match(s) && !is_tag {
+                Certainty::Ambiguous("ambiguity.pattern-anchoring")
+            } else {
+                Certainty::Definite
+            };
+            push(
+                out,
+                path,
+                rule_id(fam, "pattern"),
+                certainty,
+                format!("{path} is {s:?}, which does not match {}", p.source),
+            );
+        } else if is_tag && s.contains('@') {
+            push(
+                out,
+                path,
+                rule_id(fam, "pattern"),
+                Certainty::Ambiguous("ambiguity.tag-limits"),
+                format!("{path} contains @, allowed by the pattern but not by the prose"),
+            );
+        }
+    }
+    if shape_name == "TagKey" && trimmed.to_ascii_lowercase().starts_with("aws:") {
+        push(
+            out,
+            path,
+            "validation.tag-key.pattern",
+            Certainty::Ambiguous("ambiguity.tag-reserved-prefix"),
+            format!("{path} starts with the reserved prefix aws:"),
+        );
+    }
+}
+
+fn join(path: &str, member: &str) -> String {
+    if path.is_empty() {
+        member.to_string()
+    } else {
+        format!("{path}.{member}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rules(op: &str, input: Value) -> Vec<(&'static str, bool)> {
+        validate_input(op, &input)
+            .into_iter()
+            .map(|v| (v.rule, v.is_definite()))
+            .collect()
+    }
+
+    #[test]
+    fn validation_required() {
+        assert_eq!(
+            rules("CreateBackup", json!({})),
+            [("validation.required", true)]
+        );
+        assert_eq!(
+            rules("DeleteBackup", json!({"BackupId": null})),
+            [("validation.required", true)]
+        );
+    }
+
+    #[test]
+    fn validation_type() {
+        assert_eq!(
+            rules("CreateBackup", json!({"ServerName": 5})),
+            [("validation.type", true)]
+        );
+        assert_eq!(
+            rules(
+                "CreateBackup",
+                json!({"ServerName": "a", "Tags": {"k": "v"}})
+            ),
+            [("validation.type", true)]
+        );
+        assert_eq!(
+            rules("CreateBackup", json!([1])),
+            [("validation.type", true)]
+        );
+    }
+
+    #[test]
+    fn validation_server_name_length_and_pattern() {
+        assert!(rules("CreateBackup", json!({"ServerName": "a".repeat(40)})).is_empty());
+        assert_eq!(
+            rules("CreateBackup", json!({"ServerName": "a".repeat(41)})),
+            [("validation.server-name.length", true)]
+        );
+        assert_eq!(
+            rules("CreateBackup", json!({"ServerName": ""})),
+            [
+                ("validation.server-name.length", true),
+                ("validation.server-name.pattern", true)
+            ]
+        );
+        // Matches only somewhere inside: ambiguous (A9).
+        assert_eq!(
+            rules("CreateBackup", json!({"ServerName": "1web"})),
+            [("validation.server-name.pattern", false)]
+        );
+        assert_eq!(
+            rules("CreateBackup", json!({"ServerName": "123"})),
+            [("validation.server-name.pattern", true)]
+        );
+    }
+
+    #[test]
+    fn validation_description_length() {
+        let ok = json!({"ServerName": "a", "Description": "é".repeat(10000)});
+        assert!(rules("CreateBackup", ok).is_empty());
+        let long = json!({"ServerName": "a", "Description": "x".repeat(10001)});
+        assert_eq!(
+            rules("CreateBackup", long),
+            [("validation.description.length", true)]
+        );
+    }
+
+    #[test]
+    fn validation_tags_count() {
+        let tags = |n: usize| {
+            (0..n)
+                .map(|i| json!({"Key": format!("k{i}"), "Value": "v"}))
+                .collect::<Vec<_>>()
+        };
+        assert!(rules("CreateBackup", json!({"ServerName": "a", "Tags": tags(50)})).is_empty());
+        assert_eq!(
+            rules("CreateBackup", json!({"ServerName": "a", "Tags": tags(51)})),
+            [("validation.tags.count", false)]
+        );
+        assert_eq!(
+            rules(
+                "CreateBackup",
+                json!({"ServerName": "a", "Tags": tags(201)})
+            ),
+            [("validation.tags.count", true)]
+        );
+    }
+
+    #[test]
+    fn validation_tag_key_and_value() {
+        let tag =
+            |k: String, v: String| json!({"ServerName": "a", "Tags": [{"Key": k, "Value": v}]});
+        assert!(rules("CreateBackup", tag("k".repeat(127), "v".repeat(255))).is_empty());
+        assert_eq!(
+            rules("CreateBackup", tag("k".repeat(128), "v".into())),
+            [("validation.tag-key.length", false)]
+        );
+        assert_eq!(
+            rules("CreateBackup", tag("k".repeat(129), "v".into())),
+            [("validation.tag-key.length", true)]
+        );
+        assert_eq!(
+            rules("CreateBackup", tag("k".into(), "v".repeat(256))),
+            [("validation.tag-value.length", false)]
+        );
+        assert_eq!(
+            rules("CreateBackup", tag("k".into(), "v".repeat(257))),
+            [("validation.tag-value.length", true)]
+        );
+        assert_eq!(
+            rules("CreateBackup", tag("".into(), "v".into())),
+            [("validation.tag-key.length", true)]
+        );
+        assert_eq!(
+            rules("CreateBackup", tag("a*b".into(), "v".into())),
+            [("validation.tag-key.pattern", true)]
+        );
+        assert_eq!(
+            rules("CreateBackup", tag("k".into(), "a!".into())),
+            [("validation.tag-value.pattern", true)]
+        );
+        assert_eq!(
+            rules("CreateBackup", tag("a@b".into(), "v".into())),
+            [("validation.tag-key.pattern", false)]
+        );
+        assert_eq!(
+            rules("CreateBackup", tag("aws:x".into(), "v".into())),
+            [("validation.tag-key.pattern", false)]
+        );
+        assert_eq!(
+            rules("CreateBackup", tag("   ".into(), "v".into())),
+            [("validation.tag-key.length", false)]
+        );
+        assert_eq!(
+            rules(
+                "CreateBackup",
+                json!({"ServerName": "a", "Tags": [{"Key": "k"}]})
+            ),
+            [("validation.required", true)]
+        );
+    }
+
+    #[test]
+    fn validation_backup_id() {
+        assert!(rules("DeleteBackup", json!({"BackupId": "web-20250101000000000"})).is_empty());
+        assert_eq!(
+            rules("DeleteBackup", json!({"BackupId": "a".repeat(80)})),
+            [("validation.backup-id.length", true)]
+        );
+        assert_eq!(
+            rules("DeleteBackup", json!({"BackupId": "9abc"})),
+            [("validation.backup-id.pattern", false)]
+        );
+        assert_eq!(
+            rules("DeleteBackup", json!({"BackupId": "!!"})),
+            [("validation.backup-id.pattern", true)]
+        );
+    }
+
+    #[test]
+    fn validation_other_members() {
+        assert_eq!(
+            rules("DescribeBackups", json!({"MaxResults": 0})),
+            [("validation.max-results.range", true)]
+        );
+        assert_eq!(
+            rules(
+                "UpdateServer",
+                json!({"ServerName": "a", "PreferredBackupWindow": "25:00"})
+            ),
+            [("validation.time-window.pattern", true)]
+        );
+        assert!(rules(
+            "UpdateServer",
+            json!({"ServerName": "a", "PreferredBackupWindow": "Mon:08:00"})
+        )
+        .is_empty());
+        assert_eq!(
+            rules(
+                "UpdateServer",
+                json!({"ServerName": "a", "DisableAutomatedBackup": "yes"})
+            ),
+            [("validation.type", true)]
+        );
+    }
+}

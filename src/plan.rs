@@ -1,0 +1,425 @@
+//! Plans: the sequence of steps a case runs, in the same JSON form as scenario files and shrunk
+//! counterexamples (`scenarios/**/*.json`).
+//!
+//! A step is a fixture change through the control plane (`reset`, `put-server`, `settle`) or an
+//! API call with its raw JSON input. A call may state the outcomes it expects (`expect`); the
+//! model must allow each of them, which keeps hand-written scenarios honest.
+//!
+//! Inputs may refer to ids the endpoint chooses: the string `${backup:SERVER:N}` stands for the
+//! N-th backup id (from 0, in the order the harness learned them) of server SERVER.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{Action, BackupStatus, Operation, ServerSpec, ServerStatus};
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "kebab-case")]
+pub enum Step {
+    /// Remove every server and backup (control plane).
+    Reset {},
+    /// Create or replace a server with that many OK backups of each type (control plane).
+    PutServer {
+        #[serde(rename = "ServerName")]
+        server_name: String,
+        #[serde(rename = "Status")]
+        status: ServerStatus,
+        #[serde(rename = "Engine", default = "default_engine")]
+        engine: String,
+        #[serde(rename = "ManualBackups", default)]
+        manual_backups: u32,
+        #[serde(rename = "AutomatedBackups", default)]
+        automated_backups: u32,
+    },
+    /// Every IN_PROGRESS backup ends with this status (default OK) (control plane).
+    Settle {
+        #[serde(
+            rename = "BackupStatus",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        backup_status: Option<BackupStatus>,
+    },
+    /// An API call.
+    Call {
+        operation: Operation,
+        #[serde(default = "empty_object")]
+        input: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expect: Option<Expect>,
+    },
+}
+
+fn default_engine() -> String {
+    "ChefAutomate".to_string()
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+/// The outcomes a step states: `"success"` or an error name, or a list of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Expect {
+    One(String),
+    Any(Vec<String>),
+}
+
+impl Expect {
+    pub fn outcomes(&self) -> Vec<&str> {
+        match self {
+            Expect::One(s) => vec![s.as_str()],
+            Expect::Any(list) => list.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl Step {
+    pub fn call(op: Operation, input: Value) -> Step {
+        Step::Call {
+            operation: op,
+            input,
+            expect: None,
+        }
+    }
+
+    /// Whether the step needs the control plane.
+    pub fn is_fixture(&self) -> bool {
+        !matches!(self, Step::Call { .. })
+    }
+
+    /// The model action, with placeholders already resolved in `input`.
+    pub fn action(&self, resolved_input: Option<Value>) -> Action {
+        match self {
+            Step::Reset {} => Action::Reset,
+            Step::PutServer {
+                server_name,
+                status,
+                engine,
+                manual_backups,
+                automated_backups,
+            } => Action::PutServer(ServerSpec {
+                name: server_name.clone(),
+                status: *status,
+                engine: engine.clone(),
+                manual_backups: *manual_backups,
+                automated_backups: *automated_backups,
+            }),
+            Step::Settle { backup_status } => {
+                Action::Settle(backup_status.unwrap_or(BackupStatus::Ok))
+            }
+            Step::Call {
+                operation, input, ..
+            } => Action::Call {
+                op: *operation,
+                input: resolved_input.unwrap_or_else(|| input.clone()),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    /// One line: `CreateBackup {"ServerName":"web"}`, `put-server web HEALTHY (50 manual, 0 automated)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Reset {} => write!(f, "reset"),
+            Step::PutServer {
+                server_name,
+                status,
+                manual_backups,
+                automated_backups,
+                ..
+            } => write!(
+                f,
+                "put-server {server_name} {status} ({manual_backups} manual, {automated_backups} automated)"
+            ),
+            Step::Settle { backup_status } => write!(
+                f,
+                "settle (backups end {})",
+                backup_status.unwrap_or(BackupStatus::Ok).as_str()
+            ),
+            Step::Call {
+                operation, input, ..
+            } => {
+                let text = input.to_string();
+                if text.chars().count() > 160 {
+                    let short: String = text.chars().take(150).collect();
+                    write!(f, "{operation} {short}... ({} characters)", text.chars().count())
+                } else {
+                    write!(f, "{operation} {text}")
+                }
+            }
+        }
+    }
+}
+
+/// A named sequence of steps: a scenario file, a generated case, or a shrunk counterexample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub name: String,
+    /// One line saying what the plan shows, quoting the documented rule.
+    #[serde(default)]
+    pub description: String,
+    /// The rule ids the plan is about (for the scenario library and coverage).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    /// Seed and case that produced a generated or shrunk plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn new(name: impl Into<String>, steps: Vec<Step>) -> Plan {
+        Plan {
+            name: name.into(),
+            description: String::new(),
+            rules: Vec::new(),
+            origin: None,
+            steps,
+        }
+    }
+
+    /// Whether any step needs the control plane.
+    pub fn needs_control_plane(&self) -> bool {
+        self.steps.iter().any(Step::is_fixture)
+    }
+
+    /// Number of API calls (fixture steps not counted).
+    pub fn call_count(&self) -> usize {
+        self.steps.iter().filter(|s| !s.is_fixture()).count()
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a plan serializes")
+    }
+}
+
+/// A scenario file that could not be read: names the file, line and problem.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{path}:{line}:{column}: {problem}")]
+pub struct PlanFileError {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub problem: String,
+}
+
+/// Reads one plan file.
+pub fn load_plan(path: &Path) -> Result<Plan, PlanFileError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| PlanFileError {
+        path: shown.clone(),
+        line: 0,
+        column: 0,
+        problem: format!("cannot read the file: {e}"),
+    })?;
+    parse_plan(&shown, &text)
+}
+
+/// Parses plan JSON; `path` only names the source in errors.
+pub fn parse_plan(path: &str, text: &str) -> Result<Plan, PlanFileError> {
+    let err = |e: serde_json::Error| PlanFileError {
+        path: path.to_string(),
+        line: e.line(),
+        column: e.column(),
+        problem: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or("")
+            .to_string(),
+    };
+    // Parse in two passes so a bad step is reported at its own line, not the file's end.
+    let value: Value = serde_json::from_str(text).map_err(err)?;
+    let steps = value.get("steps").and_then(Value::as_array).cloned();
+    let plan: Result<Plan, _> = serde_json::from_value(value);
+    match plan {
+        Ok(plan) => {
+            if plan.steps.is_empty() {
+                return Err(PlanFileError {
+                    path: path.to_string(),
+                    line: 1,
+                    column: 1,
+                    problem: "the plan has no steps".into(),
+                });
+            }
+            Ok(plan)
+        }
+        Err(e) => {
+            // Find the first bad step and its line.
+            for (i, step) in steps.into_iter().flatten().enumerate() {
+                if let Err(se) = serde_json::from_value::<Step>(step.clone()) {
+                    let line = step_line(text, i).unwrap_or(0);
+                    return Err(PlanFileError {
+                        path: path.to_string(),
+                        line,
+                        column: 1,
+                        problem: format!("step {} ({}): {se}", i + 1, step_kind(&step)),
+                    });
+                }
+            }
+            Err(PlanFileError {
+                path: path.to_string(),
+                line: 1,
+                column: 1,
+                problem: e.to_string(),
+            })
+        }
+    }
+}
+
+fn step_kind(step: &Value) -> String {
+    step.get("step")
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "no \"step\" member".to_string())
+}
+
+/// The line on which the `index`-th element of the `steps` array starts.
+fn step_line(text: &str, index: usize) -> Option<usize> {
+    let start = text.find("\"steps\"")?;
+    let bytes = text.as_bytes();
+    let mut i = start + text[start..].find('[')? + 1;
+    let (mut depth, mut in_str, mut escaped, mut seen) = (0usize, false, false, 0usize);
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_str {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b'{' | b'[' => {
+                    if depth == 0 {
+                        if seen == index {
+                            return Some(text[..i].matches('\n').count() + 1);
+                        }
+                        seen += 1;
+                    }
+                    depth += 1;
+                }
+                b'}' | b']' => {
+                    if depth == 0 {
+                        return None;
+                    }
+                    depth -= 1;
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Expands `${backup:SERVER:N}` placeholders in an input with `lookup(server, n)`; a reference
+/// that cannot be resolved becomes a well-formed id no backup has.
+pub fn resolve_placeholders(
+    input: &Value,
+    lookup: &dyn Fn(&str, usize) -> Option<String>,
+) -> Value {
+    match input {
+        Value::String(s) => {
+            if let Some(inner) = s
+                .strip_prefix("${backup:")
+                .and_then(|r| r.strip_suffix('}'))
+            {
+                if let Some((server, n)) = inner.rsplit_once(':') {
+                    if let Ok(n) = n.parse::<usize>() {
+                        return Value::String(
+                            lookup(server, n)
+                                .unwrap_or_else(|| format!("{server}-19700101000000000")),
+                        );
+                    }
+                }
+            }
+            input.clone()
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| resolve_placeholders(v, lookup))
+                .collect(),
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolve_placeholders(v, lookup)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The placeholder for the `n`-th backup of `server`.
+pub fn backup_ref(server: &str, n: usize) -> String {
+    format!("${{backup:{server}:{n}}}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn plans_round_trip_through_json() {
+        let plan = Plan::new(
+            "limit",
+            vec![
+                Step::Reset {},
+                Step::PutServer {
+                    server_name: "web".into(),
+                    status: ServerStatus::Healthy,
+                    engine: "ChefAutomate".into(),
+                    manual_backups: 50,
+                    automated_backups: 0,
+                },
+                Step::Call {
+                    operation: Operation::CreateBackup,
+                    input: json!({"ServerName": "web"}),
+                    expect: Some(Expect::One("LimitExceededException".into())),
+                },
+                Step::Settle {
+                    backup_status: None,
+                },
+            ],
+        );
+        let text = plan.to_json_pretty();
+        assert_eq!(parse_plan("x.json", &text).unwrap(), plan);
+    }
+
+    #[test]
+    fn a_bad_step_is_reported_at_its_line() {
+        let text = "{\n  \"name\": \"x\",\n  \"steps\": [\n    {\"step\": \"reset\"},\n    {\"step\": \"put-server\", \"ServerName\": \"a\", \"Status\": \"SLEEPING\"}\n  ]\n}\n";
+        let e = parse_plan("bad.json", text).unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.problem.contains("SLEEPING"), "{e}");
+        let e = parse_plan("bad.json", "{\"name\": \"x\",\n \"steps\": [}").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        let e = parse_plan(
+            "bad.json",
+            "{\"name\": \"x\", \"steps\": [{\"step\": \"dance\"}]}",
+        )
+        .unwrap_err();
+        assert!(e.problem.contains("dance"), "{e}");
+    }
+
+    #[test]
+    fn placeholders_resolve_to_learned_ids() {
+        let input = json!({"BackupId": "${backup:web:1}", "Other": ["${backup:db:0}"]});
+        let lookup = |s: &str, n: usize| (s == "web" && n == 1).then(|| "web-1".to_string());
+        let out = resolve_placeholders(&input, &lookup);
+        assert_eq!(
+            out,
+            json!({"BackupId": "web-1", "Other": ["db-19700101000000000"]})
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! Reports of a run, all written from one [`RunReport`]: `report.json` (versioned, with a JSON
+//! Schema in `reports/report-v1.schema.json`), `report.html` (one self-contained page a person
+//! reads first) and `junit.xml` (one test case per scenario and property, for CI dashboards).
+//!
+//! Secrets never reach a report: every file is passed through [`redact`] before it is written.
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Plan;
+
+/// The version of `report.json`'s schema.
+pub const REPORT_VERSION: u32 = 1;
+
+/// The verdict of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every case conformed.
+    Pass,
+    /// At least one divergence from the reference model.
+    Fail,
+    /// The endpoint could not be judged (unreachable, every call timed out, aborted).
+    Error,
+}
+
+/// The endpoint as the report shows it (credentials removed).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct TargetInfo {
+    /// The endpoint URL with any user:password removed, or `embedded (http://127.0.0.1:PORT)`.
+    pub endpoint: String,
+    pub dialect: String,
+    pub region: String,
+    /// Whether the fixture control plane was used.
+    pub control_plane: bool,
+    /// Whether requests were signed with SigV4.
+    pub signed: bool,
+    /// The manual-backup limit the run assumed, and where it came from.
+    pub limit: u32,
+    pub limit_source: String,
+}
+
+/// Counts of how often a rule was exercised.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuleCoverage {
+    pub id: String,
+    /// `rule` or `ambiguity`.
+    pub kind: String,
+    pub text: String,
+    /// Inputs that satisfied the rule (the call was allowed by it).
+    pub passed: u64,
+    /// Inputs that broke the rule (the rule refused the call).
+    pub failed: u64,
+    /// Divergences attributed to the rule.
+    pub divergences: u64,
+}
+
+/// One trial: a scenario file, a property, or a replayed regression.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrialResult {
+    /// e.g. `scenario::limit::fifty-first-manual-backup-refused`, `property::generated-sequences`.
+    pub name: String,
+    /// `scenario`, `property` or `regression`.
+    pub kind: String,
+    /// `passed`, `failed` or `error`.
+    pub outcome: String,
+    pub duration_ms: u64,
+    /// Calls sent by this trial.
+    pub calls: u64,
+    /// For a failure or an error: the message a CI dashboard shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// One HTTP exchange as seen on the wire (secrets removed).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: String,
+    /// None when no answer came (timeout, lost connection).
+    pub status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: String,
+}
+
+/// One step of a minimal plan as it ran.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub index: usize,
+    /// The step in one line (placeholders resolved).
+    pub step: String,
+    /// What the endpoint answered, in one line.
+    pub observed: String,
+    /// How the model's state changed, in one line (e.g. `web: HEALTHY -> BACKING_UP; manual 49 -> 50`).
+    pub model_change: String,
+    /// How many worlds the model still allowed after this step.
+    pub worlds: usize,
+    /// Whether this is the step that diverged.
+    pub diverged: bool,
+}
+
+/// How often a counterexample reproduced when run again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reproduction {
+    pub runs: u32,
+    pub reproduced: u32,
+    /// `deterministic` when every run reproduced it, else `flaky`.
+    pub classification: String,
+}
+
+/// One divergence from the reference model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Divergence {
+    /// The broken rule's id and its documented text.
+    pub rule: String,
+    pub rule_text: String,
+    /// The trial that found it.
+    pub trial: String,
+    /// What differs, in one sentence.
+    pub message: String,
+    /// The minimal (shrunk) plan.
+    pub plan: Plan,
+    /// Length of the plan before shrinking.
+    pub original_steps: usize,
+    /// Index (from 0) of the step that diverged in `plan.steps`.
+    pub step_index: usize,
+    pub timeline: Vec<TimelineEntry>,
+    /// The outcomes the model allowed at that step (one line each).
+    pub allowed: Vec<String>,
+    /// What was observed, in one line.
+    pub observed: String,
+    /// The failing exchange (status, headers, body).
+    pub exchange: Option<Exchange>,
+    /// A unified diff of expected against observed.
+    pub diff: String,
+    pub reproduction: Option<Reproduction>,
+    /// The command that replays the minimal plan.
+    pub replay_command: String,
+    /// A curl command that sends the failing call.
+    pub curl_command: Option<String>,
+    /// Where the shrunk plan was saved, if it was.
+    pub saved_to: Option<String>,
+}
+
+/// A problem with the endpoint that is not a conformance verdict (throttling, 5xx, timeouts).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fault {
+    /// `unreachable`, `timeout`, `throttled`, `unavailable`, `connection-lost`, `too-large`, ...
+    pub class: String,
+    pub message: String,
+    pub count: u64,
+}
+
+/// Tool name and version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for ToolInfo {
+    fn default() -> Self {
+        ToolInfo {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// Everything a run found; the single source for every report file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    pub version: u32,
+    pub tool: ToolInfo,
+    pub verdict: Verdict,
+    /// Why the endpoint could not be judged (verdict `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub target: TargetInfo,
+    pub seed: u64,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    pub duration_ms: u64,
+    /// Generated cases run (not counting shrinking).
+    pub cases: u64,
+    /// Every HTTP request sent to the endpoint (API and control plane), shrinking included.
+    pub calls: u64,
+    /// Requests sent up to and including the one where the first divergence was seen.
+    pub calls_to_first_divergence: Option<u64>,
+    /// The readings of the ambiguous rules the endpoint was found consistent with.
+    pub readings: Vec<String>,
+    pub coverage: Vec<RuleCoverage>,
+    pub trials: Vec<TrialResult>,
+    pub divergences: Vec<Divergence>,
+    pub faults: Vec<Fault>,
+}
+
+/// Removes secrets from text: the given secret values, and the values of Authorization and
+/// X-Amz-Security-Token headers and of AWS access-key ids wherever they appear.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        out = out.replace(s.as_str(), "[REDACTED]");
+    }
+    out
+}
