@@ -6,7 +6,8 @@
 //! model must allow each of them, which keeps hand-written scenarios honest.
 //!
 //! Inputs may refer to ids the endpoint chooses: the string `${backup:SERVER:N}` stands for the
-//! N-th backup id (from 0, in the order the harness learned them) of server SERVER.
+//! N-th backup id (from 0, in the order the harness learned them) of server SERVER, and
+//! `${created:N}` for the id of the N-th backup this plan created with CreateBackup.
 
 use std::fmt;
 use std::path::Path;
@@ -321,29 +322,49 @@ fn step_line(text: &str, index: usize) -> Option<usize> {
     None
 }
 
-/// Expands `${backup:SERVER:N}` placeholders in an input with `lookup(server, n)`; a reference
-/// that cannot be resolved becomes a well-formed id no backup has.
-pub fn resolve_placeholders(
-    input: &Value,
-    lookup: &dyn Fn(&str, usize) -> Option<String>,
-) -> Value {
-    match input {
-        Value::String(s) => {
-            if let Some(inner) = s
-                .strip_prefix("${backup:")
-                .and_then(|r| r.strip_suffix('}'))
-            {
-                if let Some((server, n)) = inner.rsplit_once(':') {
-                    if let Ok(n) = n.parse::<usize>() {
-                        return Value::String(
-                            lookup(server, n)
-                                .unwrap_or_else(|| format!("{server}-19700101000000000")),
-                        );
-                    }
-                }
-            }
-            input.clone()
+/// A reference to an id the endpoint chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdRef {
+    /// `${backup:SERVER:N}`: the N-th backup id learned for SERVER.
+    Backup { server: String, n: usize },
+    /// `${created:N}`: the N-th backup this plan created.
+    Created(usize),
+}
+
+impl IdRef {
+    /// Parses a placeholder string.
+    pub fn parse(s: &str) -> Option<IdRef> {
+        let inner = s.strip_prefix("${")?.strip_suffix('}')?;
+        if let Some(n) = inner.strip_prefix("created:") {
+            return n.parse().ok().map(IdRef::Created);
         }
+        let (server, n) = inner.strip_prefix("backup:")?.rsplit_once(':')?;
+        Some(IdRef::Backup {
+            server: server.to_string(),
+            n: n.parse().ok()?,
+        })
+    }
+
+    /// A well-formed id that no backup has, used when a reference cannot be resolved (after
+    /// shrinking removed the step that made the backup).
+    pub fn dangling(&self) -> String {
+        match self {
+            IdRef::Backup { server, .. } if !server.is_empty() => {
+                format!("{server}-19700101000000000")
+            }
+            _ => "unknown-19700101000000000".to_string(),
+        }
+    }
+}
+
+/// Expands placeholders in an input with `lookup`; one that cannot be resolved becomes a
+/// well-formed id no backup has.
+pub fn resolve_placeholders(input: &Value, lookup: &dyn Fn(&IdRef) -> Option<String>) -> Value {
+    match input {
+        Value::String(s) => match IdRef::parse(s) {
+            Some(r) => Value::String(lookup(&r).unwrap_or_else(|| r.dangling())),
+            None => input.clone(),
+        },
         Value::Array(items) => Value::Array(
             items
                 .iter()
@@ -357,6 +378,11 @@ pub fn resolve_placeholders(
         ),
         other => other.clone(),
     }
+}
+
+/// The placeholder for the `n`-th backup this plan created.
+pub fn created_ref(n: usize) -> String {
+    format!("${{created:{n}}}")
 }
 
 /// The placeholder for the `n`-th backup of `server`.
@@ -414,12 +440,17 @@ mod tests {
 
     #[test]
     fn placeholders_resolve_to_learned_ids() {
-        let input = json!({"BackupId": "${backup:web:1}", "Other": ["${backup:db:0}"]});
-        let lookup = |s: &str, n: usize| (s == "web" && n == 1).then(|| "web-1".to_string());
+        let input =
+            json!({"BackupId": "${backup:web:1}", "Other": ["${backup:db:0}", "${created:0}"]});
+        let lookup = |r: &IdRef| match r {
+            IdRef::Backup { server, n: 1 } if server == "web" => Some("web-1".to_string()),
+            IdRef::Created(0) => Some("web-2".to_string()),
+            _ => None,
+        };
         let out = resolve_placeholders(&input, &lookup);
         assert_eq!(
             out,
-            json!({"BackupId": "web-1", "Other": ["db-19700101000000000"]})
+            json!({"BackupId": "web-1", "Other": ["db-19700101000000000", "web-2"]})
         );
     }
 }

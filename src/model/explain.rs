@@ -396,15 +396,17 @@ fn backups(
                 world.backups[i].id = Some(id.to_string());
                 claimed[j] = Some(i);
             }
-            None => return Err(mismatch(
-                LISTING,
-                format!(
+            None => {
+                return Err(mismatch(
+                    LISTING,
+                    format!(
                     "backup {id} ({} {} of server {}) is listed, but no such backup was created",
                     o["BackupType"].as_str().unwrap_or("?"),
                     o["Status"].as_str().unwrap_or("?"),
                     o["ServerName"].as_str().unwrap_or("?")
                 ),
-            )),
+                ))
+            }
         }
     }
     // Each listed entry: type, server and status as the model has them.
