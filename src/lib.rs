@@ -5,8 +5,14 @@
 //! Data flows one way: plan -> runner -> target -> observation -> checker -> verdict -> report.
 //! The [`model`] is pure; the [`emulator`] is the model served over HTTP.
 
+pub mod check;
+pub mod cli;
 pub mod emulator;
+pub mod exit;
+pub mod generate;
 pub mod model;
 pub mod plan;
 pub mod report;
+pub mod runner;
+pub mod target;
 pub mod wire;

@@ -205,3 +205,43 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     }
     out
 }
+
+// Placeholder writers until the report branch lands.
+/// Where the reports were written.
+#[derive(Debug, Clone)]
+pub struct WrittenReports {
+    pub json: std::path::PathBuf,
+    pub html: std::path::PathBuf,
+    pub junit: std::path::PathBuf,
+}
+
+/// Writes the reports into `dir`.
+pub fn write_all(
+    report: &RunReport,
+    dir: &std::path::Path,
+    secrets: &[String],
+) -> Result<WrittenReports, std::io::Error> {
+    std::fs::create_dir_all(dir)?;
+    let json = dir.join("report.json");
+    std::fs::write(
+        &json,
+        redact(
+            &serde_json::to_string_pretty(report).unwrap_or_default(),
+            secrets,
+        ),
+    )?;
+    Ok(WrittenReports {
+        json: json.clone(),
+        html: json.clone(),
+        junit: json,
+    })
+}
+
+/// The one-screen summary.
+pub fn console_summary(report: &RunReport, _written: Option<&WrittenReports>) -> String {
+    format!(
+        "{:?}: {} divergences",
+        report.verdict,
+        report.divergences.len()
+    )
+}

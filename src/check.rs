@@ -1,0 +1,299 @@
+//! The checker: folds each observation over the set of worlds the model still allows.
+//!
+//! Like Knossos, it keeps every configuration that can explain what was seen. Before each step
+//! the endpoint may have done things by itself (an asynchronous backup finishing), so every
+//! world is first expanded by [`model::spontaneous`]. An observation keeps the worlds of the
+//! possibilities it fits; an unknown outcome (a timeout) keeps them all, and the unchanged world
+//! too. When no world is left, the step diverged: the report shows the outcomes the model
+//! allowed, what was observed, and the rule broken.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{self, Action, CallWindow, Mismatch, Observation, Polarity, Possible, World};
+
+/// Beyond this many worlds the search is cut off and the endpoint reported as not judged.
+pub const MAX_WORLDS: usize = 50_000;
+
+/// The outcome of checking one step.
+#[derive(Debug, Clone)]
+pub enum StepVerdict {
+    /// Some world explains the observation.
+    Consistent(StepInfo),
+    /// No world explains it.
+    Diverged(Divergence),
+    /// Too many worlds to keep: the checker cannot judge (never a pass).
+    TooManyWorlds(usize),
+}
+
+/// What a consistent step exercised.
+#[derive(Debug, Clone, Default)]
+pub struct StepInfo {
+    pub exercised: Vec<(&'static str, Polarity)>,
+    pub worlds: usize,
+}
+
+/// A step no world explains.
+#[derive(Debug, Clone)]
+pub struct Divergence {
+    /// The rule broken and what differs.
+    pub mismatch: Mismatch,
+    /// Each outcome the model allowed at this step, one line each.
+    pub allowed: Vec<String>,
+}
+
+/// The set of worlds the model still allows.
+#[derive(Debug, Clone)]
+pub struct Checker {
+    worlds: Vec<World>,
+}
+
+impl Checker {
+    /// Starts with one empty world per reading of the endpoint-wide ambiguities.
+    pub fn new(limit: u32) -> Checker {
+        Checker {
+            worlds: World::all_readings(limit),
+        }
+    }
+
+    /// Starts from given worlds (e.g. discovered from an endpoint without a control plane).
+    pub fn from_worlds(worlds: Vec<World>) -> Checker {
+        Checker { worlds }
+    }
+
+    pub fn worlds(&self) -> &[World] {
+        &self.worlds
+    }
+
+    /// A representative world (the reference reading's, when it is still possible).
+    pub fn representative(&self) -> &World {
+        &self.worlds[0]
+    }
+
+    /// The worlds after what the endpoint may have done by itself.
+    fn expanded(&self) -> Vec<World> {
+        let mut out: Vec<World> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for w in &self.worlds {
+            for e in model::spontaneous(w) {
+                if seen.insert(e.clone()) {
+                    out.push(e);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every possibility of `action` from every world the model allows now.
+    pub fn possibilities(&self, action: &Action) -> Vec<Possible> {
+        self.expanded()
+            .iter()
+            .flat_map(|w| model::step(w, action))
+            .collect()
+    }
+
+    /// Whether the model allows an outcome named `name` (`success` or an error name) next.
+    pub fn allows(&self, action: &Action, name: &str) -> bool {
+        self.possibilities(action)
+            .iter()
+            .any(|p| outcome_name(&p.expected) == name)
+    }
+
+    /// The outcomes allowed next, as names (`success`, `LimitExceededException`, ...).
+    pub fn allowed_names(&self, action: &Action) -> BTreeSet<String> {
+        self.possibilities(action)
+            .iter()
+            .map(|p| outcome_name(&p.expected).to_string())
+            .collect()
+    }
+
+    /// Checks one observation and narrows the worlds.
+    pub fn observe(
+        &mut self,
+        action: &Action,
+        observed: &Observation,
+        window: Option<CallWindow>,
+    ) -> StepVerdict {
+        let before = self.expanded();
+        let mut next: Vec<World> = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut exercised: BTreeMap<&'static str, Polarity> = BTreeMap::new();
+        let mut mismatches: Vec<(bool, Mismatch)> = Vec::new();
+        let mut allowed: Vec<String> = Vec::new();
+        if *observed == Observation::Unknown {
+            // The call may not have reached the endpoint at all.
+            for w in &before {
+                if seen.insert(w.clone()) {
+                    next.push(w.clone());
+                }
+            }
+        }
+        for w in &before {
+            for p in model::step(w, action) {
+                let line = p.expected.summary();
+                if !allowed.contains(&line) {
+                    allowed.push(line);
+                }
+                match p.explain(observed, window) {
+                    Ok(after) => {
+                        for (rule, pol) in &p.exercised {
+                            exercised.entry(rule).or_insert(*pol);
+                        }
+                        if seen.insert(after.clone()) {
+                            next.push(after);
+                        }
+                    }
+                    Err(m) => {
+                        let same_kind = same_kind(&p, observed);
+                        if !mismatches.iter().any(|(_, x)| *x == m) {
+                            mismatches.push((same_kind, m));
+                        }
+                    }
+                }
+            }
+            if next.len() > MAX_WORLDS {
+                return StepVerdict::TooManyWorlds(next.len());
+            }
+        }
+        if next.is_empty() {
+            // The most telling mismatch: one from a possibility of the same kind as what was
+            // observed (a success checked member by member), else the reference reading's.
+            let mismatch = mismatches
+                .iter()
+                .find(|(same, _)| *same)
+                .or(mismatches.first())
+                .map(|(_, m)| m.clone())
+                .unwrap_or(Mismatch {
+                    rule: "protocol.success",
+                    message: "no world explains the observation".into(),
+                });
+            return StepVerdict::Diverged(Divergence { mismatch, allowed });
+        }
+        let worlds = next.len();
+        self.worlds = next;
+        StepVerdict::Consistent(StepInfo {
+            exercised: exercised.into_iter().collect(),
+            worlds,
+        })
+    }
+
+    /// The readings of the endpoint-wide ambiguities still possible, one line each.
+    pub fn readings(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .worlds
+            .iter()
+            .map(|w| {
+                format!(
+                    "limit scope {:?}, after a backup {:?}",
+                    w.readings.limit_scope, w.readings.after_backup
+                )
+            })
+            .collect();
+        set.into_iter().collect()
+    }
+}
+
+fn same_kind(p: &Possible, observed: &Observation) -> bool {
+    matches!(
+        (&p.expected, observed),
+        (model::Expected::Error(_), Observation::Error(_))
+    ) || (p.expected.error().is_none() && !matches!(observed, Observation::Error(_)))
+}
+
+/// `success` or the error's name.
+pub fn outcome_name(e: &model::Expected) -> &str {
+    match e {
+        model::Expected::Error(k) => k.name(),
+        _ => "success",
+    }
+}
+
+/// `success` or the error's name, for an observation.
+pub fn observation_name(o: &Observation) -> String {
+    match o {
+        Observation::Success(_) | Observation::CreatedEnvelope { .. } => "success".into(),
+        Observation::Error(k) => k.name().to_string(),
+        Observation::Unknown => "unknown (no answer)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ErrorKind, ServerSpec, ServerStatus};
+    use serde_json::json;
+
+    fn put(name: &str, status: ServerStatus, manual: u32) -> Action {
+        Action::PutServer(ServerSpec {
+            name: name.into(),
+            status,
+            engine: "ChefAutomate".into(),
+            manual_backups: manual,
+            automated_backups: 0,
+        })
+    }
+
+    #[test]
+    fn an_observation_outside_every_world_diverges_with_the_rule() {
+        let mut c = Checker::new(50);
+        assert!(matches!(
+            c.observe(
+                &put("web", ServerStatus::Healthy, 50),
+                &Observation::Success(json!({})),
+                None
+            ),
+            StepVerdict::Consistent(_)
+        ));
+        let created = Observation::Success(json!({"Backup": {
+            "BackupId": "web-20250101000000000", "ServerName": "web", "BackupType": "MANUAL",
+            "Status": "IN_PROGRESS"}}));
+        match c.observe(&model::create_backup("web"), &created, None) {
+            StepVerdict::Diverged(d) => {
+                assert_eq!(d.mismatch.rule, "create-backup.limit");
+                assert_eq!(d.allowed, vec!["LimitExceededException".to_string()]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn async_completion_keeps_both_worlds_until_observed() {
+        let mut c = Checker::new(50);
+        c.observe(
+            &put("web", ServerStatus::Healthy, 0),
+            &Observation::Success(json!({})),
+            None,
+        );
+        let created = Observation::Success(json!({"Backup": {
+            "BackupId": "web-20250101000000000", "ServerName": "web", "BackupType": "MANUAL",
+            "Status": "IN_PROGRESS"}}));
+        assert!(matches!(
+            c.observe(&model::create_backup("web"), &created, None),
+            StepVerdict::Consistent(_)
+        ));
+        // The endpoint may have finished the backup by itself: both answers are fine.
+        let again = model::create_backup("web");
+        let names = c.allowed_names(&again);
+        assert!(names.contains("success") && names.contains("InvalidStateException"));
+        assert!(matches!(
+            c.clone().observe(
+                &again,
+                &Observation::Error(ErrorKind::InvalidStateException),
+                None
+            ),
+            StepVerdict::Consistent(_)
+        ));
+    }
+
+    #[test]
+    fn an_unknown_outcome_keeps_the_world_where_nothing_happened() {
+        let mut c = Checker::new(50);
+        c.observe(
+            &put("web", ServerStatus::Healthy, 0),
+            &Observation::Success(json!({})),
+            None,
+        );
+        c.observe(&model::create_backup("web"), &Observation::Unknown, None);
+        let names = c.allowed_names(&model::create_backup("web"));
+        assert!(names.contains("success") && names.contains("InvalidStateException"));
+    }
+}

@@ -1,0 +1,325 @@
+//! The command line: clap definitions (doc comments are the help text) and the dispatch from
+//! parsed flags to the library. No logic lives here that a test cannot reach through the library.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::emulator::{self, EmulatorConfig};
+use crate::exit::{Error, ExitCode};
+use crate::report;
+use crate::runner::{self, ControlPlaneMode, EmulatorSettings, RunConfig};
+use crate::target::{self, ClientSettings, ConfigError, EndpointSpec};
+use crate::wire::Dialect;
+
+/// Property-based conformance harness for the AWS OpsWorks CM CreateBackup operation, and the
+/// emulator it ships with.
+#[derive(Debug, Parser)]
+#[command(name = "opsworkscm-conformance", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the conformance suite (scenarios + generated cases) against one endpoint and write
+    /// reports. Exit codes: 0 conformed, 1 divergence, 2 usage error, 3 could not judge.
+    Run(RunArgs),
+    /// Serve the bundled OpsWorks CM emulator over HTTP until stopped (Ctrl-C).
+    Emulate(EmulateArgs),
+    /// Run one saved scenario (hand-written or a shrunk counterexample) against an endpoint.
+    Replay(ReplayArgs),
+    /// Run the suite against each built-in mutant of the emulator and print the kill rate.
+    Selftest(SelftestArgs),
+}
+
+/// The wire format of an endpoint.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DialectArg {
+    /// The real service protocol: awsJson 1.1 with X-Amz-Target.
+    AwsJson,
+    /// The seed page's stub format: {"success": ..., "data" | "error": ...}.
+    Envelope,
+}
+
+impl From<DialectArg> for Dialect {
+    fn from(d: DialectArg) -> Dialect {
+        match d {
+            DialectArg::AwsJson => Dialect::AwsJson,
+            DialectArg::Envelope => Dialect::Envelope,
+        }
+    }
+}
+
+/// Whether to use the fixture control plane.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ControlPlaneArg {
+    /// Use it when the endpoint offers it (GET /_conformance/v1/capabilities).
+    Auto,
+    /// Test through the public API only.
+    Off,
+}
+
+/// Flags shared by `run` and `replay`: where the endpoint is and how to talk to it.
+#[derive(Debug, Args)]
+pub struct EndpointArgs {
+    /// The endpoint: a base URL (http://127.0.0.1:4566), the documented AWS form
+    /// (http://opsworks-cm.{region}.amazonaws.com/#X-Amz-Target=OpsWorksCM_V2016_11_01.CreateBackup),
+    /// or `embedded` (the bundled emulator, in-process). Default: AWS_ENDPOINT_URL_OPSWORKSCM,
+    /// then AWS_ENDPOINT_URL, then embedded.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Region for {region} and for SigV4. Default: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1.
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+    /// Wire format of the endpoint.
+    #[arg(long, value_enum, default_value = "aws-json")]
+    pub dialect: DialectArg,
+    /// Use the fixture control plane when the endpoint offers it, or never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub control_plane: ControlPlaneArg,
+    /// An existing server to test through the public API (endpoints without a control plane,
+    /// such as real AWS). Repeatable.
+    #[arg(long = "server", value_name = "NAME")]
+    pub servers: Vec<String>,
+    /// Stop after N API calls (a cost cap on real accounts); a run cut short cannot be judged (exit 3).
+    #[arg(long, value_name = "N")]
+    pub max_calls: Option<u64>,
+    /// Shared-config profile for credentials (also AWS_PROFILE). Requests are signed with SigV4
+    /// whenever credentials are found (environment, shared config and credentials files).
+    #[arg(long, value_name = "NAME", env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Seconds to wait for one answer before the call counts as indeterminate.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15)]
+    pub timeout: u64,
+    /// How long to poll for asynchronous work to settle without a control plane (e.g. 30s).
+    #[arg(long, value_name = "D", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub settle_wait: Duration,
+    /// Where reports go.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// With --endpoint embedded: serve this deliberately wrong variant (see `emulate --list-mutants`).
+    #[arg(long, value_name = "NAME")]
+    pub mutant: Option<String>,
+    /// With --endpoint embedded: backups finish by themselves after D (e.g. 50ms, 1s).
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub backup_duration: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    /// Generated sequences to run.
+    #[arg(long, value_name = "N", env = "PROPTEST_CASES", default_value_t = 256)]
+    pub cases: u64,
+    /// Seed for generation; the same seed against the same endpoint replays the same sequences.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Scenario files to run besides generated cases (shrunk counterexamples are saved under
+    /// DIR/regressions and replayed first on later runs).
+    #[arg(long, value_name = "DIR", default_value = "scenarios")]
+    pub scenarios: PathBuf,
+    /// Do not save shrunk counterexamples under the scenarios directory.
+    #[arg(long)]
+    pub no_save_regressions: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The scenario file to run.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4566")]
+    pub listen: std::net::SocketAddr,
+    /// Wire format to serve.
+    #[arg(long, value_enum, default_value = "aws-json")]
+    pub dialect: DialectArg,
+    /// Serve a deliberately wrong variant (for self-tests); see --list-mutants.
+    #[arg(long, value_name = "NAME")]
+    pub mutant: Option<String>,
+    /// Print the mutants, one a line (name, then what it gets wrong), and exit.
+    #[arg(long)]
+    pub list_mutants: bool,
+    /// Reject requests whose SigV4 signature does not verify (known keys: AWS_ACCESS_KEY_ID /
+    /// AWS_SECRET_ACCESS_KEY when set, and test/test).
+    #[arg(long)]
+    pub verify_sigv4: bool,
+    /// Backups finish by themselves after D (e.g. 50ms, 1s; 0 = at once); by default they wait
+    /// for the control plane's settle.
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub backup_duration: Option<Duration>,
+    /// The manual-backup limit.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: u32,
+    /// Region used in ARNs and for SigV4 verification.
+    #[arg(long, value_name = "R", default_value = "us-east-1")]
+    pub region: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SelftestArgs {
+    /// Generated sequences per mutant.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub cases: u64,
+    /// Seed for generation.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Scenario files to run besides generated cases.
+    #[arg(long, value_name = "DIR", default_value = "scenarios")]
+    pub scenarios: PathBuf,
+    /// Only these mutants (repeatable); default all.
+    #[arg(long = "mutant", value_name = "NAME")]
+    pub mutants: Vec<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Builds a run configuration from the endpoint flags.
+pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
+    let region = target::resolve_region(e.region.as_deref(), &env);
+    let endpoint = target::resolve_endpoint(e.endpoint.as_deref(), &region, &env)?;
+    let embedded = endpoint == EndpointSpec::Embedded;
+    if !embedded && (e.mutant.is_some() || e.backup_duration.is_some()) {
+        return Err(ConfigError {
+            message: "--mutant and --backup-duration apply to the embedded emulator only".into(),
+            hint: "drop them, or use --endpoint embedded".into(),
+        }
+        .into());
+    }
+    if let Some(m) = &e.mutant {
+        emulator::find_mutant(m).map_err(|why| ConfigError {
+            message: format!("unknown mutant {m:?}: {why}"),
+            hint: "list them with `opsworkscm-conformance emulate --list-mutants`".into(),
+        })?;
+    }
+    if e.timeout == 0 {
+        return Err(ConfigError {
+            message: "--timeout must be at least 1 second".into(),
+            hint: "e.g. --timeout 15".into(),
+        }
+        .into());
+    }
+    let endpoint_arg = e
+        .endpoint
+        .clone()
+        .or_else(|| env("AWS_ENDPOINT_URL_OPSWORKSCM"))
+        .or_else(|| env("AWS_ENDPOINT_URL"))
+        .unwrap_or_else(|| "embedded".into());
+    Ok(RunConfig {
+        endpoint,
+        endpoint_arg: match &target::parse_endpoint(&endpoint_arg, &region) {
+            Ok(EndpointSpec::Url(u)) => u.to_string(),
+            _ => "embedded".into(),
+        },
+        dialect: e.dialect.into(),
+        region,
+        control_plane: match e.control_plane {
+            ControlPlaneArg::Auto => ControlPlaneMode::Auto,
+            ControlPlaneArg::Off => ControlPlaneMode::Off,
+        },
+        servers: e.servers.clone(),
+        max_calls: e.max_calls,
+        profile: e.profile.clone(),
+        progress: std::io::stderr().is_terminal(),
+        report_dir: Some(e.report_dir.clone()),
+        emulator: EmulatorSettings {
+            mutant: e.mutant.clone(),
+            backup_duration: e.backup_duration,
+            verify_sigv4: false,
+        },
+        client: ClientSettings {
+            request_timeout: Duration::from_secs(e.timeout),
+            ..ClientSettings::default()
+        },
+        settle_wait: e.settle_wait,
+        ..RunConfig::default()
+    })
+}
+
+/// Runs the parsed command; returns the exit code.
+pub async fn dispatch(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::Replay(args) => replay(args).await,
+        Command::Emulate(args) => emulate(args).await,
+        Command::Selftest(args) => selftest(args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            e.exit_code()
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> Result<ExitCode, Error> {
+    let mut config = run_config(&args.endpoint)?;
+    config.cases = args.cases;
+    config.seed = args.seed;
+    config.scenarios_dir = Some(args.scenarios);
+    config.save_regressions = !args.no_save_regressions;
+    finish(runner::run(config).await?)
+}
+
+async fn replay(args: ReplayArgs) -> Result<ExitCode, Error> {
+    let config = run_config(&args.endpoint)?;
+    finish(runner::replay(config, &args.file).await?)
+}
+
+fn finish(outcome: runner::RunOutcome) -> Result<ExitCode, Error> {
+    println!(
+        "{}",
+        report::console_summary(&outcome.report, outcome.written.as_ref())
+    );
+    Ok(outcome.exit)
+}
+
+async fn emulate(args: EmulateArgs) -> Result<ExitCode, Error> {
+    if args.list_mutants {
+        for m in emulator::mutants() {
+            println!("{:<28} {}", m.name, m.description);
+        }
+        return Ok(ExitCode::Pass);
+    }
+    if let Some(m) = &args.mutant {
+        emulator::find_mutant(m).map_err(|why| ConfigError {
+            message: format!("unknown mutant {m:?}: {why}"),
+            hint: "list them with `opsworkscm-conformance emulate --list-mutants`".into(),
+        })?;
+    }
+    emulator::serve_until_ctrl_c(EmulatorConfig {
+        listen: args.listen,
+        dialect: args.dialect.into(),
+        mutant: args.mutant,
+        verify_sigv4: args.verify_sigv4,
+        backup_duration: args.backup_duration,
+        limit: args.limit,
+        region: args.region,
+    })
+    .await
+    .map_err(|e| {
+        Error::Config(ConfigError {
+            message: format!("{e:#}"),
+            hint: "pick another address with --listen, e.g. --listen 127.0.0.1:0".into(),
+        })
+    })?;
+    Ok(ExitCode::Pass)
+}
+
+async fn selftest(args: SelftestArgs) -> Result<ExitCode, Error> {
+    let _ = args;
+    Err(Error::Unjudged("selftest is not built yet".into()))
+}

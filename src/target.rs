@@ -1,0 +1,565 @@
+//! An endpoint as the runner sees it: where it is (URL resolution per interfaces.md section 1),
+//! how to talk to it (a keep-alive reqwest client with timeouts and a body-size cap, SigV4 with
+//! aws-sigv4 when credentials are present), and what it can do (the fixture control plane).
+//!
+//! The target only moves bytes and classifies transport failures; it never judges an answer.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::Credentials;
+use serde_json::Value;
+use url::Url;
+
+use crate::model::Operation;
+use crate::report::Exchange;
+use crate::wire::{self, Dialect};
+
+/// The documented endpoint form's placeholder.
+const REGION_PLACEHOLDER: &str = "{region}";
+
+/// Where the endpoint is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointSpec {
+    /// Start the bundled emulator in-process on a free loopback port.
+    Embedded,
+    /// A base URL (the `{region}` placeholder already filled, any `#X-Amz-Target=` fragment and
+    /// user:password removed).
+    Url(Url),
+}
+
+/// A configuration error: exit code 2, with a hint.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}\n(hint: {hint})")]
+pub struct ConfigError {
+    pub message: String,
+    pub hint: String,
+}
+
+/// Resolves the endpoint: the flag, then `AWS_ENDPOINT_URL_OPSWORKSCM`, then `AWS_ENDPOINT_URL`,
+/// then `embedded`. `env` looks a variable up (tests pass their own).
+pub fn resolve_endpoint(
+    flag: Option<&str>,
+    region: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<EndpointSpec, ConfigError> {
+    let raw = flag
+        .map(str::to_string)
+        .or_else(|| env("AWS_ENDPOINT_URL_OPSWORKSCM"))
+        .or_else(|| env("AWS_ENDPOINT_URL"))
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "embedded".to_string());
+    parse_endpoint(raw.trim(), region)
+}
+
+/// Parses one endpoint string (see [`resolve_endpoint`]).
+pub fn parse_endpoint(raw: &str, region: &str) -> Result<EndpointSpec, ConfigError> {
+    if raw.eq_ignore_ascii_case("embedded") {
+        return Ok(EndpointSpec::Embedded);
+    }
+    let bad = |why: String| {
+        ConfigError {
+        message: format!("bad endpoint {raw:?}: {why}"),
+        hint: "pass a base URL such as http://127.0.0.1:4566, the documented form http://opsworks-cm.{region}.amazonaws.com/#X-Amz-Target=OpsWorksCM_V2016_11_01.CreateBackup, or `embedded`".into(),
+    }
+    };
+    let filled = raw.replace(REGION_PLACEHOLDER, region);
+    let mut url = Url::parse(&filled).map_err(|e| bad(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(format!(
+            "the scheme must be http or https, not {}",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("there is no host".into()));
+    }
+    if let Some(fragment) = url.fragment() {
+        // The documented form names the operation in the fragment; every operation goes to the
+        // same origin, so the fragment only has to name one of this service's targets.
+        let target = fragment.strip_prefix("X-Amz-Target=").unwrap_or(fragment);
+        if wire::parse_target(target).is_none() {
+            return Err(bad(format!(
+                "the fragment #{fragment} is not #X-Amz-Target=OpsWorksCM_V2016_11_01.<Operation>"
+            )));
+        }
+    }
+    url.set_fragment(None);
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    Ok(EndpointSpec::Url(url))
+}
+
+/// Resolves the region: the flag, then `AWS_REGION`, then `AWS_DEFAULT_REGION`, then us-east-1.
+pub fn resolve_region(flag: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> String {
+    flag.map(str::to_string)
+        .or_else(|| env("AWS_REGION"))
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "us-east-1".to_string())
+}
+
+/// Whether a host is AWS's own: control-plane calls are never sent there.
+pub fn is_aws_host(url: &Url) -> bool {
+    url.host_str().is_some_and(|h| {
+        let h = h.to_ascii_lowercase();
+        h.ends_with(".amazonaws.com") || h.ends_with(".amazonaws.com.cn") || h.ends_with(".api.aws")
+    })
+}
+
+/// Loads credentials from the standard sources a user expects: the environment, then the
+/// shared config and credentials files (the profile `profile`, else `AWS_PROFILE`, else
+/// `default`), parsed by aws-config. Static keys only: the harness never reaches for the
+/// instance metadata service, SSO or STS, so it talks to no address the user did not name.
+pub async fn load_credentials(profile: Option<&str>) -> Option<Credentials> {
+    let env = aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new();
+    if let Ok(c) = env.provide_credentials().await {
+        return Some(c);
+    }
+    profile_credentials(
+        &aws_types::os_shim_internal::Fs::real(),
+        &aws_types::os_shim_internal::Env::real(),
+        profile,
+    )
+    .await
+}
+
+/// Static credentials of the selected profile in the shared config and credentials files.
+async fn profile_credentials(
+    fs: &aws_types::os_shim_internal::Fs,
+    env: &aws_types::os_shim_internal::Env,
+    profile: Option<&str>,
+) -> Option<Credentials> {
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+    let set = aws_config::profile::load(
+        fs,
+        env,
+        &files,
+        profile.map(|p| std::borrow::Cow::Owned(p.to_string())),
+    )
+    .await
+    .ok()?;
+    let selected = set.get_profile(set.selected_profile())?;
+    let key = selected.get("aws_access_key_id")?;
+    let secret = selected.get("aws_secret_access_key")?;
+    let token = selected.get("aws_session_token").map(str::to_string);
+    Some(Credentials::new(
+        key,
+        secret,
+        token,
+        None,
+        "shared-config-files",
+    ))
+}
+
+/// How a call ended at the transport level.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// An HTTP answer.
+    Answered {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// No connection could be made: the endpoint cannot be judged.
+    Unreachable(String),
+    /// The request was sent (or may have been) and no full answer came: indeterminate.
+    NoAnswer(String),
+    /// The answer was larger than the cap.
+    TooLarge(usize),
+}
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// The largest answer body read (a hostile endpoint cannot exhaust memory).
+    pub max_body: usize,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(15),
+            max_body: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// A connected endpoint.
+pub struct Target {
+    pub base: Url,
+    pub dialect: Dialect,
+    pub region: String,
+    client: reqwest::Client,
+    credentials: Option<Credentials>,
+    settings: ClientSettings,
+}
+
+impl Target {
+    pub fn new(
+        base: Url,
+        dialect: Dialect,
+        region: String,
+        credentials: Option<Credentials>,
+        settings: ClientSettings,
+    ) -> Result<Target, ConfigError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| ConfigError {
+                message: format!("cannot build the HTTP client: {e}"),
+                hint: "this is a bug; please report it".into(),
+            })?;
+        Ok(Target {
+            base,
+            dialect,
+            region,
+            client,
+            credentials,
+            settings,
+        })
+    }
+
+    pub fn signed(&self) -> bool {
+        self.credentials.is_some()
+    }
+
+    /// The secrets this target uses, for redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        self.credentials
+            .iter()
+            .flat_map(|c| {
+                [
+                    Some(c.access_key_id().to_string()),
+                    Some(c.secret_access_key().to_string()),
+                    c.session_token().map(str::to_string),
+                ]
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// Sends an API call; returns the transport result and the exchange as recorded.
+    pub async fn call(&self, op: Operation, input: &Value) -> (Transport, Exchange) {
+        let encoded = wire::encode_request(self.dialect, op, input);
+        let mut headers: Vec<(String, String)> = encoded
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        if let Some(creds) = &self.credentials {
+            match sign(&self.base, &self.region, creds, &headers, &encoded.body) {
+                Ok(extra) => headers.extend(extra),
+                Err(e) => {
+                    let ex = exchange("POST", &self.base, &headers, &encoded.body);
+                    return (
+                        Transport::NoAnswer(format!("cannot sign the request: {e}")),
+                        ex,
+                    );
+                }
+            }
+        }
+        self.send(
+            reqwest::Method::POST,
+            self.base.clone(),
+            headers,
+            encoded.body,
+        )
+        .await
+    }
+
+    /// Sends a control-plane request (`/_conformance/v1/...`).
+    pub async fn control(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (Transport, Exchange) {
+        let url = match self.base.join(path) {
+            Ok(u) => u,
+            Err(e) => {
+                return (
+                    Transport::Unreachable(format!("bad control-plane path {path}: {e}")),
+                    Exchange::default(),
+                )
+            }
+        };
+        if is_aws_host(&url) {
+            return (
+                Transport::Unreachable("control-plane calls are never sent to an AWS host".into()),
+                Exchange::default(),
+            );
+        }
+        let mut headers = vec![("accept".to_string(), "application/json".to_string())];
+        let bytes = match body {
+            Some(b) => {
+                headers.push(("content-type".into(), "application/json".into()));
+                serde_json::to_vec(b).expect("serializes")
+            }
+            None => Vec::new(),
+        };
+        self.send(method, url, headers, bytes).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> (Transport, Exchange) {
+        let mut ex = exchange(method.as_str(), &url, &headers, &body);
+        let mut req = self.client.request(method, url);
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        if !body.is_empty() {
+            req = req.body(body);
+        }
+        let mut resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return (classify(&e), ex),
+        };
+        let status = resp.status().as_u16();
+        let resp_headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut bytes = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() + chunk.len() > self.settings.max_body {
+                        ex.status = Some(status);
+                        ex.response_headers = resp_headers;
+                        return (Transport::TooLarge(self.settings.max_body), ex);
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    ex.status = Some(status);
+                    ex.response_headers = resp_headers;
+                    return (
+                        Transport::NoAnswer(format!(
+                            "the answer broke off after {} bytes: {}",
+                            bytes.len(),
+                            error_chain(&e)
+                        )),
+                        ex,
+                    );
+                }
+            }
+        }
+        ex.status = Some(status);
+        ex.response_headers = resp_headers.clone();
+        ex.response_body = String::from_utf8_lossy(&bytes).into_owned();
+        (
+            Transport::Answered {
+                status,
+                headers: resp_headers,
+                body: bytes,
+            },
+            ex,
+        )
+    }
+}
+
+fn exchange(method: &str, url: &Url, headers: &[(String, String)], body: &[u8]) -> Exchange {
+    Exchange {
+        method: method.to_string(),
+        url: url.to_string(),
+        request_headers: headers.to_vec(),
+        request_body: String::from_utf8_lossy(body).into_owned(),
+        ..Exchange::default()
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(inner) = cur {
+        let text = inner.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cur = inner.source();
+    }
+    s
+}
+
+fn classify(e: &reqwest::Error) -> Transport {
+    let chain = error_chain(e);
+    if e.is_connect() {
+        Transport::Unreachable(chain)
+    } else if e.is_timeout() {
+        Transport::NoAnswer(format!("no answer in time: {chain}"))
+    } else {
+        Transport::NoAnswer(chain)
+    }
+}
+
+/// Signs a request with SigV4 (signing name `opsworks-cm`); returns the headers to add.
+fn sign(
+    url: &Url,
+    region: &str,
+    creds: &Credentials,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<Vec<(String, String)>, String> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    use aws_sigv4::sign::v4;
+    let identity = creds.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(crate::model::service::SIGNING_NAME)
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let host = match url.port() {
+        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_string(),
+    };
+    let mut all: Vec<(String, String)> = headers.to_vec();
+    all.push(("host".into(), host));
+    let signable = SignableRequest::new(
+        "POST",
+        url.as_str(),
+        all.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| e.to_string())?;
+    let (instructions, _signature) = sign(signable, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn endpoint_forms_resolve_as_documented() {
+        assert_eq!(
+            resolve_endpoint(None, "us-east-1", &no_env).unwrap(),
+            EndpointSpec::Embedded
+        );
+        let documented = "http://opsworks-cm.{region}.amazonaws.com/#X-Amz-Target=OpsWorksCM_V2016_11_01.CreateBackup";
+        match parse_endpoint(documented, "eu-west-1").unwrap() {
+            EndpointSpec::Url(u) => {
+                assert_eq!(u.as_str(), "http://opsworks-cm.eu-west-1.amazonaws.com/")
+            }
+            other => panic!("{other:?}"),
+        }
+        let env = |k: &str| (k == "AWS_ENDPOINT_URL").then(|| "http://127.0.0.1:4566".to_string());
+        match resolve_endpoint(None, "us-east-1", &env).unwrap() {
+            EndpointSpec::Url(u) => assert_eq!(u.as_str(), "http://127.0.0.1:4566/"),
+            other => panic!("{other:?}"),
+        }
+        let both = |k: &str| match k {
+            "AWS_ENDPOINT_URL_OPSWORKSCM" => Some("http://127.0.0.1:1".to_string()),
+            "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:2".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            resolve_endpoint(None, "r", &both).unwrap(),
+            EndpointSpec::Url(Url::parse("http://127.0.0.1:1").unwrap())
+        );
+        match parse_endpoint("http://user:secret@127.0.0.1:9/", "r").unwrap() {
+            EndpointSpec::Url(u) => assert!(!u.as_str().contains("secret")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_endpoints_are_config_errors_with_a_hint() {
+        for bad in [
+            "ftp://x",
+            "not a url",
+            "http://h/#X-Amz-Target=Other.Op",
+            "http://",
+        ] {
+            let e = parse_endpoint(bad, "r").unwrap_err();
+            assert!(e.to_string().contains("hint:"), "{e}");
+        }
+    }
+
+    #[test]
+    fn region_resolution_order() {
+        assert_eq!(resolve_region(None, &no_env), "us-east-1");
+        let env = |k: &str| (k == "AWS_DEFAULT_REGION").then(|| "ap-south-1".to_string());
+        assert_eq!(resolve_region(None, &env), "ap-south-1");
+        assert_eq!(resolve_region(Some("eu-west-3"), &env), "eu-west-3");
+    }
+
+    #[test]
+    fn aws_hosts_are_recognised() {
+        assert!(is_aws_host(
+            &Url::parse("https://opsworks-cm.us-east-1.amazonaws.com/").unwrap()
+        ));
+        assert!(!is_aws_host(&Url::parse("http://127.0.0.1:4566/").unwrap()));
+    }
+
+    #[tokio::test]
+    async fn profile_credentials_come_from_the_shared_files() {
+        use aws_types::os_shim_internal::{Env, Fs};
+        let env = Env::from_slice(&[("HOME", "/home/u")]);
+        let fs = Fs::from_slice(&[(
+            "/home/u/.aws/credentials",
+            "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s1\n[ci]\naws_access_key_id = AKIACI\naws_secret_access_key = s2\naws_session_token = t2\n",
+        )]);
+        let d = profile_credentials(&fs, &env, None).await.unwrap();
+        assert_eq!(d.access_key_id(), "AKIADEFAULT");
+        let ci = profile_credentials(&fs, &env, Some("ci")).await.unwrap();
+        assert_eq!(
+            (ci.access_key_id(), ci.session_token()),
+            ("AKIACI", Some("t2"))
+        );
+        assert!(profile_credentials(&fs, &env, Some("missing"))
+            .await
+            .is_none());
+    }
+
+    #[test]
+    fn signing_adds_an_authorization_header() {
+        let creds = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let url = Url::parse("http://127.0.0.1:4566/").unwrap();
+        let headers = vec![(
+            "x-amz-target".to_string(),
+            "OpsWorksCM_V2016_11_01.CreateBackup".to_string(),
+        )];
+        let extra = sign(&url, "us-east-1", &creds, &headers, b"{}").unwrap();
+        let auth = extra.iter().find(|(k, _)| k == "authorization").unwrap();
+        assert!(
+            auth.1
+                .starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+            "{}",
+            auth.1
+        );
+        assert!(auth.1.contains("/us-east-1/opsworks-cm/aws4_request"));
+    }
+}
