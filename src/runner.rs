@@ -79,6 +79,8 @@ pub struct RunConfig {
     pub only_trials: Vec<String>,
     /// Generated cases run (false to run scenarios only).
     pub generated: bool,
+    /// Plans to run instead of reading `scenarios_dir` (named trials).
+    pub plans: Option<Vec<(String, Plan)>>,
 }
 
 /// The embedded emulator's settings (for `selftest` and tests).
@@ -114,6 +116,7 @@ impl Default for RunConfig {
             reproduce_runs: 5,
             only_trials: Vec::new(),
             generated: true,
+            plans: None,
         }
     }
 }
@@ -202,7 +205,10 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
     let started_at = chrono::Utc::now().to_rfc3339();
     let seed = config.seed.unwrap_or_else(rand::random::<u64>);
     // Scenario files are read before anything is sent: a broken file is a usage error.
-    let scenarios = load_scenarios(config.scenarios_dir.as_deref())?;
+    let scenarios = match &config.plans {
+        Some(plans) => plans.clone(),
+        None => load_scenarios(config.scenarios_dir.as_deref())?,
+    };
     let (target, emulator, endpoint_shown) = connect(&config).await?;
     let secrets = target.secrets();
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -640,10 +646,12 @@ async fn connect(config: &RunConfig) -> Result<(Target, Option<RunningEmulator>,
     Ok((target, emulator, shown))
 }
 
-/// Reads every `*.json` under `dir` (recursively), sorted; trial names follow the path:
-/// `scenario::limit::fifty-first-manual-backup-refused`.
-pub fn load_scenarios(dir: Option<&Path>) -> Result<Vec<(String, Plan)>, Error> {
-    let Some(dir) = dir else { return Ok(vec![]) };
+/// Every `*.json` under `dir` (recursively), sorted, each with its trial name and the plan or
+/// the error that names its file, line and problem.
+#[allow(clippy::type_complexity)]
+pub fn scenario_files(
+    dir: &Path,
+) -> Result<Vec<(String, Result<Plan, plan::PlanFileError>)>, Error> {
     if !dir.exists() {
         return Ok(vec![]);
     }
@@ -651,11 +659,21 @@ pub fn load_scenarios(dir: Option<&Path>) -> Result<Vec<(String, Plan)>, Error> 
     collect_json(dir, &mut files)
         .map_err(|e| Error::Scenario(format!("cannot read {}: {e}", dir.display())))?;
     files.sort();
+    Ok(files
+        .into_iter()
+        .map(|f| (scenario_trial_name(dir, &f), plan::load_plan(&f)))
+        .collect())
+}
+
+/// Reads every `*.json` under `dir` (recursively), sorted; trial names follow the path:
+/// `scenario::limit::fifty-first-manual-backup-refused`. Any broken file is a usage error.
+pub fn load_scenarios(dir: Option<&Path>) -> Result<Vec<(String, Plan)>, Error> {
+    let Some(dir) = dir else { return Ok(vec![]) };
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    for f in files {
-        match plan::load_plan(&f) {
-            Ok(p) => out.push((scenario_trial_name(dir, &f), p)),
+    for (name, result) in scenario_files(dir)? {
+        match result {
+            Ok(p) => out.push((name, p)),
             Err(e) => errors.push(e.to_string()),
         }
     }
@@ -1707,25 +1725,11 @@ pub fn shell_quote(s: &str) -> String {
 /// Runs one plan file (`replay`): the same checks as `run`, one trial, no generation.
 pub async fn replay(mut config: RunConfig, file: &Path) -> Result<RunOutcome, Error> {
     let plan = plan::load_plan(file).map_err(|e| Error::Scenario(e.to_string()))?;
-    let dir = tempdir_for(&plan)?;
-    std::fs::write(dir.join("plan.json"), plan.to_json_pretty())
-        .map_err(|e| Error::Other(e.into()))?;
-    config.scenarios_dir = Some(dir.clone());
+    let name = format!("replay::{}", plan.name);
+    config.plans = Some(vec![(name, plan)]);
     config.generated = false;
     config.save_regressions = false;
-    let outcome = run(config).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    outcome
-}
-
-fn tempdir_for(plan: &Plan) -> Result<PathBuf, Error> {
-    let dir = std::env::temp_dir().join(format!(
-        "opsworkscm-replay-{}-{}",
-        std::process::id(),
-        fnv(&plan.name)
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::Other(e.into()))?;
-    Ok(dir)
+    run(config).await
 }
 
 #[cfg(test)]

@@ -1,1 +1,268 @@
-fn main() {}
+//! The conformance suite as a libtest-mimic harness: one trial per scenario file
+//! (`scenario::<family>::<name>`) and one per property (`property::<name>`), run against the
+//! embedded emulator unless aimed elsewhere:
+//!
+//!     cargo test --test conformance -- --endpoint http://127.0.0.1:4566
+//!     AWS_ENDPOINT_URL_OPSWORKSCM=http://127.0.0.1:4566 cargo test --test conformance
+//!
+//! Our own flags (`--endpoint`, `--dialect`, `--region`, `--cases`, `--seed`, `--control-plane`,
+//! `--server`) are taken out before libtest-mimic parses the rest, so every libtest flag keeps
+//! working (filters, `--exact`, `--list`, `--ignored`, `--format`) and the suite shards under
+//! `cargo nextest run --partition`. Listing starts nothing: an endpoint is touched only when a
+//! trial runs. When the whole suite runs unfiltered, every rule id must have been exercised;
+//! a rule no trial exercised fails the run with a message naming it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use opsworkscm_conformance::model::rules::RULES;
+use opsworkscm_conformance::runner::{self, ControlPlaneMode, EmulatorSettings, RunConfig};
+use opsworkscm_conformance::target::{self, EndpointSpec};
+use opsworkscm_conformance::wire::Dialect;
+
+/// Settings taken from our own flags and the environment.
+#[derive(Debug, Clone)]
+struct Suite {
+    endpoint: EndpointSpec,
+    endpoint_arg: String,
+    region: String,
+    dialect: Dialect,
+    cases: u64,
+    seed: u64,
+    control_plane: ControlPlaneMode,
+    servers: Vec<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Splits our flags from libtest's.
+fn parse() -> Result<(Suite, Vec<String>), String> {
+    let mut ours: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut rest = Vec::new();
+    let known = [
+        "--endpoint",
+        "--dialect",
+        "--region",
+        "--cases",
+        "--seed",
+        "--control-plane",
+        "--server",
+    ];
+    let mut args = std::env::args();
+    rest.push(args.next().unwrap_or_default());
+    while let Some(a) = args.next() {
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) => (n.to_string(), Some(v.to_string())),
+            None => (a.clone(), None),
+        };
+        if let Some(flag) = known.iter().find(|k| **k == name) {
+            let value = match inline {
+                Some(v) => v,
+                None => args.next().ok_or(format!("{flag} needs a value"))?,
+            };
+            ours.entry(flag).or_default().push(value);
+        } else {
+            rest.push(a);
+        }
+    }
+    let one = |k: &str| ours.get(k).and_then(|v| v.last().cloned());
+    let region = target::resolve_region(one("--region").as_deref(), &env);
+    let flag = one("--endpoint");
+    let endpoint =
+        target::resolve_endpoint(flag.as_deref(), &region, &env).map_err(|e| e.to_string())?;
+    let dialect = match one("--dialect")
+        .or_else(|| env("OPSWORKSCM_CONFORMANCE_DIALECT"))
+        .as_deref()
+    {
+        None | Some("aws-json") => Dialect::AwsJson,
+        Some("envelope") => Dialect::Envelope,
+        Some(other) => return Err(format!("unknown dialect {other:?} (aws-json or envelope)")),
+    };
+    let number = |v: Option<String>, what: &str, default: u64| -> Result<u64, String> {
+        v.map(|s| {
+            s.parse::<u64>()
+                .map_err(|_| format!("{what} must be a whole number, not {s:?}"))
+        })
+        .unwrap_or(Ok(default))
+    };
+    let cases = number(
+        one("--cases").or_else(|| env("PROPTEST_CASES")),
+        "--cases",
+        256,
+    )?;
+    let seed = number(
+        one("--seed").or_else(|| env("OPSWORKSCM_CONFORMANCE_SEED")),
+        "--seed",
+        20_261_127,
+    )?;
+    let control_plane = match one("--control-plane").as_deref() {
+        None | Some("auto") => ControlPlaneMode::Auto,
+        Some("off") => ControlPlaneMode::Off,
+        Some(other) => return Err(format!("--control-plane is auto or off, not {other:?}")),
+    };
+    let endpoint_arg = match &endpoint {
+        EndpointSpec::Embedded => "embedded".to_string(),
+        EndpointSpec::Url(u) => u.to_string(),
+    };
+    Ok((
+        Suite {
+            endpoint,
+            endpoint_arg,
+            region,
+            dialect,
+            cases,
+            seed,
+            control_plane,
+            servers: ours.remove("--server").unwrap_or_default(),
+        },
+        rest,
+    ))
+}
+
+fn scenarios_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+/// A property: a generated-sequence trial with its own emulator settings when embedded.
+struct Property {
+    name: &'static str,
+    backup_duration: Option<std::time::Duration>,
+}
+
+const PROPERTIES: &[Property] = &[
+    // Generated sequences of fixture steps and calls, checked step by step.
+    Property {
+        name: "property::generated-sequences",
+        backup_duration: None,
+    },
+    // The same with backups finishing by themselves (no false divergence for any timing).
+    Property {
+        name: "property::async-completion",
+        backup_duration: Some(std::time::Duration::from_millis(1)),
+    },
+];
+
+type Coverage = Arc<Mutex<BTreeMap<String, (u64, u64)>>>;
+
+fn run_trial(
+    suite: &Suite,
+    only: String,
+    plan: Option<opsworkscm_conformance::plan::Plan>,
+    backup_duration: Option<std::time::Duration>,
+    coverage: &Coverage,
+) -> Result<(), Failed> {
+    let generated = plan.is_none();
+    let embedded = suite.endpoint == EndpointSpec::Embedded;
+    let config = RunConfig {
+        endpoint: suite.endpoint.clone(),
+        endpoint_arg: suite.endpoint_arg.clone(),
+        dialect: suite.dialect,
+        region: suite.region.clone(),
+        cases: suite.cases,
+        seed: Some(suite.seed),
+        report_dir: None,
+        scenarios_dir: Some(scenarios_dir()),
+        control_plane: suite.control_plane,
+        servers: suite.servers.clone(),
+        save_regressions: false,
+        only_trials: vec![only.clone()],
+        generated,
+        plans: Some(plan.map(|p| vec![(only.clone(), p)]).unwrap_or_default()),
+        emulator: EmulatorSettings {
+            backup_duration: if embedded { backup_duration } else { None },
+            ..EmulatorSettings::default()
+        },
+        ..RunConfig::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failed::from(format!("cannot start a runtime: {e}")))?;
+    let outcome = rt
+        .block_on(runner::run(config))
+        .map_err(|e| Failed::from(format!("{e:#}")))?;
+    {
+        let mut cov = coverage.lock().unwrap_or_else(|p| p.into_inner());
+        for r in &outcome.report.coverage {
+            let e = cov.entry(r.id.clone()).or_default();
+            e.0 += r.passed;
+            e.1 += r.failed;
+        }
+    }
+    let trial = outcome.report.trials.iter().find(|t| t.name == only);
+    match trial {
+        None => Err(Failed::from(format!("the trial {only} did not run"))),
+        Some(t) if t.outcome == "passed" => Ok(()),
+        Some(t) if t.outcome == "skipped" => Ok(()),
+        Some(t) => Err(Failed::from(format!(
+            "{}: {}",
+            t.outcome,
+            t.message.clone().unwrap_or_default()
+        ))),
+    }
+}
+
+fn main() {
+    let (suite, rest) = match parse() {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let mut args = Arguments::from_iter(rest);
+    if suite.endpoint != EndpointSpec::Embedded {
+        // Trials reset the endpoint: against one shared endpoint they must not overlap.
+        args.test_threads = Some(1);
+    }
+    let coverage: Coverage = Arc::default();
+    let mut trials = Vec::new();
+    let files = runner::scenario_files(&scenarios_dir()).unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    });
+    for (name, loaded) in files {
+        let suite = suite.clone();
+        let cov = coverage.clone();
+        let n = name.clone();
+        trials.push(Trial::test(name, move || match loaded {
+            // A broken file fails its own trial, naming the file, line and problem.
+            Err(e) => Err(Failed::from(e.to_string())),
+            Ok(plan) => run_trial(&suite, n, Some(plan), None, &cov),
+        }));
+    }
+    for p in PROPERTIES {
+        let suite = suite.clone();
+        let cov = coverage.clone();
+        let duration = p.backup_duration;
+        let name = p.name;
+        trials.push(Trial::test(name, move || {
+            run_trial(&suite, name.to_string(), None, duration, &cov)
+        }));
+    }
+    let whole_suite = args.filter.is_none() && args.skip.is_empty() && !args.list && !args.ignored;
+    let conclusion = libtest_mimic::run(&args, trials);
+    if whole_suite && !conclusion.has_failed() {
+        let cov = coverage.lock().unwrap_or_else(|p| p.into_inner());
+        let untested: Vec<&str> = RULES
+            .iter()
+            .map(|r| r.id)
+            .filter(|id| cov.get(*id).is_none_or(|(p, f)| p + f == 0))
+            .collect();
+        if !untested.is_empty() {
+            eprintln!(
+                "\nrule coverage: {} rule id(s) were exercised by no trial: {}\n(hint: add a scenario under scenarios/ that exercises each)",
+                untested.len(),
+                untested.join(", ")
+            );
+            std::process::exit(101);
+        }
+        println!("rule coverage: all {} rule ids exercised", RULES.len());
+    }
+    conclusion.exit();
+}
