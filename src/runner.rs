@@ -173,6 +173,8 @@ struct Session {
     interrupted: Arc<AtomicBool>,
     /// Backups created without a control plane that still need deleting.
     to_clean: Vec<String>,
+    /// API answers that could be judged (not timeouts, not faults).
+    judged: u64,
     progress: Option<ProgressBar>,
 }
 
@@ -231,6 +233,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
         settle_wait: config.settle_wait,
         interrupted,
         to_clean: Vec::new(),
+        judged: 0,
         progress: None,
     };
     let discovery = session.discover(&config).await;
@@ -487,6 +490,18 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
                 "scenario files contradict the model: {}",
                 bad_scenarios.join("; ")
             )),
+        )
+    } else if session.judged == 0 {
+        let why = session
+            .faults
+            .keys()
+            .next()
+            .map(|(c, m)| format!("{c}: {m}"))
+            .unwrap_or_else(|| "no call was made".into());
+        (
+            Verdict::Error,
+            ExitCode::Unjudged,
+            Some(format!("no answer could be judged ({why})")),
         )
     } else if interrupted {
         (
@@ -955,7 +970,12 @@ impl Session {
                     )
                 }
                 Answer::Unavailable(m) => return (Err(self.fault("unavailable", &m)), ex),
-                other => return (Ok(other), ex),
+                other => {
+                    if !matches!(other, Answer::Observed(Observation::Unknown)) {
+                        self.judged += 1;
+                    }
+                    return (Ok(other), ex);
+                }
             }
         }
     }
@@ -1363,18 +1383,51 @@ impl Session {
 
     /// Without a control plane: learns every server and backup through the public API.
     async fn discover_state(&mut self) -> Result<Vec<World>, CaseResult> {
-        let (servers, _) = self.api(Operation::DescribeServers, &json!({})).await;
-        let (backups, _) = self.api(Operation::DescribeBackups, &json!({})).await;
+        let (servers, servers_ex) = self.api(Operation::DescribeServers, &json!({})).await;
+        let (backups, backups_ex) = self.api(Operation::DescribeBackups, &json!({})).await;
+        for (answer, ex, op) in [
+            (&servers, &servers_ex, "DescribeServers"),
+            (&backups, &backups_ex, "DescribeBackups"),
+        ] {
+            if let Ok(Answer::Protocol(m)) = answer {
+                // A broken answer is a divergence even while learning the state.
+                return Err(CaseResult::Diverged(Box::new(Failure {
+                    rule: m.rule,
+                    message: format!("{op} (learning the endpoint's state): {}", m.message),
+                    step_index: 0,
+                    allowed: vec!["success".into()],
+                    observed: format!(
+                        "HTTP {} {}",
+                        ex.status.unwrap_or(0),
+                        abbreviate(&ex.response_body, 200)
+                    ),
+                    exchange: Some(ex.clone()),
+                    timeline: vec![],
+                })));
+            }
+        }
         let (servers, backups) = match (servers, backups) {
-            (Ok(Answer::Observed(Observation::Success(s))), Ok(Answer::Observed(Observation::Success(b)))) => (s, b),
+            (
+                Ok(Answer::Observed(Observation::Success(s))),
+                Ok(Answer::Observed(Observation::Success(b))),
+            ) => (s, b),
             (Err(f), _) | (_, Err(f)) => {
-                return Err(if f.class == "budget" { CaseResult::Budget } else { CaseResult::Unjudged(f) })
+                return Err(if f.class == "budget" {
+                    CaseResult::Budget
+                } else {
+                    CaseResult::Unjudged(f)
+                })
             }
             (s, b) => {
+                let name = |a: &Result<Answer, FaultInfo>| match a {
+                    Ok(Answer::Observed(o)) => observation_name(o),
+                    _ => "no usable answer".into(),
+                };
+                let (s, b) = (name(&s), name(&b));
                 return Err(CaseResult::Unjudged(self.fault(
                     "discovery",
-                    &format!("cannot learn the endpoint's state: DescribeServers gave {s:?}, DescribeBackups gave {b:?}"),
-                )))
+                    &format!("cannot learn the endpoint's state: DescribeServers gave {s}, DescribeBackups gave {b}"),
+                )));
             }
         };
         let mut worlds = World::all_readings(self.limit);
