@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod concurrency;
 pub mod emulator;
 pub mod exit;
 pub mod generate;

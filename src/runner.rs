@@ -19,6 +19,7 @@ use proptest::test_runner::{Config as PropConfig, RngAlgorithm, TestRng, TestRun
 use serde_json::{json, Value};
 
 use crate::check::{observation_name, Checker, StepVerdict};
+use crate::concurrency;
 use crate::emulator::{self, EmulatorConfig, RunningEmulator};
 use crate::exit::{Error, ExitCode};
 use crate::generate::{self, GenConfig};
@@ -81,6 +82,8 @@ pub struct RunConfig {
     pub generated: bool,
     /// Plans to run instead of reading `scenarios_dir` (named trials).
     pub plans: Option<Vec<(String, Plan)>>,
+    /// Rounds of the concurrency property (calls sent at once must linearize); 0 to skip.
+    pub concurrency_rounds: u64,
 }
 
 /// The embedded emulator's settings (for `selftest` and tests).
@@ -117,6 +120,7 @@ impl Default for RunConfig {
             only_trials: Vec::new(),
             generated: true,
             plans: None,
+            concurrency_rounds: 12,
         }
     }
 }
@@ -463,6 +467,63 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
                         }
                     ));
                     unjudged.push(property.clone());
+                    break;
+                }
+            }
+        }
+        trial.duration_ms = t0.elapsed().as_millis() as u64;
+        trial.calls = session.calls - calls0;
+        trials.push(trial);
+    }
+    let concurrent = "property::concurrent-calls".to_string();
+    if config.generated
+        && config.concurrency_rounds > 0
+        && session.control_plane
+        && !session.stopped()
+        && wanted(&concurrent)
+    {
+        let t0 = Instant::now();
+        let calls0 = session.calls;
+        let mut trial = TrialResult {
+            name: concurrent.clone(),
+            kind: "property".into(),
+            outcome: "passed".into(),
+            duration_ms: 0,
+            calls: 0,
+            message: None,
+        };
+        for round in 0..config.concurrency_rounds {
+            if session.stopped() {
+                break;
+            }
+            match session.concurrent_round(round).await {
+                CaseResult::Passed => {}
+                CaseResult::Diverged(f) => {
+                    calls_to_first.get_or_insert(session.calls);
+                    let plan = Plan::new(format!("concurrent-round-{round}"), vec![]);
+                    let mut d = session
+                        .finish_divergence(&config, &concurrent, plan, 0, *f, false)
+                        .await;
+                    d.replay_command = format!(
+                        "opsworkscm-conformance run --endpoint {} --dialect {} --seed {seed} (the concurrency property's round {round}; a race may need several runs)",
+                        shell_quote(&config.endpoint_arg),
+                        config.dialect.name()
+                    );
+                    trial.outcome = "failed".into();
+                    trial.message = Some(failure_message(&d));
+                    divergences.push(d);
+                    break;
+                }
+                CaseResult::Unjudged(fault) => {
+                    trial.outcome = "error".into();
+                    trial.message = Some(format!("{}: {}", fault.class, fault.message));
+                    unjudged.push(concurrent.clone());
+                    break;
+                }
+                other => {
+                    trial.outcome = "error".into();
+                    trial.message = Some(format!("round {round} did not finish: {other:?}"));
+                    unjudged.push(concurrent.clone());
                     break;
                 }
             }
@@ -1528,6 +1589,202 @@ impl Session {
             pending = left;
         }
         self.max_calls = budget;
+    }
+
+    /// One round of the concurrency property: a server near the limit, K CreateBackup calls (and
+    /// an UpdateServer) sent at once, then DescribeBackups and DescribeServers; the history must
+    /// linearize in the model.
+    async fn concurrent_round(&mut self, round: u64) -> CaseResult {
+        let limit = self.limit;
+        let manual = [0, limit.saturating_sub(2), limit.saturating_sub(1)][(round % 3) as usize];
+        let k = 4 + (round % 3) as usize;
+        self.calls += 1;
+        let (t, _) = self
+            .target
+            .control(
+                reqwest::Method::POST,
+                "/_conformance/v1/reset",
+                Some(&json!({})),
+            )
+            .await;
+        if let Err(f) = self.control_ok(t, "reset") {
+            return CaseResult::Unjudged(f);
+        }
+        let mut checker = Checker::new(limit);
+        let mut ids = Ids::default();
+        let mut timeline = Vec::new();
+        let setup = Step::PutServer {
+            server_name: "web".into(),
+            status: ServerStatus::Healthy,
+            engine: "ChefAutomate".into(),
+            manual_backups: manual,
+            automated_backups: 0,
+        };
+        let r = self
+            .fixture_step(0, &setup, &mut checker, &mut ids, &mut timeline)
+            .await;
+        if !matches!(r, CaseResult::Passed) {
+            return r;
+        }
+        let mut calls: Vec<(Operation, Value)> = (0..k)
+            .map(|_| (Operation::CreateBackup, json!({"ServerName": "web"})))
+            .collect();
+        calls.insert(
+            k / 2,
+            (
+                Operation::UpdateServer,
+                json!({"ServerName": "web", "BackupRetentionCount": 5}),
+            ),
+        );
+        let origin = Instant::now();
+        let target = &self.target;
+        let futures = calls.iter().map(|(op, input)| async move {
+            let sent = origin.elapsed().as_micros() as i64;
+            let (t, ex) = target.call(*op, input).await;
+            let answered = origin.elapsed().as_micros() as i64;
+            (t, ex, sent, answered)
+        });
+        let results = futures::future::join_all(futures).await;
+        self.calls += calls.len() as u64;
+        let mut history = Vec::new();
+        let mut exchanges = Vec::new();
+        for ((op, input), (t, ex, sent, answered)) in calls.iter().zip(results) {
+            let observed = match t {
+                Transport::Answered {
+                    status,
+                    headers,
+                    body,
+                } => {
+                    let et = headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("x-amzn-errortype"))
+                        .map(|(_, v)| v.as_str());
+                    match wire::decode_response(self.target.dialect, *op, status, et, &body) {
+                        Answer::Observed(o) => o,
+                        Answer::Protocol(m) => {
+                            return CaseResult::Diverged(Box::new(Failure {
+                                rule: m.rule,
+                                message: m.message,
+                                step_index: 1,
+                                allowed: vec![],
+                                observed: format!("HTTP {status}"),
+                                exchange: Some(ex),
+                                timeline,
+                            }))
+                        }
+                        Answer::Throttled(m) => {
+                            return CaseResult::Unjudged(self.fault("throttled", &m))
+                        }
+                        Answer::Unavailable(m) => {
+                            return CaseResult::Unjudged(self.fault("unavailable", &m))
+                        }
+                    }
+                }
+                Transport::NoAnswer(_) => Observation::Unknown,
+                Transport::Unreachable(m) => {
+                    return CaseResult::Unjudged(self.fault("unreachable", &m))
+                }
+                Transport::TooLarge(n) => {
+                    return CaseResult::Unjudged(
+                        self.fault("too-large", &format!("larger than {n} bytes")),
+                    )
+                }
+            };
+            if !matches!(observed, Observation::Unknown) {
+                self.judged += 1;
+            }
+            // Times in microseconds since the round began (see linearize_with_clock).
+            history.push(concurrency::Recorded {
+                action: Action::Call {
+                    op: *op,
+                    input: input.clone(),
+                },
+                observed,
+                sent_ms: sent,
+                answered_ms: answered,
+            });
+            exchanges.push(ex);
+        }
+        // Observe the state after the burst, in order.
+        for (op, input) in [
+            (Operation::DescribeBackups, json!({"ServerName": "web"})),
+            (Operation::DescribeServers, json!({})),
+        ] {
+            let sent = origin.elapsed().as_micros() as i64;
+            let (answer, ex) = self.api(op, &input).await;
+            let answered = origin.elapsed().as_micros() as i64;
+            let observed = match answer {
+                Ok(Answer::Observed(o)) => o,
+                Ok(Answer::Protocol(m)) => {
+                    return CaseResult::Diverged(Box::new(Failure {
+                        rule: m.rule,
+                        message: m.message,
+                        step_index: 2,
+                        allowed: vec![],
+                        observed: format!("HTTP {}", ex.status.unwrap_or(0)),
+                        exchange: Some(ex),
+                        timeline,
+                    }))
+                }
+                Ok(_) => Observation::Unknown,
+                Err(f) => return CaseResult::Unjudged(f),
+            };
+            history.push(concurrency::Recorded {
+                action: Action::Call { op, input },
+                observed,
+                sent_ms: sent,
+                answered_ms: answered,
+            });
+            exchanges.push(ex);
+        }
+        // The model checks CreatedAt against the wall clock: give it the round's wall-clock window.
+        let wall0 = chrono::Utc::now().timestamp_millis() - origin.elapsed().as_millis() as i64;
+        let checked = concurrency::linearize_with_clock(&checker, &history, wall0);
+        match checked {
+            Ok(_) => CaseResult::Passed,
+            Err(e) => {
+                for (i, r) in history.iter().enumerate() {
+                    let step = Step::call(
+                        match &r.action {
+                            Action::Call { op, .. } => *op,
+                            _ => Operation::DescribeServers,
+                        },
+                        match &r.action {
+                            Action::Call { input, .. } => input.clone(),
+                            _ => json!({}),
+                        },
+                    );
+                    timeline.push(TimelineEntry {
+                        index: i + 1,
+                        step: format!(
+                            "[{:>8.3} ms .. {:>8.3} ms] {}{step}",
+                            r.sent_ms as f64 / 1000.0,
+                            r.answered_ms as f64 / 1000.0,
+                            if i < calls.len() { "(concurrent) " } else { "" }
+                        ),
+                        observed: observed_line(&r.observed),
+                        model_change: String::new(),
+                        worlds: 0,
+                        diverged: i == e.failed_at,
+                    });
+                }
+                let order: Vec<String> = e.furthest.iter().map(|i| (i + 1).to_string()).collect();
+                CaseResult::Diverged(Box::new(Failure {
+                    rule: e.rule,
+                    message: format!(
+                        "no sequential order of the {} calls explains what was observed (furthest order tried: calls {}; there: {})",
+                        history.len(),
+                        order.join(", "),
+                        e.message
+                    ),
+                    step_index: e.failed_at + 1,
+                    allowed: e.allowed,
+                    observed: observed_line(&history[e.failed_at].observed),
+                    exchange: exchanges.get(e.failed_at).cloned(),
+                    timeline,
+                }))
+            }
+        }
     }
 
     /// Shrinks a failing generated plan with proptest's value tree, keeping candidates that fail
