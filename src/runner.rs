@@ -130,6 +130,8 @@ pub struct RunOutcome {
     pub report: RunReport,
     pub exit: ExitCode,
     pub written: Option<report::WrittenReports>,
+    /// Time from the start of the run to the first divergence (before shrinking).
+    pub first_divergence_after: Option<Duration>,
 }
 
 /// Why a case could not be judged.
@@ -274,6 +276,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
                 report,
                 exit: ExitCode::Unjudged,
                 written,
+                first_divergence_after: None,
             });
         }
     };
@@ -304,6 +307,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
     let mut trials = Vec::new();
     let mut divergences = Vec::new();
     let mut calls_to_first: Option<u64> = None;
+    let mut first_at: Option<Duration> = None;
     let mut unjudged: Vec<String> = Vec::new();
     let mut bad_scenarios: Vec<String> = Vec::new();
     let mut readings_seen: Vec<String> = Vec::new();
@@ -352,6 +356,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
             }
             Some(CaseResult::Diverged(f)) => {
                 calls_to_first.get_or_insert(session.calls);
+                    first_at.get_or_insert(started.elapsed());
                 let d = session
                     .finish_divergence(&config, name, plan.clone(), plan.steps.len(), *f, false)
                     .await;
@@ -433,6 +438,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
                 }
                 CaseResult::Diverged(f) => {
                     calls_to_first.get_or_insert(session.calls);
+                    first_at.get_or_insert(started.elapsed());
                     let original = plan.steps.len();
                     let (minimal, failure) = session.shrink(&mut tree, *f, &config, &plan).await;
                     let d = session
@@ -500,6 +506,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
                 CaseResult::Passed => {}
                 CaseResult::Diverged(f) => {
                     calls_to_first.get_or_insert(session.calls);
+                    first_at.get_or_insert(started.elapsed());
                     let plan = Plan::new(format!("concurrent-round-{round}"), vec![]);
                     let mut d = session
                         .finish_divergence(&config, &concurrent, plan, 0, *f, false)
@@ -619,6 +626,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
         report,
         exit,
         written,
+        first_divergence_after: first_at,
     })
 }
 
