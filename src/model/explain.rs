@@ -373,6 +373,9 @@ fn backups(
                     ),
                 ));
             }
+            if claimed.contains(&Some(i)) {
+                return Err(mismatch(LISTING, format!("backup {id} is listed twice")));
+            }
             claimed[j] = Some(i);
         }
     }
@@ -382,6 +385,9 @@ fn backups(
             continue;
         }
         let id = o["BackupId"].as_str().unwrap_or_default();
+        if world.backup_index(id).is_some() {
+            return Err(mismatch(LISTING, format!("backup {id} is listed twice")));
+        }
         let fits = |b: &Backup| {
             b.id.is_none()
                 && Some(b.server.as_str()) == o["ServerName"].as_str()

@@ -966,6 +966,37 @@ fn describe_backups_listing_binds_ids_the_harness_has_not_seen() {
 }
 
 #[test]
+fn describe_backups_listing_refuses_a_backup_listed_twice() {
+    // describe-backups.listing: each backup appears once; a repeated entry (known id or not)
+    // is a listing no endpoint may give.
+    let w = two_servers();
+    let ps = step(&w, &call(Operation::DescribeBackups, json!({})));
+    let Expected::Backups { listed, .. } = &ps[0].expected else {
+        panic!()
+    };
+    let mut entries: Vec<Value> = listed.iter().map(|&i| listing_entry(&w, i)).collect();
+    entries.insert(1, entries[0].clone());
+    let m = ps[0]
+        .explain(&Observation::Success(json!({ "Backups": entries })), None)
+        .unwrap_err();
+    assert_eq!(m.rule, "describe-backups.listing", "{}", m.message);
+    // Not yet bound: two entries with one id would give two backups the same id.
+    let raw = step(
+        &reference(),
+        &Action::PutServer(spec("web", ServerStatus::Healthy, 2, 0)),
+    )[0]
+    .world
+    .clone();
+    let ps = step(&raw, &call(Operation::DescribeBackups, json!({})));
+    let e = json!({"BackupId": "web-20250101000000000", "BackupType": "MANUAL",
+        "ServerName": "web", "Status": "OK"});
+    let m = ps[0]
+        .explain(&Observation::Success(json!({"Backups": [e, e]})), None)
+        .unwrap_err();
+    assert_eq!(m.rule, "describe-backups.listing", "{}", m.message);
+}
+
+#[test]
 fn describe_backups_order_newest_first() {
     // describe-backups.order
     let w = put(&reference(), "web", ServerStatus::Healthy, 0, 0);
