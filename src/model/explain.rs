@@ -98,7 +98,12 @@ impl Possible {
                             format!("server {name:?} is listed but does not exist"),
                         ));
                     }
-                    seen.insert(name.to_string());
+                    if !seen.insert(name.to_string()) {
+                        return Err(mismatch(
+                            "describe-servers.listing",
+                            format!("server {name} is listed twice"),
+                        ));
+                    }
                     server_status(&world, name, s)?;
                 }
                 if let Some(missing) = names.iter().find(|n| !seen.contains(*n)) {

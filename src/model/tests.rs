@@ -1118,6 +1118,20 @@ fn describe_servers_listing_with_status() {
 }
 
 #[test]
+fn describe_servers_listing_refuses_a_server_listed_twice() {
+    // describe-servers.listing
+    let w = two_servers();
+    let ps = step(&w, &call(Operation::DescribeServers, json!({})));
+    let body = json!({"Servers": [
+        {"ServerName": "web", "Status": "HEALTHY"}, {"ServerName": "db", "Status": "RUNNING"},
+        {"ServerName": "web", "Status": "HEALTHY"}]});
+    let m = ps[0]
+        .explain(&Observation::Success(body), None)
+        .unwrap_err();
+    assert_eq!(m.rule, "describe-servers.listing", "{}", m.message);
+}
+
+#[test]
 fn describe_servers_not_found_for_an_unknown_name() {
     // describe-servers.not-found
     let ps = step(
