@@ -1087,6 +1087,40 @@ fn describe_backups_not_found_for_an_unknown_id() {
 }
 
 #[test]
+fn describe_backups_filter_by_an_id_not_yet_seen_lists_only_that_backup() {
+    // describe-backups.filter: before the harness has learned the fixture ids, the id asked
+    // for may be one of them; the answer must then list that backup under that id, not another.
+    let raw = step(
+        &reference(),
+        &Action::PutServer(spec("web", ServerStatus::Healthy, 2, 1)),
+    )[0]
+    .world
+    .clone();
+    let asked = "web-20250101000000001";
+    let ps = step(
+        &raw,
+        &call(Operation::DescribeBackups, json!({ "BackupId": asked })),
+    );
+    assert_eq!(ps[0].rule, "describe-backups.not-found");
+    let entry = |id: &str, kind: &str| json!({"Backups": [{"BackupId": id, "BackupType": kind, "ServerName": "web", "Status": "OK"}]});
+    let fits = |body: Value| {
+        ps.iter()
+            .filter_map(|p| p.explain(&Observation::Success(body.clone()), None).ok())
+            .collect::<Vec<World>>()
+    };
+    for kind in ["MANUAL", "AUTOMATED"] {
+        let worlds = fits(entry(asked, kind));
+        assert!(!worlds.is_empty(), "{kind}");
+        assert!(worlds.iter().all(|w| w.backup_index(asked).is_some()));
+    }
+    assert!(fits(entry("web-20250101000000002", "MANUAL")).is_empty());
+    let two = json!({"Backups": [
+        {"BackupId": asked, "BackupType": "MANUAL", "ServerName": "web", "Status": "OK"},
+        {"BackupId": "web-20250101000000002", "BackupType": "MANUAL", "ServerName": "web", "Status": "OK"}]});
+    assert!(fits(two).is_empty());
+}
+
+#[test]
 fn describe_servers_listing_with_status() {
     // describe-servers.listing
     let w = two_servers();
