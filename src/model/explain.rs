@@ -98,7 +98,12 @@ impl Possible {
                             format!("server {name:?} is listed but does not exist"),
                         ));
                     }
-                    seen.insert(name.to_string());
+                    if !seen.insert(name.to_string()) {
+                        return Err(mismatch(
+                            "describe-servers.listing",
+                            format!("server {name} is listed twice"),
+                        ));
+                    }
                     server_status(&world, name, s)?;
                 }
                 if let Some(missing) = names.iter().find(|n| !seen.contains(*n)) {
@@ -373,6 +378,9 @@ fn backups(
                     ),
                 ));
             }
+            if claimed.contains(&Some(i)) {
+                return Err(mismatch(LISTING, format!("backup {id} is listed twice")));
+            }
             claimed[j] = Some(i);
         }
     }
@@ -382,6 +390,9 @@ fn backups(
             continue;
         }
         let id = o["BackupId"].as_str().unwrap_or_default();
+        if world.backup_index(id).is_some() {
+            return Err(mismatch(LISTING, format!("backup {id} is listed twice")));
+        }
         let fits = |b: &Backup| {
             b.id.is_none()
                 && Some(b.server.as_str()) == o["ServerName"].as_str()

@@ -277,17 +277,26 @@ fn describe_backups(o: &mut Outcomes, input: &Value) {
                     ErrorKind::ResourceNotFoundException,
                     "describe-backups.not-found",
                 );
-                let unbound: Vec<usize> = (0..w.backups.len())
-                    .filter(|&i| w.backups[i].id.is_none())
-                    .collect();
-                if !unbound.is_empty() {
-                    // The id may be one the endpoint chose for a backup not yet observed.
+                // The id may be one the endpoint chose for a backup not yet observed: one
+                // possibility per kind of unbound backup (backups made together are alike), with
+                // the id bound, so the answer must list exactly that backup under that id.
+                let mut alike = Vec::new();
+                for (i, b) in w.backups.iter().enumerate() {
+                    let class = (&b.server, b.kind, b.seq, b.status);
+                    if b.id.is_some() || alike.contains(&class) {
+                        continue;
+                    }
+                    alike.push(class);
+                    let mut bound = w.clone();
+                    bound.backups[i].id = Some(id.to_string());
+                    let (listed, maybe_gone) = if b.status == BackupStatus::Deleting {
+                        (vec![], vec![i])
+                    } else {
+                        (vec![i], vec![])
+                    };
                     o.success(
-                        Expected::Backups {
-                            listed: vec![],
-                            maybe_gone: unbound,
-                        },
-                        w,
+                        Expected::Backups { listed, maybe_gone },
+                        bound,
                         "describe-backups.filter",
                     );
                 }
