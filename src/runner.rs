@@ -356,7 +356,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
             }
             Some(CaseResult::Diverged(f)) => {
                 calls_to_first.get_or_insert(session.calls);
-                    first_at.get_or_insert(started.elapsed());
+                first_at.get_or_insert(started.elapsed());
                 let d = session
                     .finish_divergence(&config, name, plan.clone(), plan.steps.len(), *f, false)
                     .await;
@@ -889,6 +889,49 @@ impl Session {
         }
     }
 
+    fn exercised(&mut self, rule: &'static str, polarity: Polarity) {
+        let e = self.coverage.entry(rule).or_default();
+        match polarity {
+            Polarity::Pass => e.0 += 1,
+            Polarity::Fail => e.1 += 1,
+        }
+    }
+
+    /// Rules judged from an answer's form rather than its outcome (the wire layer's checks and
+    /// the readings that only the content of an answer shows).
+    fn wire_coverage(&mut self, op: Operation, observation: &Observation) {
+        let aws_json = self.target.dialect == Dialect::AwsJson;
+        match observation {
+            Observation::Success(_) | Observation::CreatedEnvelope { .. } => {
+                self.exercised("protocol.success", Polarity::Pass);
+                if aws_json {
+                    self.exercised("response.shape", Polarity::Pass);
+                }
+                if op == Operation::CreateBackup {
+                    for rule in [
+                        "ambiguity.created-status",
+                        "ambiguity.backup-id-format",
+                        "ambiguity.limit-scope",
+                        "ambiguity.limit-value",
+                    ] {
+                        self.exercised(rule, Polarity::Pass);
+                    }
+                }
+            }
+            Observation::Error(kind) => {
+                self.exercised("protocol.error", Polarity::Pass);
+                if aws_json {
+                    self.exercised("ambiguity.error-type-form", Polarity::Pass);
+                }
+                if *kind == model::ErrorKind::LimitExceededException {
+                    self.exercised("ambiguity.limit-scope", Polarity::Fail);
+                    self.exercised("ambiguity.limit-value", Polarity::Fail);
+                }
+            }
+            Observation::Unknown => {}
+        }
+    }
+
     fn coverage_rows(&self) -> Vec<RuleCoverage> {
         RULES
             .iter()
@@ -1231,6 +1274,10 @@ impl Session {
         let action = step.action(None);
         match checker.observe(&action, &Observation::Success(json!({})), None) {
             StepVerdict::Consistent(info) => {
+                self.exercised("control-plane.contract", Polarity::Pass);
+                if matches!(step, Step::Settle { .. }) {
+                    self.exercised("ambiguity.status-after-backup", Polarity::Pass);
+                }
                 timeline.push(TimelineEntry {
                     index,
                     step: step.to_string(),
@@ -1388,12 +1435,9 @@ impl Session {
         match checker.observe(&action, &observation, window) {
             StepVerdict::Consistent(info) => {
                 for (rule, pol) in &info.exercised {
-                    let e = self.coverage.entry(rule).or_default();
-                    match pol {
-                        Polarity::Pass => e.0 += 1,
-                        Polarity::Fail => e.1 += 1,
-                    }
+                    self.exercised(rule, *pol);
                 }
+                self.wire_coverage(op, &observation);
                 // Learn ids the endpoint chose.
                 match (&observation, op) {
                     (Observation::Success(body), Operation::CreateBackup) => {

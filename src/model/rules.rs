@@ -58,7 +58,7 @@ pub const RULES: &[Rule] = &[
     rule("server.backing-up.locked", "While the server is in the BACKING_UP state, the server cannot be changed (UpdateServer and other changes give InvalidStateException)."),
     // Validation
     rule("validation.required", "A ValidationException is thrown when parameters of the request are not valid: a required member is missing."),
-    rule("validation.type", "A ValidationException is thrown when parameters of the request are not valid: a member has the wrong JSON type."),
+    rule("validation.type", "A ValidationException is thrown when parameters of the request are not valid: a member has the wrong JSON type (or, for an enum, a value outside it)."),
     rule("validation.server-name.length", "ServerName: 1 to 40 characters."),
     rule("validation.server-name.pattern", "ServerName: pattern [a-zA-Z][a-zA-Z0-9\\-]*."),
     rule("validation.description.length", "Description (String): at most 10000 characters."),
@@ -72,7 +72,6 @@ pub const RULES: &[Rule] = &[
     rule("validation.max-results.range", "MaxResults: at least 1."),
     rule("validation.time-window.pattern", "TimeWindowDefinition: pattern ^((Mon|Tue|Wed|Thu|Fri|Sat|Sun):)?([0-1][0-9]|2[0-3]):[0-5][0-9]$."),
     rule("validation.string.length", "Other string members: the lengths of their shapes."),
-    rule("validation.enum", "Enum members take only the values of their enum."),
     // Observation
     rule("describe-backups.listing", "DescribeBackups describes backups: every backup that exists, with its type and status, consistent with what was created and deleted."),
     rule("describe-backups.order", "The results are ordered by time, with newest backups first."),

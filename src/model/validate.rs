@@ -77,7 +77,7 @@ fn collect_checked(
             max,
         } => {
             if enumeration.is_some() {
-                out.push("validation.enum");
+                out.push("validation.type");
             } else {
                 if min.is_some() || max.is_some() {
                     out.push(rule_id(fam, "length"));
@@ -157,7 +157,7 @@ fn rule_id(family: &str, constraint: &str) -> &'static str {
         ("description", "length") => "validation.description.length",
         ("max-results", _) => "validation.max-results.range",
         ("time-window", _) => "validation.time-window.pattern",
-        (_, "enum") => "validation.enum",
+        (_, "enum") => "validation.type",
         _ => "validation.string.length",
     }
 }
@@ -301,7 +301,7 @@ fn check_string(
             push(
                 out,
                 path,
-                "validation.enum",
+                "validation.type",
                 Certainty::Definite,
                 format!("{path} is {s:?}, not one of {values:?}"),
             );
