@@ -6,6 +6,7 @@
 //! The [`model`] is pure; the [`emulator`] is the model served over HTTP.
 
 pub mod emulator;
+pub mod generate;
 pub mod model;
 pub mod plan;
 pub mod report;
