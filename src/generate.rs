@@ -114,7 +114,7 @@ const SHORT_DESCRIPTIONS: [&str; 3] = [
 ];
 
 /// The longest Description the service model allows.
-pub const DESCRIPTION_MAX: usize = 10_000;
+const DESCRIPTION_MAX: usize = 10_000;
 
 /// Valid tag-list lengths at the boundaries: 50 (the prose) and 200 (the shape), and one more.
 const TAG_COUNTS: [usize; 4] = [50, 51, 200, 201];
@@ -122,7 +122,7 @@ const TAG_COUNTS: [usize; 4] = [50, 51, 200, 201];
 /// One step, before it is read against the shadow state. Alternatives are ordered simplest
 /// first: proptest shrinks a choice towards earlier alternatives.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Choice {
+pub(crate) enum Choice {
     DescribeAccountAttributes,
     /// All servers, or one.
     DescribeServers(Option<Target>),
@@ -146,7 +146,7 @@ pub enum Choice {
 
 /// Which server a call names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// The server put or named most recently.
     Recent,
     /// The n-th server name, if that server exists; otherwise the most recent one.
@@ -161,7 +161,7 @@ pub enum Target {
 
 /// Which backup a call names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackupRef {
+pub(crate) enum BackupRef {
     /// One this plan created (`${created:N}`), else a fixture backup, else an unknown id.
     Created(usize),
     /// A fixture backup of a server (`${backup:SERVER:N}`), else one created, else unknown.
@@ -174,7 +174,7 @@ pub enum BackupRef {
 
 /// DescribeBackups' filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackupsFilter {
+pub(crate) enum BackupsFilter {
     All,
     Server(Target),
     Id(BackupRef),
@@ -184,7 +184,7 @@ pub enum BackupsFilter {
 
 /// CreateBackup's input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CreateInput {
+pub(crate) struct CreateInput {
     pub target: Target,
     pub description: Description,
     pub tags: Tags,
@@ -192,7 +192,7 @@ pub struct CreateInput {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Description {
+pub(crate) enum Description {
     Absent,
     Short(usize),
     Empty,
@@ -205,7 +205,7 @@ pub enum Description {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tags {
+pub(crate) enum Tags {
     Absent,
     /// 1 to 3 valid tags.
     Few(usize),
@@ -218,7 +218,7 @@ pub enum Tags {
 
 /// A member of the wrong JSON type, or a missing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Malformed {
+pub(crate) enum Malformed {
     ServerNameMissing,
     ServerNameNull,
     ServerNameNumber,
@@ -232,7 +232,7 @@ pub enum Malformed {
 }
 
 impl Malformed {
-    pub const ALL: [Malformed; 10] = [
+    const ALL: [Malformed; 10] = [
         Malformed::ServerNameMissing,
         Malformed::ServerNameNull,
         Malformed::ServerNameNumber,
@@ -611,7 +611,7 @@ enum Phase {
 /// means it did not. `complicate` undoes the change and at once proposes the next one, so no
 /// run is spent re-checking a case already known to fail; it returns false only when nothing
 /// is left to try, with `current()` back at the last failing list.
-pub struct ChoiceListTree {
+pub(crate) struct ChoiceListTree {
     elements: Vec<Box<dyn ValueTree<Value = Choice>>>,
     included: Vec<bool>,
     phase: Phase,
@@ -1178,7 +1178,7 @@ fn choice_allowed_without_control_plane(choice: &Choice) -> bool {
 
 /// Reads a list of choices into a plan. Any list gives a plan whose steps respect what exists
 /// where they stand, which is what keeps shrunk plans meaningful.
-pub fn plan_from_choices(config: &GenConfig, choices: &[Choice]) -> Plan {
+pub(crate) fn plan_from_choices(config: &GenConfig, choices: &[Choice]) -> Plan {
     let mut shadow = Shadow::new(config);
     for c in choices {
         shadow.read(c);
@@ -1717,5 +1717,36 @@ mod tests {
             shrunk += 1;
         }
         println!("shrunk {shrunk} plans, at most {max_runs} runs each");
+    }
+
+    #[test]
+    fn a_one_call_failure_shrinks_to_one_simple_call() {
+        let config = with_control_plane();
+        let strategy = plan_strategy(&config);
+        let mut runner = runner_for_seed(700);
+        let fails = |p: &Plan| {
+            p.steps.iter().any(|s| {
+                call_parts(s).is_some_and(|(op, input)| {
+                    op == Operation::CreateBackup
+                        && input["Description"]
+                            .as_str()
+                            .is_some_and(|d| d.chars().count() > DESCRIPTION_MAX)
+                })
+            })
+        };
+        let mut shrunk = 0;
+        while shrunk < 10 {
+            let mut tree = strategy.new_tree(&mut runner).unwrap();
+            if !fails(&tree.current()) {
+                continue;
+            }
+            let (plan, _) = shrink(&mut tree, fails);
+            let expected = Step::call(
+                Operation::CreateBackup,
+                json!({"ServerName": UNKNOWN_NAMES[0], "Description": "d".repeat(DESCRIPTION_MAX + 1)}),
+            );
+            assert_eq!(plan.steps, vec![expected]);
+            shrunk += 1;
+        }
     }
 }
