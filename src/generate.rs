@@ -3,21 +3,21 @@
 //! A plan is generated in two stages, so that every plan proptest shrinks to is still a plan
 //! whose steps make sense where they stand:
 //!
-//! 1. A list of small [`Choice`]s (enums and indices, no names, no ids) is drawn. Each choice
+//! 1. A list of small `Choice`s (enums and indices, no names, no ids) is drawn. Each choice
 //!    becomes exactly one step, so removing a choice removes one step.
-//! 2. The list is read front to back against a [`Shadow`] of what the endpoint holds (servers,
+//! 2. The list is read front to back against a `Shadow` of what the endpoint holds (servers,
 //!    their status, manual/automated/fixture backup counts, the backups this plan created).
 //!    Server names and backup ids are picked from what exists at that point, as
 //!    proptest-state-machine's `select(ids)` does: a choice says "the server touched most
 //!    recently" or "the second server", never a name, and a DeleteBackup says "one this plan
 //!    created", which becomes `${created:N}` only when the plan has created one.
 //!
-//! Unknown, case-changed and invalid names are chosen on purpose (their own [`Target`] kinds)
+//! Unknown, case-changed and invalid names are chosen on purpose (their own `Target` kinds)
 //! and are never names a server of the plan can have, so a shrunk plan never calls a
 //! vanished server by accident: it falls back to an existing server or, when none exists, to an
 //! unknown name.
 //!
-//! Shrinking ([`ChoiceListTree`]) deletes choices one at a time, pass after pass, until no
+//! Shrinking (`ChoiceListTree`) deletes choices one at a time, pass after pass, until no
 //! deletion keeps the failure, then simplifies each remaining choice (towards read-only calls,
 //! 0 backups, HEALTHY, valid input and the most recent server), and deletes again whenever a
 //! simplification was kept. proptest's own `Vec` tree makes one deletion pass only, which leaves
