@@ -401,7 +401,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
             max_steps: config.max_steps,
         };
         let strategy = generate::plan_strategy(&gen);
-        let mut runner = test_runner(seed);
+        let mut runner = generate::runner_for_seed(seed);
         let mut trial = TrialResult {
             name: property.clone(),
             kind: "property".into(),
@@ -649,15 +649,6 @@ fn write_reports(
                 })
             }),
     }
-}
-
-fn test_runner(seed: u64) -> TestRunner {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    TestRunner::new_with_rng(
-        PropConfig::default(),
-        TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
-    )
 }
 
 fn target_info(
