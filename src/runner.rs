@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use proptest::strategy::{Strategy, ValueTree};
-use proptest::test_runner::{Config as PropConfig, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{json, Value};
 
 use crate::check::{observation_name, Checker, StepVerdict};

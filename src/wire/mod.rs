@@ -146,6 +146,14 @@ pub fn decode_response(
         if name.is_some_and(|n| THROTTLING.contains(&n)) {
             return Answer::Throttled(format!("HTTP {status}: {}", snippet(body)));
         }
+        // A documented client error (ValidationException, ...) is the endpoint's verdict, sent
+        // with the wrong status: a divergence, not an outage.
+        if let Some(n) = name.filter(|n| !matches!(ErrorKind::from_name(n), ErrorKind::Other(_))) {
+            return Answer::Protocol(Mismatch {
+                rule: "protocol.error",
+                message: format!("{n} came with HTTP {status}; the service sends it with HTTP 400"),
+            });
+        }
         let what = if looks_like_html(body) {
             "an HTML error page"
         } else {
@@ -384,6 +392,27 @@ mod tests {
         assert!(matches!(
             decode_response(Dialect::AwsJson, op, 500, None, b"<html>oops</html>"),
             Answer::Unavailable(_)
+        ));
+        assert!(matches!(
+            decode_response(
+                Dialect::AwsJson,
+                op,
+                500,
+                None,
+                br#"{"__type":"InternalFailure","message":"x"}"#
+            ),
+            Answer::Unavailable(_)
+        ));
+        // A modeled error with a 5xx status is a protocol divergence, not an outage.
+        assert!(matches!(
+            decode_response(
+                Dialect::AwsJson,
+                op,
+                500,
+                None,
+                br#"{"__type":"InvalidStateException","message":"x"}"#
+            ),
+            Answer::Protocol(_)
         ));
         assert!(matches!(
             decode_response(

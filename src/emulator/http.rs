@@ -1,0 +1,404 @@
+//! The HTTP face of the emulator: one route for the API (awsJson 1.1 puts every operation on
+//! `POST /` and names it in `X-Amz-Target`), the fixture control plane under
+//! `/_conformance/v1/`, and one place where every error becomes a response ([`ApiError`]).
+//!
+//! | route | handler |
+//! | --- | --- |
+//! | `POST /` | [`api`]: decode, [`Emulator::call`], encode |
+//! | `GET /_conformance/v1/capabilities` | [`capabilities`] |
+//! | `POST /_conformance/v1/reset` | [`reset`] |
+//! | `PUT /_conformance/v1/servers/{ServerName}` | [`put_server`] |
+//! | `POST /_conformance/v1/settle` | [`settle`] |
+//! | anything else | [`no_route`]: 404 with an error body |
+
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::mutants::Mutant;
+use super::state::{Emulator, ModelError};
+use crate::model::service::{ServiceModel, TARGET_PREFIX};
+use crate::model::{self, BackupStatus, Operation, ServerSpec, ServerStatus};
+use crate::wire::{self, Dialect, EncodedResponse};
+
+/// The largest request body accepted (AWS's JSON services refuse larger ones with 413).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// Fixture backups a control-plane call may create per type (a guard against typos like 1e9).
+const MAX_FIXTURE_BACKUPS: u32 = 10_000;
+
+/// The emulator as an axum app, for serving or for `tower::ServiceExt::oneshot` in tests.
+pub fn app(emulator: Emulator) -> Router {
+    let router = if emulator.settings().mutant == Some(Mutant::AlwaysSuccess) {
+        Router::new().fallback(always_success)
+    } else {
+        Router::new()
+            .route("/", post(api))
+            .route("/_conformance/v1/capabilities", get(capabilities))
+            .route("/_conformance/v1/reset", post(reset))
+            .route("/_conformance/v1/servers/{name}", put(put_server))
+            .route("/_conformance/v1/settle", post(settle))
+            .fallback(no_route)
+            .method_not_allowed_fallback(no_route)
+    };
+    router
+        .layer(axum::middleware::map_response(with_request_id))
+        .with_state(emulator)
+}
+
+/// Every answer carries a request id, as AWS's do.
+async fn with_request_id(mut response: Response) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+/// An error answer. Built by the handlers; turned into a response only in [`IntoResponse`].
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    name: String,
+    message: String,
+    dialect: Dialect,
+    /// Set for errors the model decided: the protocol mutants perturb only those.
+    modeled_by: Option<Option<Mutant>>,
+}
+
+impl ApiError {
+    fn new(dialect: Dialect, status: StatusCode, name: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            name: name.to_string(),
+            message: message.into(),
+            dialect,
+            modeled_by: None,
+        }
+    }
+
+    fn modeled(emulator: &Emulator, e: ModelError) -> Self {
+        let settings = emulator.settings();
+        ApiError {
+            modeled_by: Some(settings.mutant),
+            ..ApiError::new(
+                settings.dialect,
+                StatusCode::BAD_REQUEST,
+                e.kind.name(),
+                e.message,
+            )
+        }
+    }
+
+    /// A bad control-plane request. The control plane speaks one JSON error form in both
+    /// dialects: it is the harness's protocol, not the service's.
+    fn control(message: impl Into<String>) -> Self {
+        ApiError::new(
+            Dialect::AwsJson,
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            message,
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut encoded = wire::encode_error(self.dialect, &self.name, &self.message);
+        encoded.status = self.status.as_u16();
+        match self.modeled_by {
+            Some(Some(Mutant::ErrorHttp500)) => encoded.status = 500,
+            Some(Some(Mutant::ErrorTypeMissing)) => {
+                let text = format!("{}: {}", self.name, self.message);
+                let body = match self.dialect {
+                    Dialect::AwsJson => json!({ "message": text }),
+                    Dialect::Envelope => json!({"success": false, "error": {"message": text}}),
+                };
+                encoded.body = serde_json::to_vec(&body).expect("serializes");
+                encoded
+                    .headers
+                    .retain(|(name, _)| *name != "x-amzn-errortype");
+            }
+            _ => {}
+        }
+        to_response(encoded)
+    }
+}
+
+fn to_response(encoded: EncodedResponse) -> Response {
+    let status = StatusCode::from_u16(encoded.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, encoded.body).into_response();
+    for (name, value) in encoded.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// Reads the body, refusing more than [`MAX_BODY`] bytes.
+async fn read_body(body: Body, dialect: Dialect) -> Result<Bytes, ApiError> {
+    match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::new(
+            dialect,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            format!("Request body is larger than {MAX_BODY} bytes"),
+        )),
+        Err(e) => Err(ApiError::new(
+            dialect,
+            StatusCode::BAD_REQUEST,
+            "SerializationException",
+            format!("The request body could not be read: {e}"),
+        )),
+    }
+}
+
+/// The operation an `X-Amz-Target` names.
+///
+/// A missing target is answered UnknownOperationException (HTTP 400), as AWS's awsJson services
+/// answer it: without a target there is no operation to dispatch to, and the SDKs' error
+/// parsers know that name. Another operation of the service gets the same error, naming it.
+fn operation(headers: &HeaderMap, dialect: Dialect) -> Result<Operation, ApiError> {
+    let unknown = |message: String| {
+        ApiError::new(
+            dialect,
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            message,
+        )
+    };
+    let Some(target) = headers.get("x-amz-target") else {
+        return Err(unknown(format!(
+            "Missing X-Amz-Target header; send {TARGET_PREFIX}.<Operation>, e.g. {TARGET_PREFIX}.CreateBackup"
+        )));
+    };
+    let target = target.to_str().unwrap_or("");
+    let Some(name) = wire::parse_target(target) else {
+        return Err(unknown(format!(
+            "X-Amz-Target {target:?} does not name an operation of {TARGET_PREFIX}"
+        )));
+    };
+    if let Some(op) = Operation::from_name(name) {
+        return Ok(op);
+    }
+    let served: Vec<&str> = Operation::ALL.iter().map(|op| op.name()).collect();
+    if ServiceModel::get().operation(name).is_some() {
+        Err(unknown(format!(
+            "Operation {name} is not supported by this emulator (it serves {})",
+            served.join(", ")
+        )))
+    } else {
+        Err(unknown(format!(
+            "Unknown operation {name} (operations served: {})",
+            served.join(", ")
+        )))
+    }
+}
+
+/// The JSON input; an empty body stands for `{}`.
+fn parse_input(body: &[u8], dialect: Dialect) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            dialect,
+            StatusCode::BAD_REQUEST,
+            "SerializationException",
+            format!("The request body is not valid JSON: {e}"),
+        )
+    })
+}
+
+/// `POST /`: one API call.
+async fn api(State(emulator): State<Emulator>, request: Request) -> Result<Response, ApiError> {
+    let dialect = emulator.settings().dialect;
+    let (parts, body) = request.into_parts();
+    let body = read_body(body, dialect).await?;
+    if let Some(verifier) = &emulator.settings().verifier {
+        verifier
+            .verify(&parts, &body, SystemTime::now())
+            .map_err(|r| ApiError::new(dialect, StatusCode::FORBIDDEN, r.name, r.message))?;
+    }
+    let op = operation(&parts.headers, dialect)?;
+    let input = parse_input(&body, dialect)?;
+    let answer = emulator
+        .call(op, input)
+        .await
+        .map_err(|e| ApiError::modeled(&emulator, e))?;
+    let created = answer
+        .created
+        .as_ref()
+        .map(|(id, at)| (id.as_str(), at.as_str()));
+    Ok(to_response(wire::encode_success(
+        dialect,
+        &answer.output,
+        created,
+    )))
+}
+
+/// Anything that is neither the API nor the control plane.
+async fn no_route(State(emulator): State<Emulator>, request: Request) -> ApiError {
+    ApiError::new(
+        emulator.settings().dialect,
+        StatusCode::NOT_FOUND,
+        "UnknownOperationException",
+        format!(
+            "No route for {} {}: the API is POST / with X-Amz-Target: {TARGET_PREFIX}.<Operation>; the control plane is under /_conformance/v1/",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+/// The `always-success` stub: the seed page's example answer, whatever was asked.
+async fn always_success() -> Response {
+    let body =
+        r#"{"success": true, "data": {"id": "abc123", "created_at": "2025-01-01T00:00:00Z"}}"#;
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// A control-plane body: a JSON object (an empty body stands for `{}`).
+async fn control_body(body: Body) -> Result<Value, ApiError> {
+    let bytes = read_body(body, Dialect::AwsJson)
+        .await
+        .map_err(|e| ApiError::control(e.message))?;
+    let value = parse_input(&bytes, Dialect::AwsJson).map_err(|e| ApiError::control(e.message))?;
+    if !value.is_object() {
+        return Err(ApiError::control(format!(
+            "the body must be a JSON object, not {value}"
+        )));
+    }
+    Ok(value)
+}
+
+/// `GET /_conformance/v1/capabilities`: always the configured (correct) limit, mutant or not.
+async fn capabilities(State(emulator): State<Emulator>) -> Json<Value> {
+    Json(json!({"version": 1, "maxManualBackups": emulator.settings().limit}))
+}
+
+/// `POST /_conformance/v1/reset`.
+async fn reset(
+    State(emulator): State<Emulator>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    control_body(request.into_body()).await?;
+    emulator.reset();
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PutServerBody {
+    #[serde(rename = "Status")]
+    status: String,
+    #[serde(rename = "Engine", default = "default_engine")]
+    engine: String,
+    #[serde(rename = "ManualBackups", default)]
+    manual_backups: u32,
+    #[serde(rename = "AutomatedBackups", default)]
+    automated_backups: u32,
+}
+
+fn default_engine() -> String {
+    "ChefAutomate".to_string()
+}
+
+/// `PUT /_conformance/v1/servers/{ServerName}`.
+async fn put_server(
+    State(emulator): State<Emulator>,
+    name: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let Path(name) = name.map_err(|e| ApiError::control(format!("bad server name: {e}")))?;
+    let violations =
+        model::validation_errors(Operation::CreateBackup, &json!({ "ServerName": name }));
+    if let Some(v) = violations.first() {
+        return Err(ApiError::control(format!(
+            "server name {name:?} is not a valid ServerName: {} (1 to 40 characters, [a-zA-Z][a-zA-Z0-9-]*)",
+            v.message
+        )));
+    }
+    let body = control_body(request.into_body()).await?;
+    let body: PutServerBody = serde_json::from_value(body).map_err(|e| {
+        ApiError::control(format!(
+            "bad put-server body: {e} (expected {{\"Status\": \"HEALTHY\", \"Engine\": \"ChefAutomate\", \"ManualBackups\": 0, \"AutomatedBackups\": 0}})"
+        ))
+    })?;
+    let Some(status) = ServerStatus::parse(&body.status) else {
+        let known: Vec<&str> = ServerStatus::ALL.iter().map(|s| s.as_str()).collect();
+        return Err(ApiError::control(format!(
+            "unknown server status {:?} (one of {})",
+            body.status,
+            known.join(", ")
+        )));
+    };
+    if body.engine.trim().is_empty() {
+        return Err(ApiError::control("Engine must not be empty"));
+    }
+    for (member, n) in [
+        ("ManualBackups", body.manual_backups),
+        ("AutomatedBackups", body.automated_backups),
+    ] {
+        if n > MAX_FIXTURE_BACKUPS {
+            return Err(ApiError::control(format!(
+                "{member} is {n}; the control plane creates at most {MAX_FIXTURE_BACKUPS}"
+            )));
+        }
+    }
+    let server = emulator.put_server(ServerSpec {
+        name,
+        status,
+        engine: body.engine,
+        manual_backups: body.manual_backups,
+        automated_backups: body.automated_backups,
+    });
+    Ok(Json(json!({ "Server": server })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettleBody {
+    #[serde(rename = "BackupStatus", default)]
+    backup_status: Option<String>,
+}
+
+/// `POST /_conformance/v1/settle`.
+async fn settle(
+    State(emulator): State<Emulator>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let body = control_body(request.into_body()).await?;
+    let body: SettleBody = serde_json::from_value(body).map_err(|e| {
+        ApiError::control(format!(
+            "bad settle body: {e} (expected {{}} or {{\"BackupStatus\": \"OK\" | \"FAILED\"}})"
+        ))
+    })?;
+    let status = match body.backup_status.as_deref() {
+        None | Some("OK") => BackupStatus::Ok,
+        Some("FAILED") => BackupStatus::Failed,
+        Some(other) => {
+            return Err(ApiError::control(format!(
+                "a backup settles as OK or FAILED, not {other:?}"
+            )))
+        }
+    };
+    emulator.settle(status);
+    Ok(Json(json!({})))
+}
