@@ -1264,6 +1264,9 @@ impl Session {
         let action = step.action(None);
         match checker.observe(&action, &Observation::Success(json!({})), None) {
             StepVerdict::Consistent(info) => {
+                for (rule, pol) in &info.exercised {
+                    self.exercised(rule, *pol);
+                }
                 self.exercised("control-plane.contract", Polarity::Pass);
                 if matches!(step, Step::Settle { .. }) {
                     self.exercised("ambiguity.status-after-backup", Polarity::Pass);

@@ -23,7 +23,10 @@ pub fn step(world: &World, action: &Action) -> Vec<Possible> {
         Action::Settle(status) => world
             .settle(*status)
             .into_iter()
-            .map(|w| done(w, "backup.completion"))
+            .map(|w| Possible {
+                exercised: vec![("backup.completion", Polarity::Pass)],
+                ..done(w, "backup.completion")
+            })
             .collect(),
         Action::Call { op, input } => call(world, *op, input),
     }
@@ -90,6 +93,9 @@ fn call(world: &World, op: Operation, input: &Value) -> Vec<Possible> {
     let mut o = Outcomes::new(world);
     let violations = validate_input(op.name(), input);
     if let Some(v) = violations.iter().find(|v| v.is_definite()) {
+        if v.rule == "validation.type" {
+            o.pass("ambiguity.type-error-kind");
+        }
         o.error(ErrorKind::ValidationException, v.rule);
         if v.rule == "validation.type" {
             // A15: AWS's JSON services answer a wrong type with SerializationException.
@@ -105,8 +111,8 @@ fn call(world: &World, op: Operation, input: &Value) -> Vec<Possible> {
         let Certainty::Ambiguous(amb) = v.certainty else {
             unreachable!("definite violations returned above")
         };
-        o.error(ErrorKind::ValidationException, v.rule);
         o.pass(amb);
+        o.error(ErrorKind::ValidationException, v.rule);
     } else {
         for rule in checked_rules(op.name(), input) {
             o.pass(rule);
@@ -163,6 +169,9 @@ fn create_backup(o: &mut Outcomes, input: &Value) {
         _ => "create-backup.state.refused",
     };
     if !server.status.may_back_up() {
+        if high >= limit {
+            o.pass("ambiguity.error-precedence");
+        }
         o.error(ErrorKind::InvalidStateException, state_rule);
         if high >= limit {
             // A4: the state gate and the limit both apply; either error is legal.
