@@ -34,6 +34,8 @@ pub const MAX_BODY_BYTES: usize = 4096;
 pub const MAX_TIMELINE_ROWS: usize = 100;
 /// Bytes of a one-line field (a step, an observation, a message in a table).
 const MAX_LINE: usize = 1000;
+/// Bytes of a divergence's message shown as its heading.
+const MAX_HEADING: usize = 600;
 /// Bytes of a longer text (a message, a command, the rule's text).
 const MAX_TEXT: usize = 8192;
 /// Lines of a diff shown.
@@ -91,7 +93,8 @@ struct Page {
     facts: Vec<(&'static str, String)>,
     readings: Vec<String>,
     coverage_line: String,
-    untested: Vec<String>,
+    /// Nothing was exercised (the run could not start): the matrix is folded away.
+    collapse_coverage: bool,
     coverage_columns: Vec<Vec<CoverageRow>>,
     divergence_total: usize,
     divergences: Vec<DivergenceView>,
@@ -120,7 +123,10 @@ struct DivergenceView {
     rule: String,
     rule_text: String,
     trial: String,
+    /// The message, cut to a heading's length.
     message: String,
+    /// The message at more length, when the heading had to cut it.
+    message_full: Option<String>,
     plan_name: String,
     plan_description: String,
     plan_origin: Option<String>,
@@ -227,19 +233,20 @@ impl Page {
         let t = &report.target;
         let facts = vec![
             ("endpoint", c.line(&t.endpoint, MAX_LINE)),
+            ("dialect", c.line(&t.dialect, 100)),
+            ("region", c.line(&t.region, 100)),
             (
-                "dialect",
-                format!(
-                    "{} · {} · {} · {}",
-                    c.line(&t.dialect, 100),
-                    c.line(&t.region, 100),
-                    if t.signed { "SigV4-signed" } else { "unsigned" },
-                    if t.control_plane {
-                        "control plane used"
-                    } else {
-                        "public API only"
-                    }
-                ),
+                "requests",
+                if t.signed { "SigV4-signed" } else { "unsigned" }.to_string(),
+            ),
+            (
+                "fixtures",
+                if t.control_plane {
+                    "control plane"
+                } else {
+                    "public API only"
+                }
+                .to_string(),
             ),
             ("seed", report.seed.to_string()),
             ("cases", report.cases.to_string()),
@@ -261,16 +268,12 @@ impl Page {
 
         let coverage = report.full_coverage();
         let exercised = coverage.iter().filter(|c| c.exercised()).count();
-        let untested: Vec<String> = coverage
-            .iter()
-            .filter(|rule| !rule.exercised())
-            .map(|rule| c.line(&rule.id, 200))
-            .collect();
+        let untested = coverage.len() - exercised;
         let diverged_rules = coverage.iter().filter(|c| c.divergences > 0).count();
         let coverage_line = format!(
             "{exercised} of {} rules exercised · {} untested · {} with divergences",
             coverage.len(),
-            untested.len(),
+            untested,
             diverged_rules
         );
         let rows: Vec<CoverageRow> = coverage
@@ -390,7 +393,7 @@ impl Page {
                 .map(|r| c.line(r, MAX_LINE))
                 .collect(),
             coverage_line,
-            untested,
+            collapse_coverage: exercised == 0,
             coverage_columns,
             divergence_total: n,
             divergences,
@@ -433,7 +436,8 @@ impl DivergenceView {
             rule: c.line(&d.rule, 200),
             rule_text,
             trial: c.line(&d.trial, 300),
-            message: c.clip(&d.message, MAX_TEXT),
+            message: c.clip(&d.message, MAX_HEADING),
+            message_full: (d.message.len() > MAX_HEADING).then(|| c.clip(&d.message, MAX_TEXT)),
             plan_name: c.line(&d.plan.name, 300),
             plan_description: c.line(&d.plan.description, MAX_LINE),
             plan_origin: d.plan.origin.as_deref().map(|o| c.line(o, 300)),
@@ -646,10 +650,11 @@ fn inline_changes(old: &str, new: &str) -> (Vec<Segment>, Vec<Segment>) {
     if old.len() > MAX_LINE || new.len() > MAX_LINE {
         return (plain("del", old).segments, plain("add", new).segments);
     }
-    // Compare without the leading '-'/'+' marker, which always differs.
-    let (o, n) = (&old[1..], &new[1..]);
-    let diff = TextDiff::from_chars(o, n);
-    if diff.ratio() < 0.4 {
+    // Compare without the leading '-'/'+' marker, which always differs, token by token (words,
+    // numbers, single punctuation), so a changed name is marked whole, not letter by letter.
+    let (o, n) = (tokens(&old[1..]), tokens(&new[1..]));
+    let diff = TextDiff::from_slices(&o, &n);
+    if diff.ratio() < 0.3 {
         return (plain("del", old).segments, plain("add", new).segments);
     }
     let mut del = vec![Segment {
@@ -679,6 +684,34 @@ fn inline_changes(old: &str, new: &str) -> (Vec<Segment>, Vec<Segment>) {
         }
     }
     (del, add)
+}
+
+/// Words (letters, digits, `_`), runs of spaces, and single other characters.
+fn tokens(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let class = |c: char| {
+        if c.is_alphanumeric() || c == '_' {
+            0
+        } else if c.is_whitespace() {
+            1
+        } else {
+            2
+        }
+    };
+    let mut prev: Option<u8> = None;
+    for (i, ch) in line.char_indices() {
+        let k = class(ch);
+        if i > start && (prev != Some(k) || k == 2) {
+            out.push(&line[start..i]);
+            start = i;
+        }
+        prev = Some(k);
+    }
+    if start < line.len() {
+        out.push(&line[start..]);
+    }
+    out
 }
 
 impl ExchangeView {
@@ -739,5 +772,41 @@ fn body(raw: &str, c: &Redactor) -> Body {
                 text::bytes(full.len())
             )
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_words_are_marked_whole() {
+        assert_eq!(
+            tokens(r#"  "Status": "IN_PROGRESS","#),
+            vec![
+                "  ",
+                "\"",
+                "Status",
+                "\"",
+                ":",
+                " ",
+                "\"",
+                "IN_PROGRESS",
+                "\"",
+                ","
+            ]
+        );
+        let (del, add) = inline_changes(r#"-  "Status": "IN_PROGRESS","#, r#"+  "Status": "OK","#);
+        let marked = |segs: &[Segment]| -> Vec<String> {
+            segs.iter()
+                .filter(|s| s.emph)
+                .map(|s| s.text.clone())
+                .collect()
+        };
+        assert_eq!(marked(&del), vec!["IN_PROGRESS"]);
+        assert_eq!(marked(&add), vec!["OK"]);
+        // Lines with little in common are shown plain.
+        let (del, _) = inline_changes("-InvalidStateException", "+ValidationException: busy");
+        assert!(marked(&del).is_empty());
     }
 }
