@@ -828,3 +828,19 @@ fn the_failing_report_renders_in_a_headless_browser() {
         console.join("\n")
     );
 }
+
+#[test]
+fn redacted_reports_keep_their_shape() {
+    let clean = sample_fail().redacted(&secrets());
+    let x = clean.divergences[0].exchange.as_ref().unwrap();
+    assert_eq!(x.request_headers[2].1, "[REDACTED]");
+    assert_eq!(x.request_headers[3].1, "[REDACTED]");
+    assert!(!clean.divergences[0]
+        .curl_command
+        .as_ref()
+        .unwrap()
+        .contains(SESSION_TOKEN));
+    // A "secret" that is also a word of the format cannot break the report.
+    let odd = sample_fail().redacted(&["HEALTHY".to_string()]);
+    assert_eq!(odd.divergences.len(), 2);
+}
