@@ -4,9 +4,23 @@
 //!
 //! Secrets never reach a report: every file is passed through [`redact`] before it is written.
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
+use crate::model::rules::RULES;
 use crate::plan::Plan;
+
+mod console;
+mod html;
+mod junit;
+mod redact;
+mod text;
+
+pub use console::console_summary;
+pub use html::to_html;
+pub use junit::to_junit;
+pub use redact::{is_secret_header, redact, REDACTED};
 
 /// The version of `report.json`'s schema.
 pub const REPORT_VERSION: u32 = 1;
@@ -196,14 +210,155 @@ pub struct RunReport {
     pub faults: Vec<Fault>,
 }
 
-/// Removes secrets from text: the given secret values, and the values of Authorization and
-/// X-Amz-Security-Token headers and of AWS access-key ids wherever they appear.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        out = out.replace(s.as_str(), "[REDACTED]");
+impl RunReport {
+    /// A copy with every secret removed from every string (see [`redact`]), and the whole value
+    /// of every `Authorization` and `X-Amz-Security-Token` header replaced. Rendering works on
+    /// this copy, so no escaping (HTML's, XML's, JSON's) can hide a secret from redaction.
+    ///
+    /// A given secret that equals a fixed word of the format (an enum value such as `HEALTHY`)
+    /// would break the shape; then only the credential patterns are removed.
+    pub fn redacted(&self, secrets: &[String]) -> RunReport {
+        let attempt = |secrets: &[String]| {
+            let mut value = serde_json::to_value(self).expect("a report serializes");
+            redact::redact_value(&mut value, secrets);
+            serde_json::from_value::<RunReport>(value).ok()
+        };
+        attempt(secrets)
+            .or_else(|| attempt(&[]))
+            .unwrap_or_else(|| self.clone())
     }
-    out
+
+    /// The coverage of every rule in the catalogue, in the catalogue's order: the report's
+    /// counts, and zeros for a rule the run never counted. Entries for ids the catalogue does not
+    /// know are kept at the end.
+    pub fn full_coverage(&self) -> Vec<RuleCoverage> {
+        let mut out: Vec<RuleCoverage> = RULES
+            .iter()
+            .map(|rule| {
+                self.coverage
+                    .iter()
+                    .find(|c| c.id == rule.id)
+                    .cloned()
+                    .unwrap_or_else(|| RuleCoverage {
+                        id: rule.id.to_string(),
+                        kind: match rule.kind {
+                            crate::model::rules::RuleKind::Rule => "rule",
+                            crate::model::rules::RuleKind::Ambiguity => "ambiguity",
+                        }
+                        .to_string(),
+                        text: rule.text.to_string(),
+                        passed: 0,
+                        failed: 0,
+                        divergences: 0,
+                    })
+            })
+            .collect();
+        out.extend(
+            self.coverage
+                .iter()
+                .filter(|c| RULES.iter().all(|r| r.id != c.id))
+                .cloned(),
+        );
+        out
+    }
+}
+
+impl RuleCoverage {
+    /// Whether any input reached the rule (or a divergence was attributed to it).
+    pub fn exercised(&self) -> bool {
+        self.passed + self.failed + self.divergences > 0
+    }
+}
+
+/// A unified diff of what the model expected against what was observed, for
+/// [`Divergence::diff`]; the HTML report highlights it line by line.
+pub fn unified_diff(expected: &str, observed: &str) -> String {
+    let expected = text::with_final_newline(expected);
+    let observed = text::with_final_newline(observed);
+    similar::TextDiff::from_lines(expected.as_str(), observed.as_str())
+        .unified_diff()
+        .context_radius(3)
+        .header("expected (model)", "observed (endpoint)")
+        .to_string()
+}
+
+/// `report.json`: exactly the serde form of the report, pretty-printed, without secrets.
+pub fn to_json(report: &RunReport) -> String {
+    json_text(report, &[])
+}
+
+fn json_text(report: &RunReport, secrets: &[String]) -> String {
+    let mut value = serde_json::to_value(report).expect("a report serializes");
+    redact::redact_value(&mut value, secrets);
+    serde_json::to_string_pretty(&value).expect("a JSON value serializes")
+}
+
+/// The files [`write_all`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenReports {
+    pub dir: PathBuf,
+    pub json: PathBuf,
+    pub html: PathBuf,
+    pub junit: PathBuf,
+}
+
+/// Why the reports could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot create the report directory {}: {source}\n(hint: pass --report-dir DIR with a directory you can write to)", dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}\n(hint: pass --report-dir DIR with a directory you can write to)", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Writes `report.json`, `report.html` and `junit.xml` into `dir` (created if missing). Every
+/// string is redacted before it is rendered (so no escaping can hide a secret), and each file's
+/// text passes through [`redact`] with `secrets` once more before it is written. Each file is written whole or not at all (a temporary
+/// file renamed into place), so a reader never sees half a report.
+pub fn write_all(
+    report: &RunReport,
+    dir: &Path,
+    secrets: &[String],
+) -> Result<WrittenReports, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    let written = WrittenReports {
+        dir: dir.to_path_buf(),
+        json: dir.join("report.json"),
+        html: dir.join("report.html"),
+        junit: dir.join("junit.xml"),
+    };
+    for (path, text) in [
+        (&written.json, json_text(report, secrets)),
+        (&written.html, html::render(report, secrets)),
+        (&written.junit, junit::render(report, secrets)),
+    ] {
+        write_atomically(path, &redact(&text, secrets))?;
+    }
+    Ok(written)
+}
+
+fn write_atomically(path: &Path, text: &str) -> Result<(), ReportError> {
+    let err = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
 }
 
 // Placeholder writers until the report branch lands.

@@ -1,0 +1,212 @@
+//! The one-screen summary printed at the end of a run: plain text, no colours, so it reads the
+//! same in a terminal, a CI log and a bug report.
+
+use std::fmt::Write;
+
+use super::redact::Redactor;
+use super::text::{self, plural};
+use super::{redact, Divergence, RunReport, Verdict, WrittenReports};
+
+/// Divergences listed in full on the console; the rest are counted.
+const MAX_CONSOLE_DIVERGENCES: usize = 10;
+/// Steps of a minimal plan listed; a longer plan shows its start and the diverged step.
+const MAX_CONSOLE_STEPS: usize = 12;
+const LINE: usize = 200;
+
+/// The summary of a run: verdict, endpoint, seed, counts, coverage, each divergence with its
+/// minimal plan and replay command, faults, and where the reports are (when `written` is given).
+///
+/// Secrets shaped like credentials are removed; to remove given secret values too, pass
+/// `report.redacted(secrets)`.
+pub fn console_summary(report: &RunReport, written: Option<&WrittenReports>) -> String {
+    let c = &Redactor::new(&[]);
+    let mut out = String::new();
+    let n = report.divergences.len();
+    let _ = match report.verdict {
+        Verdict::Pass => writeln!(out, "PASS: every case conformed to the reference model"),
+        Verdict::Fail => writeln!(
+            out,
+            "FAIL: {} from the reference model",
+            plural(n, "divergence", "divergences")
+        ),
+        Verdict::Error => writeln!(
+            out,
+            "ERROR: the endpoint could not be judged: {}",
+            c.line(
+                report.error.as_deref().unwrap_or("no reason recorded"),
+                1000
+            )
+        ),
+    };
+    let t = &report.target;
+    let _ = writeln!(
+        out,
+        "endpoint  {} ({}, {}{}{})",
+        c.line(&t.endpoint, LINE),
+        c.line(&t.dialect, 40),
+        c.line(&t.region, 40),
+        if t.signed { ", SigV4" } else { "" },
+        if t.control_plane {
+            ", control plane"
+        } else {
+            ", public API only"
+        }
+    );
+    let _ = writeln!(
+        out,
+        "seed      {} (run again with --seed {})",
+        report.seed, report.seed
+    );
+    let first = match report.calls_to_first_divergence {
+        Some(c) => format!(
+            ", first divergence after {}",
+            plural(c as usize, "call", "calls")
+        ),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "ran       {}, {}{first} in {}",
+        plural(report.cases as usize, "case", "cases"),
+        plural(report.calls as usize, "call", "calls"),
+        text::duration(report.duration_ms)
+    );
+    let coverage = report.full_coverage();
+    let untested: Vec<&str> = coverage
+        .iter()
+        .filter(|c| !c.exercised())
+        .map(|c| c.id.as_str())
+        .collect();
+    let _ = write!(
+        out,
+        "coverage  {} of {} rules exercised",
+        coverage.len() - untested.len(),
+        coverage.len()
+    );
+    if untested.is_empty() {
+        out.push('\n');
+    } else {
+        let _ = writeln!(out, "; untested: {}", c.line(&untested.join(", "), 2000));
+    }
+    if !report.readings.is_empty() {
+        let _ = writeln!(
+            out,
+            "readings  {}",
+            c.line(&report.readings.join("; "), 1000)
+        );
+    }
+
+    for (i, d) in report
+        .divergences
+        .iter()
+        .enumerate()
+        .take(MAX_CONSOLE_DIVERGENCES)
+    {
+        let _ = writeln!(out, "\ndivergence {} of {n}", i + 1);
+        out.push_str(&divergence_block(d, c));
+    }
+    if n > MAX_CONSOLE_DIVERGENCES {
+        let _ = writeln!(
+            out,
+            "\n... and {} more {} (see report.html)",
+            n - MAX_CONSOLE_DIVERGENCES,
+            if n - MAX_CONSOLE_DIVERGENCES == 1 {
+                "divergence"
+            } else {
+                "divergences"
+            }
+        );
+    }
+
+    if !report.faults.is_empty() {
+        out.push_str("\nfaults\n");
+        for f in &report.faults {
+            let _ = writeln!(
+                out,
+                "  {} x{}: {}",
+                c.line(&f.class, 60),
+                f.count,
+                c.line(&f.message, LINE)
+            );
+        }
+    }
+    if let Some(w) = written {
+        let _ = writeln!(
+            out,
+            "\nreports   {} (read this first)\n          {}\n          {}",
+            w.html.display(),
+            w.json.display(),
+            w.junit.display()
+        );
+    }
+    redact(&out, &[])
+}
+
+/// One divergence as text: rule, message, minimal plan with the diverged step marked,
+/// reproduction, replay command. Shared with junit.xml's failure text.
+pub(super) fn divergence_block(d: &Divergence, c: &Redactor) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "  rule      {}", c.line(&d.rule, LINE));
+    let _ = writeln!(out, "  what      {}", c.line(&d.message, 500));
+    let _ = writeln!(out, "  trial     {}", c.line(&d.trial, LINE));
+    let steps = d.plan.steps.len();
+    let shrunk = if d.original_steps > steps {
+        format!(" (shrunk from {})", d.original_steps)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "  plan      {}{shrunk}, diverged at step {}:",
+        plural(steps, "step", "steps"),
+        d.step_index + 1
+    );
+    let mut skipped = 0;
+    for (i, step) in d.plan.steps.iter().enumerate() {
+        let shown = steps <= MAX_CONSOLE_STEPS
+            || i < MAX_CONSOLE_STEPS - 3
+            || (i + 1 >= d.step_index && i <= d.step_index + 1);
+        if !shown {
+            skipped += 1;
+            continue;
+        }
+        if skipped > 0 {
+            let _ = writeln!(
+                out,
+                "              ... {}",
+                plural(skipped, "step", "steps")
+            );
+            skipped = 0;
+        }
+        let marker = if i == d.step_index { ">" } else { " " };
+        let _ = writeln!(
+            out,
+            "          {marker} {:>2}. {}",
+            i + 1,
+            c.line(&step.to_string(), LINE)
+        );
+    }
+    if skipped > 0 {
+        let _ = writeln!(
+            out,
+            "              ... {}",
+            plural(skipped, "step", "steps")
+        );
+    }
+    let _ = writeln!(out, "  allowed   {}", c.line(&d.allowed.join(" | "), 500));
+    let _ = writeln!(out, "  observed  {}", c.line(&d.observed, 500));
+    if let Some(r) = &d.reproduction {
+        let _ = writeln!(
+            out,
+            "  repro     {} of {} runs ({})",
+            r.reproduced,
+            r.runs,
+            c.line(&r.classification, 40)
+        );
+    }
+    let _ = writeln!(out, "  replay    {}", c.line(&d.replay_command, 1000));
+    if let Some(saved) = &d.saved_to {
+        let _ = writeln!(out, "  saved     {}", c.line(saved, LINE));
+    }
+    out
+}
