@@ -83,6 +83,8 @@ pub struct RunConfig {
     pub plans: Option<Vec<(String, Plan)>>,
     /// Rounds of the concurrency property (calls sent at once must linearize); 0 to skip.
     pub concurrency_rounds: u64,
+    /// The trial name of the generated cases.
+    pub property_name: String,
 }
 
 /// The embedded emulator's settings (for `selftest` and tests).
@@ -120,6 +122,7 @@ impl Default for RunConfig {
             generated: true,
             plans: None,
             concurrency_rounds: 12,
+            property_name: "property::generated-sequences".into(),
         }
     }
 }
@@ -270,6 +273,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
                     count: 1,
                 }],
             };
+            let report = report.redacted(&secrets);
             let written = write_reports(&config, &report, &secrets)?;
             return Ok(RunOutcome {
                 report,
@@ -389,7 +393,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
 
     // Generated cases.
     let mut cases_run = 0u64;
-    let property = "property::generated-sequences".to_string();
+    let property = config.property_name.clone();
     if config.generated && !session.stopped() && wanted(&property) {
         let t0 = Instant::now();
         let calls0 = session.calls;
@@ -481,8 +485,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
         trials.push(trial);
     }
     let concurrent = "property::concurrent-calls".to_string();
-    if config.generated
-        && config.concurrency_rounds > 0
+    if config.concurrency_rounds > 0
         && session.control_plane
         && !session.stopped()
         && wanted(&concurrent)
@@ -620,6 +623,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
             })
             .collect(),
     };
+    let report = report.redacted(&secrets);
     let written = write_reports(&config, &report, &secrets)?;
     Ok(RunOutcome {
         report,
@@ -1981,10 +1985,7 @@ impl Session {
                 .map(|e| pretty_body(&e.response_body))
                 .unwrap_or_default()
         );
-        let diff = similar::TextDiff::from_lines(&expected_text, &observed_text)
-            .unified_diff()
-            .header("expected (model)", "observed (endpoint)")
-            .to_string();
+        let diff = report::unified_diff(&expected_text, &observed_text);
         Divergence {
             rule: failure.rule.to_string(),
             rule_text: rule.map(|r| r.text.to_string()).unwrap_or_default(),

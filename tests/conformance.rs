@@ -127,10 +127,12 @@ fn scenarios_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")
 }
 
-/// A property: a generated-sequence trial with its own emulator settings when embedded.
+/// A property: generated sequences (or concurrent rounds) with their own emulator settings when
+/// the endpoint is embedded.
 struct Property {
     name: &'static str,
     backup_duration: Option<std::time::Duration>,
+    concurrent: bool,
 }
 
 const PROPERTIES: &[Property] = &[
@@ -138,11 +140,19 @@ const PROPERTIES: &[Property] = &[
     Property {
         name: "property::generated-sequences",
         backup_duration: None,
+        concurrent: false,
     },
     // The same with backups finishing by themselves (no false divergence for any timing).
     Property {
         name: "property::async-completion",
         backup_duration: Some(std::time::Duration::from_millis(1)),
+        concurrent: false,
+    },
+    // Calls sent at once must be explainable by some sequential order (linearizability).
+    Property {
+        name: "property::concurrent-calls",
+        backup_duration: None,
+        concurrent: true,
     },
 ];
 
@@ -152,10 +162,16 @@ fn run_trial(
     suite: &Suite,
     only: String,
     plan: Option<opsworkscm_conformance::plan::Plan>,
-    backup_duration: Option<std::time::Duration>,
+    property: Option<&Property>,
     coverage: &Coverage,
 ) -> Result<(), Failed> {
-    let generated = plan.is_none();
+    let generated = property.is_some_and(|p| !p.concurrent);
+    let concurrency_rounds = if property.is_some_and(|p| p.concurrent) {
+        12
+    } else {
+        0
+    };
+    let backup_duration = property.and_then(|p| p.backup_duration);
     let embedded = suite.endpoint == EndpointSpec::Embedded;
     let config = RunConfig {
         endpoint: suite.endpoint.clone(),
@@ -172,6 +188,8 @@ fn run_trial(
         only_trials: vec![only.clone()],
         generated,
         plans: Some(plan.map(|p| vec![(only.clone(), p)]).unwrap_or_default()),
+        property_name: only.clone(),
+        concurrency_rounds,
         emulator: EmulatorSettings {
             backup_duration: if embedded { backup_duration } else { None },
             ..EmulatorSettings::default()
@@ -239,10 +257,8 @@ fn main() {
     for p in PROPERTIES {
         let suite = suite.clone();
         let cov = coverage.clone();
-        let duration = p.backup_duration;
-        let name = p.name;
-        trials.push(Trial::test(name, move || {
-            run_trial(&suite, name.to_string(), None, duration, &cov)
+        trials.push(Trial::test(p.name, move || {
+            run_trial(&suite, p.name.to_string(), None, Some(p), &cov)
         }));
     }
     let whole_suite = args.filter.is_none() && args.skip.is_empty() && !args.list && !args.ignored;

@@ -26,7 +26,7 @@ impl Possible {
                 Ok(self.world.clone())
             }
             (Observation::Error(seen), want) => Err(mismatch(
-                self.rule,
+                self.blame(seen),
                 format!("expected {}, observed {seen}", want.summary()),
             )),
             (Observation::CreatedEnvelope { id, created_at }, Expected::CreatedBackup { .. }) => {
@@ -58,6 +58,54 @@ impl Possible {
             )),
             (Observation::Success(body), expected) => self.explain_success(expected, body, window),
         }
+    }
+
+    /// The rule an unexpected error breaks: the most specific rule this possibility applied
+    /// that lets the call through where the endpoint said `seen`.
+    fn blame(&self, seen: &ErrorKind) -> &'static str {
+        let preference: &[&str] = match seen {
+            ErrorKind::LimitExceededException => &[
+                "create-backup.limit.delete-frees-slot",
+                "create-backup.limit.automated-not-counted",
+                "create-backup.limit",
+            ],
+            ErrorKind::InvalidStateException => &[
+                "create-backup.state.allowed",
+                "server.backing-up.locked",
+                "delete-backup.already-deleting",
+                "restore-server.state",
+            ],
+            ErrorKind::ResourceNotFoundException => &[
+                "create-backup.not-found",
+                "delete-backup.not-found",
+                "describe-servers.not-found",
+                "update-server.not-found",
+            ],
+            _ => &[],
+        };
+        let passed = |id: &str| {
+            self.exercised
+                .iter()
+                .any(|(r, p)| *r == id && *p == Polarity::Pass)
+        };
+        if let Some(rule) = preference.iter().find(|r| passed(r)) {
+            return rule;
+        }
+        if matches!(
+            seen,
+            ErrorKind::ValidationException | ErrorKind::SerializationException
+        ) {
+            // The input met every validation rule it was checked against: blame the first.
+            if let Some((rule, _)) = self.exercised.iter().find(|(r, p)| {
+                r.starts_with("validation.")
+                    && *p == Polarity::Pass
+                    && *r != "validation.required"
+                    && *r != "validation.type"
+            }) {
+                return rule;
+            }
+        }
+        self.rule
     }
 
     fn explain_success(
