@@ -45,6 +45,9 @@ pub struct Divergence {
 #[derive(Debug, Clone)]
 pub struct Checker {
     worlds: Vec<World>,
+    /// Whether the endpoint may finish asynchronous work by itself between calls (false when
+    /// its control plane says `settleOnly`).
+    spontaneous: bool,
 }
 
 impl Checker {
@@ -52,12 +55,22 @@ impl Checker {
     pub fn new(limit: u32) -> Checker {
         Checker {
             worlds: World::all_readings(limit),
+            spontaneous: true,
         }
+    }
+
+    /// For an endpoint whose asynchronous work ends only through the control plane's settle.
+    pub fn settle_only(mut self) -> Checker {
+        self.spontaneous = false;
+        self
     }
 
     /// Starts from given worlds (e.g. discovered from an endpoint without a control plane).
     pub fn from_worlds(worlds: Vec<World>) -> Checker {
-        Checker { worlds }
+        Checker {
+            worlds,
+            spontaneous: true,
+        }
     }
 
     pub fn worlds(&self) -> &[World] {
@@ -71,6 +84,15 @@ impl Checker {
 
     /// The worlds after what the endpoint may have done by itself.
     fn expanded(&self) -> Vec<World> {
+        if !self.spontaneous {
+            return self.worlds.clone();
+        }
+        self.expanded_any_timing()
+    }
+
+    /// The worlds after anything the documents allow to happen by itself, whatever the
+    /// endpoint's control plane says (scenario files are judged against the documents).
+    fn expanded_any_timing(&self) -> Vec<World> {
         let mut out: Vec<World> = Vec::new();
         let mut seen = BTreeSet::new();
         for w in &self.worlds {
@@ -96,6 +118,15 @@ impl Checker {
         self.possibilities(action)
             .iter()
             .any(|p| outcome_name(&p.expected) == name)
+    }
+
+    /// The outcomes the documents allow next, whatever the endpoint's timing, as names.
+    pub fn documented_names(&self, action: &Action) -> BTreeSet<String> {
+        self.expanded_any_timing()
+            .iter()
+            .flat_map(|w| model::step(w, action))
+            .map(|p| outcome_name(&p.expected).to_string())
+            .collect()
     }
 
     /// The outcomes allowed next, as names (`success`, `LimitExceededException`, ...).

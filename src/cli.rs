@@ -11,6 +11,7 @@ use crate::emulator::{self, EmulatorConfig};
 use crate::exit::{Error, ExitCode};
 use crate::report;
 use crate::runner::{self, ControlPlaneMode, EmulatorSettings, RunConfig};
+use crate::selftest;
 use crate::target::{self, ClientSettings, ConfigError, EndpointSpec};
 use crate::wire::Dialect;
 
@@ -320,6 +321,25 @@ async fn emulate(args: EmulateArgs) -> Result<ExitCode, Error> {
 }
 
 async fn selftest(args: SelftestArgs) -> Result<ExitCode, Error> {
-    let _ = args;
-    Err(Error::Unjudged("selftest is not built yet".into()))
+    let config = selftest::SelftestConfig {
+        cases: args.cases,
+        seed: args.seed,
+        scenarios_dir: Some(args.scenarios),
+        mutants: args.mutants,
+        ..selftest::SelftestConfig::default()
+    };
+    let total = emulator::mutants().len() + 2;
+    let mut done = 0;
+    let report = selftest::run(&config, &mut |row| {
+        done += 1;
+        eprintln!(
+            "[{done}/{total}] {:<28} {} ({:.1} s)",
+            row.name,
+            if row.ok() { "ok" } else { "NOT OK" },
+            row.run_seconds
+        );
+    })
+    .await?;
+    println!("{}", report.table());
+    Ok(report.exit_code())
 }

@@ -15,5 +15,6 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod runner;
+pub mod selftest;
 pub mod target;
 pub mod wire;

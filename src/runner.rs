@@ -85,6 +85,8 @@ pub struct RunConfig {
     pub concurrency_rounds: u64,
     /// The trial name of the generated cases.
     pub property_name: String,
+    /// Stop at the first divergence (self-tests: one is enough to kill a mutant).
+    pub stop_at_first: bool,
 }
 
 /// The embedded emulator's settings (for `selftest` and tests).
@@ -123,6 +125,7 @@ impl Default for RunConfig {
             plans: None,
             concurrency_rounds: 12,
             property_name: "property::generated-sequences".into(),
+            stop_at_first: false,
         }
     }
 }
@@ -183,6 +186,8 @@ struct Session {
     to_clean: Vec<String>,
     /// API answers that could be judged (not timeouts, not faults).
     judged: u64,
+    /// The control plane says asynchronous work ends only through settle.
+    settle_only: bool,
     progress: Option<ProgressBar>,
 }
 
@@ -242,6 +247,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
         interrupted,
         to_clean: Vec::new(),
         judged: 0,
+        settle_only: false,
         progress: None,
     };
     let discovery = session.discover(&config).await;
@@ -386,7 +392,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
         }
         session.tick(divergences.len());
         trials.push(trial);
-        if session.stopped() {
+        if session.stopped() || (config.stop_at_first && !divergences.is_empty()) {
             break;
         }
     }
@@ -394,7 +400,8 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
     // Generated cases.
     let mut cases_run = 0u64;
     let property = config.property_name.clone();
-    if config.generated && !session.stopped() && wanted(&property) {
+    let go_on = |d: &Vec<Divergence>| !(config.stop_at_first && !d.is_empty());
+    if config.generated && !session.stopped() && wanted(&property) && go_on(&divergences) {
         let t0 = Instant::now();
         let calls0 = session.calls;
         let gen = GenConfig {
@@ -486,6 +493,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
     }
     let concurrent = "property::concurrent-calls".to_string();
     if config.concurrency_rounds > 0
+        && go_on(&divergences)
         && session.control_plane
         && !session.stopped()
         && wanted(&concurrent)
@@ -926,6 +934,15 @@ impl Session {
         }
     }
 
+    fn new_checker(&self) -> Checker {
+        let checker = Checker::new(self.limit);
+        if self.control_plane && self.settle_only {
+            checker.settle_only()
+        } else {
+            checker
+        }
+    }
+
     fn coverage_rows(&self) -> Vec<RuleCoverage> {
         RULES
             .iter()
@@ -963,6 +980,7 @@ impl Session {
                     if let Ok(v) = serde_json::from_slice::<Value>(&body) {
                         if v["version"].as_u64() == Some(1) {
                             self.control_plane = true;
+                            self.settle_only = v["settleOnly"].as_bool() == Some(true);
                             if let Some(limit) = v["maxManualBackups"].as_u64() {
                                 self.limit = limit.clamp(1, 10_000) as u32;
                                 return Ok("control plane capabilities (maxManualBackups)".into());
@@ -1088,7 +1106,7 @@ impl Session {
 
     /// Runs one plan from a fresh state; returns its result and the readings still possible.
     async fn run_plan(&mut self, plan: &Plan, check_expect: bool) -> (CaseResult, Vec<String>) {
-        let mut checker = Checker::new(self.limit);
+        let mut checker = self.new_checker();
         let mut ids = Ids::default();
         let mut timeline = Vec::new();
         if self.control_plane {
@@ -1158,7 +1176,7 @@ impl Session {
                         input: resolved.clone(),
                     };
                     if let (true, Some(expect)) = (check_expect, expect) {
-                        let allowed = checker.allowed_names(&action);
+                        let allowed = checker.documented_names(&action);
                         for want in expect.outcomes() {
                             if !allowed.contains(want) {
                                 return CaseResult::BadScenario(format!(
@@ -1659,7 +1677,7 @@ impl Session {
         if let Err(f) = self.control_ok(t, "reset") {
             return CaseResult::Unjudged(f);
         }
-        let mut checker = Checker::new(limit);
+        let mut checker = self.new_checker();
         let mut ids = Ids::default();
         let mut timeline = Vec::new();
         let setup = Step::PutServer {

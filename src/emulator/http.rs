@@ -289,8 +289,15 @@ async fn control_body(body: Body) -> Result<Value, ApiError> {
 }
 
 /// `GET /_conformance/v1/capabilities`: always the configured (correct) limit, mutant or not.
+/// `settleOnly` (an optional extension of version 1) says that asynchronous work ends only
+/// through `settle`, never by itself, so the harness need not keep the worlds where it did.
 async fn capabilities(State(emulator): State<Emulator>) -> Json<Value> {
-    Json(json!({"version": 1, "maxManualBackups": emulator.settings().limit}))
+    let settings = emulator.settings();
+    Json(json!({
+        "version": 1,
+        "maxManualBackups": settings.limit,
+        "settleOnly": settings.backup_duration.is_none(),
+    }))
 }
 
 /// `POST /_conformance/v1/reset`.
