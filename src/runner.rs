@@ -400,7 +400,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
     // Generated cases.
     let mut cases_run = 0u64;
     let property = config.property_name.clone();
-    let go_on = |d: &Vec<Divergence>| !(config.stop_at_first && !d.is_empty());
+    let go_on = |d: &[Divergence]| !config.stop_at_first || d.is_empty();
     if config.generated && !session.stopped() && wanted(&property) && go_on(&divergences) {
         let t0 = Instant::now();
         let calls0 = session.calls;
