@@ -554,6 +554,19 @@ fn restore_server(o: &mut Outcomes, input: &Value) {
         return;
     };
     let backup = o.world.backups[i].clone();
+    if backup.status == BackupStatus::Deleting {
+        // A backup being deleted may be gone already, whatever the server's state.
+        let mut gone = o.world.clone();
+        gone.backups.remove(i);
+        let mut exercised = o.exercised.clone();
+        exercised.push(("restore-server.not-found", Polarity::Fail));
+        o.out.push(Possible {
+            expected: Expected::Error(ErrorKind::ResourceNotFoundException),
+            world: gone,
+            rule: "restore-server.not-found",
+            exercised,
+        });
+    }
     if !matches!(
         server.status,
         ServerStatus::ConnectionLost
@@ -575,12 +588,6 @@ fn restore_server(o: &mut Outcomes, input: &Value) {
         // Undocumented: restoring from a backup that is not OK; refusing is the reference.
         o.error(ErrorKind::InvalidStateException, "restore-server.state");
         o.error(ErrorKind::ValidationException, "restore-server.state");
-        if backup.status == BackupStatus::Deleting {
-            o.error(
-                ErrorKind::ResourceNotFoundException,
-                "restore-server.not-found",
-            );
-        }
     }
     if backup.server != server.name {
         // Undocumented: a backup of another server.
