@@ -214,8 +214,15 @@ impl Checker {
             .iter()
             .map(|w| {
                 format!(
-                    "limit scope {:?}, after a backup {:?}",
-                    w.readings.limit_scope, w.readings.after_backup
+                    "limit {}, after a backup {}",
+                    match w.readings.limit_scope {
+                        model::LimitScope::PerServer => "per server",
+                        model::LimitScope::PerAccount => "per account",
+                    },
+                    match w.readings.after_backup {
+                        model::AfterBackup::Previous => "the earlier status",
+                        model::AfterBackup::FreshHealth => "a fresh health status",
+                    }
                 )
             })
             .collect();

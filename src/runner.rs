@@ -367,7 +367,15 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
                 calls_to_first.get_or_insert(session.calls);
                 first_at.get_or_insert(started.elapsed());
                 let d = session
-                    .finish_divergence(&config, name, plan.clone(), plan.steps.len(), *f, false)
+                    .finish_divergence(
+                        &config,
+                        name,
+                        plan.clone(),
+                        plan.steps.len(),
+                        *f,
+                        false,
+                        None,
+                    )
                     .await;
                 trial.outcome = "failed".into();
                 trial.message = Some(failure_message(&d));
@@ -452,7 +460,9 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
                     let original = plan.steps.len();
                     let (minimal, failure) = session.shrink(&mut tree, *f, &config, &plan).await;
                     let d = session
-                        .finish_divergence(&config, &property, minimal, original, failure, true)
+                        .finish_divergence(
+                            &config, &property, minimal, original, failure, true, None,
+                        )
                         .await;
                     trial.outcome = "failed".into();
                     trial.message = Some(failure_message(&d));
@@ -517,14 +527,27 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
                 CaseResult::Diverged(f) => {
                     calls_to_first.get_or_insert(session.calls);
                     first_at.get_or_insert(started.elapsed());
-                    let plan = Plan::new(format!("concurrent-round-{round}"), vec![]);
+                    let plan = Plan {
+                        description: "calls sent at once (steps 2 to the last two), then observed in order; run sequentially this plan does not race".into(),
+                        ..Plan::new(format!("concurrent-round-{round}"), concurrent_round_steps(session.limit, round))
+                    };
+                    let steps = plan.steps.len();
                     let mut d = session
-                        .finish_divergence(&config, &concurrent, plan, 0, *f, false)
+                        .finish_divergence(
+                            &config,
+                            &concurrent,
+                            plan,
+                            steps,
+                            *f,
+                            false,
+                            Some(round),
+                        )
                         .await;
                     d.replay_command = format!(
-                        "opsworkscm-conformance run --endpoint {} --dialect {} --seed {seed} (the concurrency property's round {round}; a race may need several runs)",
+                        "opsworkscm-conformance run --endpoint {} --dialect {} --seed {seed}{} (the concurrency property's round {round}; a race may need several runs)",
                         shell_quote(&config.endpoint_arg),
-                        config.dialect.name()
+                        config.dialect.name(),
+                        mutant_flag(&config)
                     );
                     trial.outcome = "failed".into();
                     trial.message = Some(failure_message(&d));
@@ -1662,9 +1685,16 @@ impl Session {
     /// an UpdateServer) sent at once, then DescribeBackups and DescribeServers; the history must
     /// linearize in the model.
     async fn concurrent_round(&mut self, round: u64) -> CaseResult {
-        let limit = self.limit;
-        let manual = [0, limit.saturating_sub(2), limit.saturating_sub(1)][(round % 3) as usize];
-        let k = 4 + (round % 3) as usize;
+        let steps = concurrent_round_steps(self.limit, round);
+        let as_call = |s: &Step| match s {
+            Step::Call {
+                operation, input, ..
+            } => (*operation, input.clone()),
+            _ => unreachable!("only the first step is a fixture"),
+        };
+        let calls: Vec<(Operation, Value)> =
+            steps[1..steps.len() - 2].iter().map(as_call).collect();
+        let after: Vec<(Operation, Value)> = steps[steps.len() - 2..].iter().map(as_call).collect();
         self.calls += 1;
         let (t, _) = self
             .target
@@ -1680,29 +1710,12 @@ impl Session {
         let mut checker = self.new_checker();
         let mut ids = Ids::default();
         let mut timeline = Vec::new();
-        let setup = Step::PutServer {
-            server_name: "web".into(),
-            status: ServerStatus::Healthy,
-            engine: "ChefAutomate".into(),
-            manual_backups: manual,
-            automated_backups: 0,
-        };
         let r = self
-            .fixture_step(0, &setup, &mut checker, &mut ids, &mut timeline)
+            .fixture_step(0, &steps[0], &mut checker, &mut ids, &mut timeline)
             .await;
         if !matches!(r, CaseResult::Passed) {
             return r;
         }
-        let mut calls: Vec<(Operation, Value)> = (0..k)
-            .map(|_| (Operation::CreateBackup, json!({"ServerName": "web"})))
-            .collect();
-        calls.insert(
-            k / 2,
-            (
-                Operation::UpdateServer,
-                json!({"ServerName": "web", "BackupRetentionCount": 5}),
-            ),
-        );
         let origin = Instant::now();
         let target = &self.target;
         let futures = calls.iter().map(|(op, input)| async move {
@@ -1773,10 +1786,7 @@ impl Session {
             exchanges.push(ex);
         }
         // Observe the state after the burst, in order.
-        for (op, input) in [
-            (Operation::DescribeBackups, json!({"ServerName": "web"})),
-            (Operation::DescribeServers, json!({})),
-        ] {
+        for (op, input) in after {
             let sent = origin.elapsed().as_micros() as i64;
             let (answer, ex) = self.api(op, &input).await;
             let answered = origin.elapsed().as_micros() as i64;
@@ -1911,6 +1921,7 @@ impl Session {
         original_steps: usize,
         failure: Failure,
         save: bool,
+        concurrent_round: Option<u64>,
     ) -> Divergence {
         *self.coverage.entry(failure.rule).or_default() = {
             let (p, f, d) = self.coverage.get(failure.rule).copied().unwrap_or_default();
@@ -1923,7 +1934,11 @@ impl Session {
             config.reproduce_runs
         };
         for _ in 0..runs {
-            let (r, _) = self.run_plan(&plan, false).await;
+            let r = match concurrent_round {
+                // A race is re-run as the same round, not as a sequential plan.
+                Some(round) => self.concurrent_round(round).await,
+                None => self.run_plan(&plan, false).await.0,
+            };
             if matches!(r, CaseResult::Diverged(f) if f.rule == failure.rule) {
                 reproduced += 1;
             }
@@ -1957,17 +1972,12 @@ impl Session {
                 .and_then(|dir| save_plan(&dir.join("plans"), &plan))
         });
         let replay_command = format!(
-            "opsworkscm-conformance replay {} --endpoint {} --dialect {}",
+            "opsworkscm-conformance replay {} --endpoint {} --dialect {}{}",
             saved_to.as_deref().unwrap_or("PLAN.json"),
             shell_quote(&config.endpoint_arg),
-            config.dialect.name()
-        ) + &config
-            .emulator
-            .mutant
-            .as_ref()
-            .filter(|_| matches!(config.endpoint, EndpointSpec::Embedded))
-            .map(|m| format!(" --mutant {m}"))
-            .unwrap_or_default();
+            config.dialect.name(),
+            mutant_flag(config)
+        );
         let curl_command = failure
             .exchange
             .as_ref()
@@ -2032,6 +2042,44 @@ impl Session {
             saved_to,
         }
     }
+}
+
+/// ` --mutant NAME` when the embedded emulator serves a mutant, so replay commands reproduce.
+fn mutant_flag(config: &RunConfig) -> String {
+    match (&config.endpoint, &config.emulator.mutant) {
+        (EndpointSpec::Embedded, Some(m)) => format!(" --mutant {m}"),
+        _ => String::new(),
+    }
+}
+
+/// The steps of a concurrency round: the fixture, the calls sent at once, the observations after.
+fn concurrent_round_steps(limit: u32, round: u64) -> Vec<Step> {
+    let manual = [0, limit.saturating_sub(2), limit.saturating_sub(1)][(round % 3) as usize];
+    let k = 4 + (round % 3) as usize;
+    let mut steps = vec![Step::PutServer {
+        server_name: "web".into(),
+        status: ServerStatus::Healthy,
+        engine: "ChefAutomate".into(),
+        manual_backups: manual,
+        automated_backups: 0,
+    }];
+    let mut calls: Vec<Step> = (0..k)
+        .map(|_| Step::call(Operation::CreateBackup, json!({"ServerName": "web"})))
+        .collect();
+    calls.insert(
+        k / 2,
+        Step::call(
+            Operation::UpdateServer,
+            json!({"ServerName": "web", "BackupRetentionCount": 5}),
+        ),
+    );
+    steps.extend(calls);
+    steps.push(Step::call(
+        Operation::DescribeBackups,
+        json!({"ServerName": "web"}),
+    ));
+    steps.push(Step::call(Operation::DescribeServers, json!({})));
+    steps
 }
 
 /// A tiny extension to count a fault while passing an answer through.
