@@ -1913,6 +1913,7 @@ impl Session {
     }
 
     /// Re-runs the minimal plan, saves it, and builds the report's divergence.
+    #[allow(clippy::too_many_arguments)]
     async fn finish_divergence(
         &mut self,
         config: &RunConfig,

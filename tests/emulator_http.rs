@@ -503,7 +503,10 @@ async fn the_control_plane_sets_fixtures_and_refuses_bad_requests() {
     });
     let caps = c.control("GET", "/_conformance/v1/capabilities", "").await;
     assert_eq!(caps.status, StatusCode::OK);
-    assert_eq!(caps.body, json!({"version": 1, "maxManualBackups": 7}));
+    assert_eq!(
+        caps.body,
+        json!({"version": 1, "maxManualBackups": 7, "settleOnly": true})
+    );
 
     let put = c
         .put_server(

@@ -2149,9 +2149,10 @@ fn check_errors_change_nothing(
         if p.world == *w {
             continue;
         }
+        // A backup being deleted may turn out gone (DeleteBackup again, or RestoreServer from it).
         let completed_deletion = match a {
             Action::Call {
-                op: Operation::DeleteBackup,
+                op: Operation::DeleteBackup | Operation::RestoreServer,
                 input,
             } => {
                 let id = input["BackupId"].as_str().unwrap_or_default();
