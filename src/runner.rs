@@ -87,6 +87,8 @@ pub struct RunConfig {
     pub property_name: String,
     /// Stop at the first divergence (self-tests: one is enough to kill a mutant).
     pub stop_at_first: bool,
+    /// Credentials to sign with instead of the standard sources (for tests and embedding).
+    pub credentials: Option<aws_credential_types::Credentials>,
 }
 
 /// The embedded emulator's settings (for `selftest` and tests).
@@ -126,6 +128,7 @@ impl Default for RunConfig {
             concurrency_rounds: 12,
             property_name: "property::generated-sequences".into(),
             stop_at_first: false,
+            credentials: None,
         }
     }
 }
@@ -725,7 +728,10 @@ fn failure_message(d: &Divergence) -> String {
 
 /// Connects to the configured endpoint, starting the embedded emulator when asked.
 async fn connect(config: &RunConfig) -> Result<(Target, Option<RunningEmulator>, String), Error> {
-    let credentials = target::load_credentials(config.profile.as_deref()).await;
+    let credentials = match &config.credentials {
+        Some(c) => Some(c.clone()),
+        None => target::load_credentials(config.profile.as_deref()).await,
+    };
     let (base, emulator, shown) = match &config.endpoint {
         EndpointSpec::Embedded => {
             let e = emulator::start(EmulatorConfig {
@@ -1117,6 +1123,20 @@ impl Session {
                     )
                 }
                 Answer::Unavailable(m) => return (Err(self.fault("unavailable", &m)), ex),
+                Answer::AuthRefused(m) => {
+                    let hint = if self.target.signed() {
+                        "check the credentials (AWS_ACCESS_KEY_ID, --profile) and --region"
+                    } else {
+                        "no credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile"
+                    };
+                    return (
+                        Err(self.fault(
+                            "auth",
+                            &format!("the endpoint refused the request: {m} (hint: {hint})"),
+                        )),
+                        ex,
+                    );
+                }
                 other => {
                     if !matches!(other, Answer::Observed(Observation::Unknown)) {
                         self.judged += 1;
@@ -1450,7 +1470,9 @@ impl Session {
                 );
                 return diverge(m.rule, m.message, allowed, observed, timeline);
             }
-            Answer::Throttled(_) | Answer::Unavailable(_) => unreachable!("handled in api()"),
+            Answer::Throttled(_) | Answer::Unavailable(_) | Answer::AuthRefused(_) => {
+                unreachable!("handled in api()")
+            }
         };
         // The shape of an aws-json success, member by member, against the service model.
         if let (Dialect::AwsJson, Observation::Success(body)) = (self.target.dialect, &observation)
@@ -1755,7 +1777,7 @@ impl Session {
                         Answer::Throttled(m) => {
                             return CaseResult::Unjudged(self.fault("throttled", &m))
                         }
-                        Answer::Unavailable(m) => {
+                        Answer::Unavailable(m) | Answer::AuthRefused(m) => {
                             return CaseResult::Unjudged(self.fault("unavailable", &m))
                         }
                     }

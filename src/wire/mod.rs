@@ -91,6 +91,8 @@ pub enum Answer {
     Throttled(String),
     /// The endpoint could not answer (5xx, an HTML error page): it cannot be judged.
     Unavailable(String),
+    /// The endpoint refused the request's credentials or signature: it cannot be judged.
+    AuthRefused(String),
 }
 
 /// Strips `namespace#` and `:suffix` from an error type (ambiguity A12).
@@ -113,6 +115,17 @@ fn looks_like_html(body: &[u8]) -> bool {
     let head = String::from_utf8_lossy(&body[..body.len().min(256)]).to_ascii_lowercase();
     head.trim_start().starts_with("<!doctype html") || head.trim_start().starts_with("<html")
 }
+
+/// Errors AWS answers when it refuses the caller rather than the call.
+const AUTH_ERRORS: [&str; 7] = [
+    "InvalidSignatureException",
+    "UnrecognizedClientException",
+    "MissingAuthenticationTokenException",
+    "IncompleteSignatureException",
+    "AccessDeniedException",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+];
 
 const THROTTLING: [&str; 4] = [
     "ThrottlingException",
@@ -219,6 +232,14 @@ fn decode_aws_json(
     let name = error_name(raw);
     if THROTTLING.contains(&name) {
         return Answer::Throttled(format!("{name} (HTTP {status})"));
+    }
+    if AUTH_ERRORS.contains(&name) {
+        let message = value
+            .get("message")
+            .or_else(|| value.get("Message"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        return Answer::AuthRefused(format!("{name} (HTTP {status}): {message}"));
     }
     if let (Some(b), Some(h)) = (body_type, error_type_header) {
         if error_name(b) != error_name(h) {

@@ -1,0 +1,291 @@
+//! Every kind of endpoint, judged by one `run` each: the emulator in envelope, the always-success
+//! stub, a SigV4-verifying emulator, an endpoint tested without its control plane (left as it was
+//! found), backups finishing by themselves at any speed, and a deliberately wrong limit found and
+//! shrunk to the shortest plan that shows it.
+
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use opsworkscm_conformance::emulator::{self, EmulatorConfig};
+use opsworkscm_conformance::exit::ExitCode;
+use opsworkscm_conformance::plan::Step;
+use opsworkscm_conformance::runner::{
+    self, ControlPlaneMode, EmulatorSettings, RunConfig, RunOutcome,
+};
+use opsworkscm_conformance::target::EndpointSpec;
+use opsworkscm_conformance::wire::Dialect;
+use serde_json::{json, Value};
+
+/// Generated cases only (the scenario library has its own trials).
+fn config(cases: u64, seed: u64) -> RunConfig {
+    RunConfig {
+        cases,
+        seed: Some(seed),
+        report_dir: None,
+        plans: Some(vec![]),
+        save_regressions: false,
+        concurrency_rounds: 0,
+        ..RunConfig::default()
+    }
+}
+
+async fn run(c: RunConfig) -> RunOutcome {
+    tokio::time::timeout(Duration::from_secs(600), runner::run(c))
+        .await
+        .expect("the run ends")
+        .expect("the run gives a verdict")
+}
+
+fn explain(o: &RunOutcome) -> String {
+    format!(
+        "exit {:?}, error {:?}, divergences {:?}",
+        o.exit,
+        o.report.error,
+        o.report
+            .divergences
+            .iter()
+            .map(|d| (&d.rule, &d.message))
+            .collect::<Vec<_>>()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulator_in_envelope_dialect_conforms() {
+    let o = run(RunConfig {
+        dialect: Dialect::Envelope,
+        ..config(48, 11)
+    })
+    .await;
+    assert_eq!(o.exit, ExitCode::Pass, "{}", explain(&o));
+    assert_eq!(o.report.target.dialect, "envelope");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_always_success_stub_fails_with_named_rules_and_short_plans() {
+    let o = run(RunConfig {
+        dialect: Dialect::Envelope,
+        emulator: EmulatorSettings {
+            mutant: Some("always-success".into()),
+            ..EmulatorSettings::default()
+        },
+        ..config(32, 12)
+    })
+    .await;
+    assert_eq!(o.exit, ExitCode::Divergence, "{}", explain(&o));
+    assert!(
+        !o.report.target.control_plane,
+        "a naive stub has no control plane"
+    );
+    let d = &o.report.divergences[0];
+    // An answer that is always success breaks validation, not-found or listing rules.
+    assert!(
+        d.rule.starts_with("validation.")
+            || d.rule.ends_with(".not-found")
+            || d.rule.starts_with("describe-"),
+        "names the rule it breaks: {}",
+        d.rule
+    );
+    assert!(
+        d.plan.steps.len() <= 2,
+        "a short minimal plan: {:?}",
+        d.plan.steps
+    );
+    assert!(!d.rule_text.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_requests_pass_a_sigv4_verifying_emulator() {
+    let o = run(RunConfig {
+        credentials: Some(Credentials::new("test", "test", None, None, "test")),
+        emulator: EmulatorSettings {
+            verify_sigv4: true,
+            ..EmulatorSettings::default()
+        },
+        ..config(24, 13)
+    })
+    .await;
+    assert_eq!(o.exit, ExitCode::Pass, "{}", explain(&o));
+    assert!(o.report.target.signed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_signature_cannot_be_judged_and_says_why() {
+    let o = run(RunConfig {
+        credentials: Some(Credentials::new("test", "wrong-secret", None, None, "test")),
+        emulator: EmulatorSettings {
+            verify_sigv4: true,
+            ..EmulatorSettings::default()
+        },
+        ..config(4, 14)
+    })
+    .await;
+    assert_eq!(o.exit, ExitCode::Unjudged, "{}", explain(&o));
+    let fault = o
+        .report
+        .faults
+        .iter()
+        .find(|f| f.class == "auth")
+        .expect("an auth fault");
+    assert!(
+        fault.message.contains("InvalidSignatureException"),
+        "{}",
+        fault.message
+    );
+    assert!(fault.message.contains("hint:"), "{}", fault.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_region_is_refused_as_aws_refuses_it() {
+    let em = emulator::start(EmulatorConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        verify_sigv4: true,
+        region: "us-east-1".into(),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let o = run(RunConfig {
+        credentials: Some(Credentials::new("test", "test", None, None, "test")),
+        region: "eu-west-1".into(),
+        endpoint: EndpointSpec::Url(em.url.parse().unwrap()),
+        endpoint_arg: em.url.clone(),
+        ..config(2, 15)
+    })
+    .await;
+    em.shutdown().await;
+    assert_eq!(o.exit, ExitCode::Unjudged, "{}", explain(&o));
+    let fault = o
+        .report
+        .faults
+        .iter()
+        .find(|f| f.class == "auth")
+        .expect("an auth fault");
+    assert!(fault.message.contains("region"), "{}", fault.message);
+}
+
+async fn snapshot(url: &str) -> (Value, Value) {
+    let client = reqwest::Client::new();
+    let call = |op: &'static str| {
+        let client = client.clone();
+        let url = url.to_string();
+        async move {
+            client
+                .post(&url)
+                .header("x-amz-target", format!("OpsWorksCM_V2016_11_01.{op}"))
+                .header("content-type", "application/x-amz-json-1.1")
+                .body("{}")
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    (call("DescribeServers").await, call("DescribeBackups").await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_control_plane_the_run_leaves_the_endpoint_as_it_found_it() {
+    let em = emulator::start(EmulatorConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        backup_duration: Some(Duration::from_millis(5)),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    for (name, status, manual) in [("web", "HEALTHY", 3), ("db", "CONNECTION_LOST", 1)] {
+        let r = client
+            .put(format!("{}/_conformance/v1/servers/{name}", em.url))
+            .json(&json!({"Status": status, "ManualBackups": manual, "AutomatedBackups": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    let before = snapshot(&em.url).await;
+    let o = run(RunConfig {
+        endpoint: EndpointSpec::Url(em.url.parse().unwrap()),
+        endpoint_arg: em.url.clone(),
+        control_plane: ControlPlaneMode::Off,
+        servers: vec!["web".into(), "db".into()],
+        settle_wait: Duration::from_secs(5),
+        ..config(16, 16)
+    })
+    .await;
+    let after = snapshot(&em.url).await;
+    em.shutdown().await;
+    assert_eq!(o.exit, ExitCode::Pass, "{}", explain(&o));
+    assert!(!o.report.target.control_plane);
+    assert!(o.report.calls > 16, "it made calls");
+    assert_eq!(before, after, "servers and backups are as they were");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_finishing_by_themselves_at_any_speed_give_no_false_divergence() {
+    for duration in [
+        Duration::ZERO,
+        Duration::from_millis(1),
+        Duration::from_millis(50),
+        Duration::from_secs(1),
+    ] {
+        let o = run(RunConfig {
+            emulator: EmulatorSettings {
+                backup_duration: Some(duration),
+                ..EmulatorSettings::default()
+            },
+            concurrency_rounds: 3,
+            ..config(24, 17)
+        })
+        .await;
+        assert_eq!(
+            o.exit,
+            ExitCode::Pass,
+            "--backup-duration {duration:?}: {}",
+            explain(&o)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_off_by_one_limit_is_found_and_shrunk_to_the_two_steps_that_show_it() {
+    let o = run(RunConfig {
+        emulator: EmulatorSettings {
+            mutant: Some("limit-off-by-one-high".into()),
+            ..EmulatorSettings::default()
+        },
+        ..config(256, 18)
+    })
+    .await;
+    assert_eq!(o.exit, ExitCode::Divergence, "{}", explain(&o));
+    let d = &o.report.divergences[0];
+    assert_eq!(d.rule, "create-backup.limit");
+    assert_eq!(d.trial, "property::generated-sequences");
+    // The shortest plan that shows it: a server at the limit, then one more CreateBackup.
+    assert_eq!(d.plan.steps.len(), 2, "{:#?}", d.plan.steps);
+    assert!(
+        matches!(
+            &d.plan.steps[0],
+            Step::PutServer {
+                manual_backups: 50,
+                ..
+            }
+        ),
+        "{:?}",
+        d.plan.steps[0]
+    );
+    assert!(d.original_steps >= 2);
+    let r = d.reproduction.as_ref().expect("re-run");
+    assert_eq!(
+        (r.reproduced, r.classification.as_str()),
+        (r.runs, "deterministic")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_generated_sequences_against_the_correct_emulator_give_no_divergence() {
+    let o = run(config(1000, 19)).await;
+    assert_eq!(o.exit, ExitCode::Pass, "{}", explain(&o));
+    assert_eq!(o.report.cases, 1000);
+}
