@@ -123,8 +123,11 @@ fn parse() -> Result<(Suite, Vec<String>), String> {
     ))
 }
 
+/// The scenario library (`OPSWORKSCM_CONFORMANCE_SCENARIOS` points the suite at another one).
 fn scenarios_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+    env("OPSWORKSCM_CONFORMANCE_SCENARIOS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
 }
 
 /// A property: generated sequences (or concurrent rounds) with their own emulator settings when
