@@ -206,6 +206,8 @@ impl Target {
         credentials: Option<Credentials>,
         settings: ClientSettings,
     ) -> Result<Target, ConfigError> {
+        // TLS for real AWS endpoints: rustls with ring (no C toolchain or cmake needed).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
@@ -514,6 +516,31 @@ mod tests {
         let env = |k: &str| (k == "AWS_DEFAULT_REGION").then(|| "ap-south-1".to_string());
         assert_eq!(resolve_region(None, &env), "ap-south-1");
         assert_eq!(resolve_region(Some("eu-west-3"), &env), "eu-west-3");
+    }
+
+    #[tokio::test]
+    async fn https_targets_build_and_classify_a_closed_port_as_unreachable() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = Url::parse(&format!("https://127.0.0.1:{port}/")).unwrap();
+        let t = Target::new(
+            url,
+            Dialect::AwsJson,
+            "us-east-1".into(),
+            None,
+            ClientSettings::default(),
+        )
+        .unwrap();
+        let (transport, _) = t
+            .call(Operation::DescribeServers, &serde_json::json!({}))
+            .await;
+        assert!(
+            matches!(transport, Transport::Unreachable(_)),
+            "{transport:?}"
+        );
     }
 
     #[test]
