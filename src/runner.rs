@@ -1638,7 +1638,7 @@ impl Session {
                     .as_str()
                     .and_then(BackupStatus::parse)
                     .unwrap_or(BackupStatus::Ok);
-                w.backups.push(model::Backup {
+                std::sync::Arc::make_mut(&mut w.backups).push(model::Backup {
                     id: b["BackupId"].as_str().map(str::to_string),
                     server: b["ServerName"].as_str().unwrap_or("").into(),
                     kind,

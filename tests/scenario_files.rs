@@ -332,7 +332,7 @@ fn after(p: &Possible, id: &str) -> World {
 /// Binds the fixture backups of `server` that have no id yet.
 fn bind_fixture(w: &mut World, server: &str, put_no: usize) -> Vec<String> {
     let mut ids = Vec::new();
-    for b in w.backups.iter_mut() {
+    for b in std::sync::Arc::make_mut(&mut w.backups).iter_mut() {
         if b.server == server && b.id.is_none() {
             let id = format!("{server}-fixture{put_no}-{}", ids.len());
             b.id = Some(id.clone());

@@ -217,7 +217,7 @@ impl Emulator {
         server.pending = after.pending.clone();
         new.seq = world.next_seq;
         world.next_seq += 1;
-        world.backups.push(new);
+        std::sync::Arc::make_mut(&mut world.backups).push(new);
         let possible = Possible { world, ..checked };
         self.conclude(&mut state, op, &input, possible)
     }
@@ -287,7 +287,7 @@ impl Emulator {
             };
             let snapshot = Snapshot::of(state.world.servers.get(&server));
             state.snapshots.insert(id.clone(), snapshot);
-            let b = &mut state.world.backups[i];
+            let b = &mut std::sync::Arc::make_mut(&mut state.world.backups)[i];
             b.id = Some(id);
             b.created_at_ms = Some(at);
         }
@@ -446,7 +446,7 @@ pub(crate) fn decide(
         }
         Mutant::CountsAutomated if creating => {
             let mut view = world.clone();
-            for b in view.backups.iter_mut() {
+            for b in std::sync::Arc::make_mut(&mut view.backups).iter_mut() {
                 b.kind = BackupType::Manual;
             }
             let p = first(model::step(

@@ -38,7 +38,10 @@ impl Possible {
                         format!("id {id} was already given to another backup"),
                     ));
                 }
-                world.backups.last_mut().expect("the new backup is last").id = Some(id.clone());
+                std::sync::Arc::make_mut(&mut world.backups)
+                    .last_mut()
+                    .expect("the new backup is last")
+                    .id = Some(id.clone());
                 Ok(world)
             }
             (Observation::CreatedEnvelope { .. }, Expected::Error(want)) => Err(mismatch(
@@ -129,7 +132,9 @@ impl Possible {
                         format!("BackupId {id} was already given to another backup"),
                     ));
                 }
-                let new = world.backups.last_mut().expect("the new backup is last");
+                let new = std::sync::Arc::make_mut(&mut world.backups)
+                    .last_mut()
+                    .expect("the new backup is last");
                 new.id = Some(id);
             }
             Expected::Backups { listed, maybe_gone } => {
@@ -452,7 +457,7 @@ fn backups(
             .find(|&i| fits(&world.backups[i]) && !claimed.contains(&Some(i)));
         match free {
             Some(i) => {
-                world.backups[i].id = Some(id.to_string());
+                std::sync::Arc::make_mut(&mut world.backups)[i].id = Some(id.to_string());
                 claimed[j] = Some(i);
             }
             None => {
@@ -562,7 +567,7 @@ fn backups(
         })
         .collect();
     let mut i = 0;
-    world.backups.retain(|_| {
+    std::sync::Arc::make_mut(&mut world.backups).retain(|_| {
         let keep = !gone.contains(&i);
         i += 1;
         keep

@@ -25,6 +25,7 @@ pub mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -355,8 +356,9 @@ pub struct Backup {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct World {
     pub servers: BTreeMap<String, Server>,
-    /// In creation order (oldest first).
-    pub backups: Vec<Backup>,
+    /// In creation order (oldest first). Shared between worlds until one changes it (a checker
+    /// keeps many worlds that differ only in a reading, so cloning must be cheap).
+    pub backups: Arc<Vec<Backup>>,
     /// The manual-backup limit (50 by default; `ambiguity.limit-value`).
     pub limit: u32,
     pub readings: Readings,
@@ -370,7 +372,7 @@ impl World {
     pub fn new(limit: u32, readings: Readings) -> World {
         World {
             servers: BTreeMap::new(),
-            backups: Vec::new(),
+            backups: Arc::new(Vec::new()),
             limit,
             readings,
             next_seq: 0,
@@ -411,7 +413,7 @@ impl World {
     /// Fixture: creates or replaces a server with `manual` and `automated` OK backups
     /// (control plane `PUT /_conformance/v1/servers/{name}`).
     pub fn put_server(&mut self, spec: &ServerSpec, now_ms: Option<i64>) {
-        self.backups.retain(|b| b.server != spec.name);
+        std::sync::Arc::make_mut(&mut self.backups).retain(|b| b.server != spec.name);
         let pending =
             (spec.status == ServerStatus::BackingUp).then_some(Pending::Backup { previous: None });
         self.servers.insert(
@@ -436,7 +438,7 @@ impl World {
             (BackupType::Manual, spec.manual_backups),
         ] {
             for _ in 0..n {
-                self.backups.push(Backup {
+                std::sync::Arc::make_mut(&mut self.backups).push(Backup {
                     id: None,
                     server: spec.name.clone(),
                     kind,
@@ -483,7 +485,7 @@ impl World {
 
     /// Ends `server`'s backup in progress with `status`, and moves the server to `to`.
     pub fn finish_backup(&mut self, server: &str, status: BackupStatus, to: ServerStatus) {
-        for b in self.backups.iter_mut() {
+        for b in std::sync::Arc::make_mut(&mut self.backups).iter_mut() {
             if b.server == server && b.status == BackupStatus::InProgress {
                 b.status = status;
             }
@@ -497,7 +499,7 @@ impl World {
     /// Deleting backups that are gone for good (the emulator removes them at once; a checker
     /// drops them when an answer shows them gone).
     pub fn forget_deleting(&mut self) {
-        self.backups.retain(|b| b.status != BackupStatus::Deleting);
+        std::sync::Arc::make_mut(&mut self.backups).retain(|b| b.status != BackupStatus::Deleting);
     }
 }
 

@@ -213,7 +213,7 @@ fn create_backup(o: &mut Outcomes, input: &Value) {
     let description = str_member(input, "Description").map(str::to_string);
     let seq = w.next_seq;
     w.next_seq += 1;
-    w.backups.push(Backup {
+    std::sync::Arc::make_mut(&mut w.backups).push(Backup {
         id: None,
         server: name.to_string(),
         kind: BackupType::Manual,
@@ -297,7 +297,7 @@ fn describe_backups(o: &mut Outcomes, input: &Value) {
                     }
                     alike.push(class);
                     let mut bound = w.clone();
-                    bound.backups[i].id = Some(id.to_string());
+                    std::sync::Arc::make_mut(&mut bound.backups)[i].id = Some(id.to_string());
                     let (listed, maybe_gone) = if b.status == BackupStatus::Deleting {
                         (vec![], vec![i])
                     } else {
@@ -365,7 +365,7 @@ fn delete_backup(o: &mut Outcomes, input: &Value) {
             );
             // It may be gone by now.
             let mut gone = o.world.clone();
-            gone.backups.remove(i);
+            std::sync::Arc::make_mut(&mut gone.backups).remove(i);
             let mut exercised = o.exercised.clone();
             exercised.push(("delete-backup.not-found", Polarity::Fail));
             o.out.push(Possible {
@@ -385,7 +385,7 @@ fn delete_backup(o: &mut Outcomes, input: &Value) {
         }
     }
     let mut w = o.world.clone();
-    w.backups[i].status = BackupStatus::Deleting;
+    std::sync::Arc::make_mut(&mut w.backups)[i].status = BackupStatus::Deleting;
     if backup.kind == BackupType::Manual {
         if let Some(s) = w.servers.get_mut(&backup.server) {
             s.freed_slots += 1;
@@ -557,7 +557,7 @@ fn restore_server(o: &mut Outcomes, input: &Value) {
     if backup.status == BackupStatus::Deleting {
         // A backup being deleted may be gone already, whatever the server's state.
         let mut gone = o.world.clone();
-        gone.backups.remove(i);
+        std::sync::Arc::make_mut(&mut gone.backups).remove(i);
         let mut exercised = o.exercised.clone();
         exercised.push(("restore-server.not-found", Polarity::Fail));
         o.out.push(Possible {

@@ -51,7 +51,7 @@ fn put(world: &World, name: &str, status: ServerStatus, manual: u32, automated: 
 /// together share a seq, and k counts within it).
 fn bind_fixture_ids(w: &mut World) {
     let mut counts: BTreeMap<(String, u64), usize> = BTreeMap::new();
-    for b in w.backups.iter_mut() {
+    for b in std::sync::Arc::make_mut(&mut w.backups).iter_mut() {
         let k = counts.entry((b.server.clone(), b.seq)).or_default();
         if b.id.is_none() {
             b.id = Some(format!("{}-fixture{}-{}", b.server, b.seq, k));
@@ -2159,7 +2159,7 @@ fn check_errors_change_nothing(
                 let mut gone = w.clone();
                 let found = gone.backup_index(id);
                 if let Some(i) = found {
-                    gone.backups.remove(i);
+                    std::sync::Arc::make_mut(&mut gone.backups).remove(i);
                 }
                 p.expected == Expected::Error(ErrorKind::ResourceNotFoundException)
                     && found.is_some_and(|i| w.backups[i].status == BackupStatus::Deleting)
