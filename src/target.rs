@@ -152,6 +152,18 @@ async fn profile_credentials(
     ))
 }
 
+/// Installs the process's TLS provider (rustls with ring: no C toolchain or cmake needed). Every
+/// reqwest client in this process needs it first; calling it again is harmless.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A plain reqwest client (for tests, benchmarks and tools around the harness).
+pub fn http_client() -> reqwest::Client {
+    install_tls_provider();
+    reqwest::Client::new()
+}
+
 /// How a call ended at the transport level.
 #[derive(Debug, Clone)]
 pub enum Transport {
@@ -206,8 +218,7 @@ impl Target {
         credentials: Option<Credentials>,
         settings: ClientSettings,
     ) -> Result<Target, ConfigError> {
-        // TLS for real AWS endpoints: rustls with ring (no C toolchain or cmake needed).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)

@@ -658,7 +658,7 @@ async fn race(mutant: Option<&str>) -> (usize, Vec<String>, usize) {
     .await
     .expect("emulator starts");
     assert!(running.url.starts_with("http://127.0.0.1:"));
-    let http = reqwest::Client::new();
+    let http = opsworkscm_conformance::target::http_client();
     let put = http
         .put(format!("{}/_conformance/v1/servers/web", running.url))
         .body(r#"{"Status": "HEALTHY"}"#)
@@ -1367,4 +1367,59 @@ mod model_agrees {
         // racy-create needs concurrency, which a sequential tour does not have.
         assert_eq!(survivors, ["racy-create"]);
     }
+}
+
+#[tokio::test]
+async fn reset_lets_creation_times_follow_the_wall_clock_again() {
+    // Fixture backups push the creation clock ahead by a millisecond each (ids stay unique);
+    // after a reset, a new backup's CreatedAt must again be the time of the call.
+    let em = opsworkscm_conformance::emulator::start(EmulatorConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let http = opsworkscm_conformance::target::http_client();
+    for _ in 0..20 {
+        http.post(format!("{}/_conformance/v1/reset", em.url))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let r = http
+            .put(format!("{}/_conformance/v1/servers/web", em.url))
+            .body(r#"{"Status": "HEALTHY", "ManualBackups": 50, "AutomatedBackups": 50}"#)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    http.post(format!("{}/_conformance/v1/reset", em.url))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    http.put(format!("{}/_conformance/v1/servers/web", em.url))
+        .body(r#"{"Status": "HEALTHY"}"#)
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = http
+        .post(&em.url)
+        .header("x-amz-target", "OpsWorksCM_V2016_11_01.CreateBackup")
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(r#"{"ServerName": "web"}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    em.shutdown().await;
+    let created = answer["Backup"]["CreatedAt"].as_f64().unwrap();
+    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    assert!(
+        (now - created).abs() < 1.0,
+        "CreatedAt {created} is not the time of the call ({now})"
+    );
 }

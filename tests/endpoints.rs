@@ -164,7 +164,7 @@ async fn a_wrong_region_is_refused_as_aws_refuses_it() {
 }
 
 async fn snapshot(url: &str) -> (Value, Value) {
-    let client = reqwest::Client::new();
+    let client = opsworkscm_conformance::target::http_client();
     let call = |op: &'static str| {
         let client = client.clone();
         let url = url.to_string();
@@ -194,7 +194,7 @@ async fn without_a_control_plane_the_run_leaves_the_endpoint_as_it_found_it() {
     })
     .await
     .unwrap();
-    let client = reqwest::Client::new();
+    let client = opsworkscm_conformance::target::http_client();
     for (name, status, manual) in [("web", "HEALTHY", 3), ("db", "CONNECTION_LOST", 1)] {
         let r = client
             .put(format!("{}/_conformance/v1/servers/{name}", em.url))

@@ -31,7 +31,7 @@ fn sdk(url: &str, region: &str) -> Client {
 }
 
 async fn put_server(url: &str, name: &str, body: Value) {
-    let r = reqwest::Client::new()
+    let r = opsworkscm_conformance::target::http_client()
         .put(format!("{url}/_conformance/v1/servers/{name}"))
         .body(body.to_string())
         .send()
@@ -41,7 +41,7 @@ async fn put_server(url: &str, name: &str, body: Value) {
 }
 
 async fn settle(url: &str) {
-    let r = reqwest::Client::new()
+    let r = opsworkscm_conformance::target::http_client()
         .post(format!("{url}/_conformance/v1/settle"))
         .body("{}")
         .send()

@@ -229,6 +229,9 @@ impl Emulator {
         state.world = possible.world;
         state.deadlines.clear();
         state.snapshots.clear();
+        // No backup is left whose id could clash: let creation times follow the wall clock
+        // again (fixture backups push it ahead by a millisecond each).
+        state.last_ms = 0;
     }
 
     /// Control plane: creates or replaces a server with its fixture backups; returns the Server
