@@ -39,6 +39,8 @@ const CHILD_ENV: &str = "OPSWORKSCM_BENCH_CHILD";
 const GROUPS: [&str; 5] = ["harness", "emulator", "mutants", "default-run", "memory"];
 
 fn main() {
+    // reqwest uses rustls with ring: the provider is installed once, before any client.
+    opsworkscm_conformance::target::install_tls_provider();
     if let Ok(cases) = std::env::var(CHILD_ENV) {
         memory_child(cases.parse().expect("the child's case count"));
         return;
