@@ -107,10 +107,7 @@ impl Checker {
 
     /// Every possibility of `action` from every world the model allows now.
     pub fn possibilities(&self, action: &Action) -> Vec<Possible> {
-        self.expanded()
-            .iter()
-            .flat_map(|w| model::step(w, action))
-            .collect()
+        model::step_all(&self.expanded(), action)
     }
 
     /// Whether the model allows an outcome named `name` (`success` or an error name) next.
@@ -122,9 +119,8 @@ impl Checker {
 
     /// The outcomes the documents allow next, whatever the endpoint's timing, as names.
     pub fn documented_names(&self, action: &Action) -> BTreeSet<String> {
-        self.expanded_any_timing()
+        model::step_all(&self.expanded_any_timing(), action)
             .iter()
-            .flat_map(|w| model::step(w, action))
             .map(|p| outcome_name(&p.expected).to_string())
             .collect()
     }
@@ -158,31 +154,29 @@ impl Checker {
                 }
             }
         }
-        for w in &before {
-            for p in model::step(w, action) {
-                let line = p.expected.summary();
-                if !allowed.contains(&line) {
-                    allowed.push(line);
-                }
-                match p.explain(observed, window) {
-                    Ok(after) => {
-                        for (rule, pol) in &p.exercised {
-                            exercised.entry(rule).or_insert(*pol);
-                        }
-                        if seen.insert(after.clone()) {
-                            next.push(after);
-                        }
-                    }
-                    Err(m) => {
-                        let same_kind = same_kind(&p, observed);
-                        if !mismatches.iter().any(|(_, x)| *x == m) {
-                            mismatches.push((same_kind, m));
-                        }
-                    }
-                }
+        for p in model::step_all(&before, action) {
+            let line = p.expected.summary();
+            if !allowed.contains(&line) {
+                allowed.push(line);
             }
-            if next.len() > MAX_WORLDS {
-                return StepVerdict::TooManyWorlds(next.len());
+            match p.explain(observed, window) {
+                Ok(after) => {
+                    for (rule, pol) in &p.exercised {
+                        exercised.entry(rule).or_insert(*pol);
+                    }
+                    if seen.insert(after.clone()) {
+                        next.push(after);
+                    }
+                    if next.len() > MAX_WORLDS {
+                        return StepVerdict::TooManyWorlds(next.len());
+                    }
+                }
+                Err(m) => {
+                    let same_kind = same_kind(&p, observed);
+                    if !mismatches.iter().any(|(_, x)| *x == m) {
+                        mismatches.push((same_kind, m));
+                    }
+                }
             }
         }
         if next.is_empty() {

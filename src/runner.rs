@@ -880,18 +880,63 @@ fn describe_change(before: &World, after: &World) -> String {
     }
 }
 
+/// One short line for an answer, for timelines (read, not serialized, so it stays cheap).
 fn observed_line(o: &Observation) -> String {
     match o {
         Observation::Success(v) => {
-            let text = v.to_string();
-            if text.chars().count() > 200 {
-                format!("success {}...", text.chars().take(190).collect::<String>())
+            if let Some(b) = v.get("Backup") {
+                format!(
+                    "success: Backup {} {} {}",
+                    b["BackupId"].as_str().unwrap_or("(no BackupId)"),
+                    b["BackupType"].as_str().unwrap_or("?"),
+                    b["Status"].as_str().unwrap_or("?")
+                )
+            } else if let Some(list) = v.get("Backups").and_then(Value::as_array) {
+                let items: Vec<String> = list
+                    .iter()
+                    .take(4)
+                    .map(|b| {
+                        format!(
+                            "{} {}",
+                            b["BackupId"].as_str().unwrap_or("?"),
+                            b["Status"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                let more = if list.len() > 4 {
+                    format!(", ... {} more", list.len() - 4)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "success: {} backups [{}{more}]",
+                    list.len(),
+                    items.join(", ")
+                )
+            } else if let Some(list) = v.get("Servers").and_then(Value::as_array) {
+                let items: Vec<String> = list
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{} {}",
+                            s["ServerName"].as_str().unwrap_or("?"),
+                            s["Status"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                format!("success: {} servers [{}]", list.len(), items.join(", "))
+            } else if let Some(s) = v.get("Server") {
+                format!(
+                    "success: Server {} {}",
+                    s["ServerName"].as_str().unwrap_or("?"),
+                    s["Status"].as_str().unwrap_or("?")
+                )
             } else {
-                format!("success {text}")
+                "success".into()
             }
         }
         Observation::CreatedEnvelope { id, created_at } => {
-            format!("success (envelope) id {id}, created_at {created_at}")
+            format!("success (envelope): id {id}, created_at {created_at}")
         }
         other => observation_name(other),
     }

@@ -643,7 +643,7 @@ pub struct CallWindow {
 pub const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 mod ops;
-pub use ops::{spontaneous, step};
+pub use ops::{spontaneous, step, step_all};
 
 mod explain;
 

@@ -28,7 +28,7 @@ pub fn step(world: &World, action: &Action) -> Vec<Possible> {
                 ..done(w, "backup.completion")
             })
             .collect(),
-        Action::Call { op, input } => call(world, *op, input),
+        Action::Call { op, input } => call(world, *op, input, &Validated::new(*op, input)),
     }
 }
 
@@ -89,9 +89,44 @@ fn str_member<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
     input.get(name).and_then(Value::as_str)
 }
 
-fn call(world: &World, op: Operation, input: &Value) -> Vec<Possible> {
+/// What validation found in one input: computed once per call, whatever the number of worlds.
+pub struct Validated {
+    violations: Vec<super::validate::Violation>,
+    checked: Vec<&'static str>,
+}
+
+impl Validated {
+    pub fn new(op: Operation, input: &Value) -> Validated {
+        let violations = validate_input(op.name(), input);
+        let checked = if violations.is_empty() {
+            checked_rules(op.name(), input)
+        } else {
+            Vec::new()
+        };
+        Validated {
+            violations,
+            checked,
+        }
+    }
+}
+
+/// [`step`] for many worlds at once: the input is validated once.
+pub fn step_all(worlds: &[World], action: &Action) -> Vec<Possible> {
+    match action {
+        Action::Call { op, input } => {
+            let validated = Validated::new(*op, input);
+            worlds
+                .iter()
+                .flat_map(|w| call(w, *op, input, &validated))
+                .collect()
+        }
+        _ => worlds.iter().flat_map(|w| step(w, action)).collect(),
+    }
+}
+
+fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> Vec<Possible> {
     let mut o = Outcomes::new(world);
-    let violations = validate_input(op.name(), input);
+    let violations = &validated.violations;
     if let Some(v) = violations.iter().find(|v| v.is_definite()) {
         if v.rule == "validation.type" {
             o.pass("ambiguity.type-error-kind");
@@ -114,7 +149,7 @@ fn call(world: &World, op: Operation, input: &Value) -> Vec<Possible> {
         o.pass(amb);
         o.error(ErrorKind::ValidationException, v.rule);
     } else {
-        for rule in checked_rules(op.name(), input) {
+        for rule in &validated.checked {
             o.pass(rule);
         }
     }

@@ -340,16 +340,17 @@ pub fn encode_success(
     created: Option<(&str, &str)>,
 ) -> EncodedResponse {
     let body = match (dialect, created) {
-        (Dialect::AwsJson, _) => output.clone(),
+        // Serialized as is: an answer can list many backups, so it is not copied first.
+        (Dialect::AwsJson, _) => serde_json::to_vec(output),
         (Dialect::Envelope, Some((id, at))) => {
-            json!({"success": true, "data": {"id": id, "created_at": at}})
+            serde_json::to_vec(&json!({"success": true, "data": {"id": id, "created_at": at}}))
         }
-        (Dialect::Envelope, None) => json!({"success": true, "data": output}),
+        (Dialect::Envelope, None) => serde_json::to_vec(&json!({"success": true, "data": output})),
     };
     EncodedResponse {
         status: 200,
         headers: vec![("content-type", dialect.content_type().to_string())],
-        body: serde_json::to_vec(&body).expect("serializes"),
+        body: body.expect("a JSON value serializes"),
     }
 }
 
