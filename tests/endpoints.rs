@@ -284,8 +284,8 @@ async fn an_off_by_one_limit_is_found_and_shrunk_to_the_two_steps_that_show_it()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_generated_sequences_against_the_correct_emulator_give_no_divergence() {
-    let o = run(config(1000, 19)).await;
+async fn two_thousand_generated_sequences_against_the_correct_emulator_give_no_divergence() {
+    let o = run(config(2000, 19)).await;
     assert_eq!(o.exit, ExitCode::Pass, "{}", explain(&o));
-    assert_eq!(o.report.cases, 1000);
+    assert_eq!(o.report.cases, 2000);
 }
