@@ -1192,22 +1192,27 @@ impl Session {
         }
     }
 
+    /// Resets the endpoint through the control plane.
+    async fn reset(&mut self) -> Result<(), FaultInfo> {
+        self.calls += 1;
+        let (t, _) = self
+            .target
+            .control(
+                reqwest::Method::POST,
+                "/_conformance/v1/reset",
+                Some(&json!({})),
+            )
+            .await;
+        self.control_ok(t, "reset").map(|_| ())
+    }
+
     /// Runs one plan from a fresh state; returns its result and the readings still possible.
     async fn run_plan(&mut self, plan: &Plan, check_expect: bool) -> (CaseResult, Vec<String>) {
         let mut checker = self.new_checker();
         let mut ids = Ids::default();
         let mut timeline = Vec::new();
         if self.control_plane {
-            self.calls += 1;
-            let (t, _) = self
-                .target
-                .control(
-                    reqwest::Method::POST,
-                    "/_conformance/v1/reset",
-                    Some(&json!({})),
-                )
-                .await;
-            if let Err(f) = self.control_ok(t, "reset") {
+            if let Err(f) = self.reset().await {
                 return (CaseResult::Unjudged(f), vec![]);
             }
         } else {
@@ -1762,16 +1767,7 @@ impl Session {
         let calls: Vec<(Operation, Value)> =
             steps[1..steps.len() - 2].iter().map(as_call).collect();
         let after: Vec<(Operation, Value)> = steps[steps.len() - 2..].iter().map(as_call).collect();
-        self.calls += 1;
-        let (t, _) = self
-            .target
-            .control(
-                reqwest::Method::POST,
-                "/_conformance/v1/reset",
-                Some(&json!({})),
-            )
-            .await;
-        if let Err(f) = self.control_ok(t, "reset") {
+        if let Err(f) = self.reset().await {
             return CaseResult::Unjudged(f);
         }
         let mut checker = self.new_checker();
