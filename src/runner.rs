@@ -1233,6 +1233,21 @@ impl Session {
                 &mut created_here,
             )
             .await;
+        let result = match result {
+            // Without a control plane, wait (bounded) for the backups this plan made to finish,
+            // judging every listing on the way: the endpoint must finish them by itself.
+            CaseResult::Passed if !self.control_plane && !created_here.is_empty() => {
+                self.await_settled(
+                    plan.steps.len(),
+                    &mut checker,
+                    &mut ids,
+                    &mut timeline,
+                    &created_here,
+                )
+                .await
+            }
+            other => other,
+        };
         if !self.control_plane {
             self.to_clean.extend(created_here);
             self.cleanup().await;
@@ -1601,6 +1616,61 @@ impl Session {
                     "{n} possible worlds after {shown_step}; the plan is too ambiguous to judge"
                 ),
             )),
+        }
+    }
+
+    /// Without a control plane: polls DescribeBackups (every answer judged) until none of
+    /// `created` is IN_PROGRESS, for at most `--settle-wait`.
+    async fn await_settled(
+        &mut self,
+        index: usize,
+        checker: &mut Checker,
+        ids: &mut Ids,
+        timeline: &mut Vec<TimelineEntry>,
+        created: &[String],
+    ) -> CaseResult {
+        let deadline = Instant::now() + self.settle_wait;
+        let probe = Step::call(Operation::DescribeBackups, json!({}));
+        loop {
+            let before = timeline.len();
+            let r = self
+                .call_step(
+                    index,
+                    &probe,
+                    Operation::DescribeBackups,
+                    &json!({}),
+                    checker,
+                    ids,
+                    timeline,
+                    &mut Vec::new(),
+                )
+                .await;
+            if !matches!(r, CaseResult::Passed) {
+                return r;
+            }
+            if let Some(entry) = timeline.get_mut(before) {
+                entry.step = format!("(harness, waiting for backups to finish) {}", entry.step);
+            }
+            let pending = checker.representative().backups.iter().any(|b| {
+                b.status == BackupStatus::InProgress
+                    && b.id.as_ref().is_some_and(|id| created.contains(id))
+            });
+            if pending && Instant::now() >= deadline && !self.stopped() {
+                // Reported once; later cases do not wait for an endpoint that never finishes.
+                let waited = self.settle_wait;
+                self.fault(
+                    "not-settled",
+                    &format!(
+                        "backups the run created were still IN_PROGRESS after {} (hint: raise --settle-wait; the cleanup deletes what it can)",
+                        humantime::format_duration(waited)
+                    ),
+                );
+                self.settle_wait = Duration::ZERO;
+            }
+            if !pending || Instant::now() >= deadline || self.stopped() {
+                return CaseResult::Passed;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
