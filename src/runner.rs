@@ -596,12 +596,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
             )),
         )
     } else if session.judged == 0 {
-        let why = session
-            .faults
-            .keys()
-            .next()
-            .map(|(c, m)| format!("{c}: {m}"))
-            .unwrap_or_else(|| "no call was made".into());
+        let why = session.first_fault("no call was made");
         (
             Verdict::Error,
             ExitCode::Unjudged,
@@ -614,12 +609,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
             Some("the run was interrupted (Ctrl-C)".into()),
         )
     } else if !unjudged.is_empty() {
-        let why = session
-            .faults
-            .keys()
-            .next()
-            .map(|(c, m)| format!("{c}: {m}"))
-            .unwrap_or_else(|| "--max-calls reached before every case ran".into());
+        let why = session.first_fault("--max-calls reached before every case ran");
         (
             Verdict::Error,
             ExitCode::Unjudged,
@@ -963,6 +953,15 @@ impl Session {
             class,
             message: message.to_string(),
         }
+    }
+
+    /// The first fault recorded, as `class: message`, or `otherwise`.
+    fn first_fault(&self, otherwise: &str) -> String {
+        self.faults
+            .keys()
+            .next()
+            .map(|(c, m)| format!("{c}: {m}"))
+            .unwrap_or_else(|| otherwise.to_string())
     }
 
     fn exercised(&mut self, rule: &'static str, polarity: Polarity) {

@@ -3,6 +3,8 @@
 //! Order matters in one way only: the first possibility is the reference reading, the one the
 //! bundled emulator serves. Every other possibility is a legal reading a checker must accept.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::validate::{checked_rules, validate_input, Certainty};
@@ -68,6 +70,21 @@ impl Outcomes {
         self.out.push(Possible {
             expected: Expected::Error(kind),
             world: self.world.clone(),
+            rule,
+            exercised,
+        });
+    }
+
+    /// ResourceNotFoundException because backup `i`, being deleted, is gone by now (the world
+    /// after drops it).
+    fn gone(&mut self, i: usize, rule: &'static str) {
+        let mut world = self.world.clone();
+        Arc::make_mut(&mut world.backups).remove(i);
+        let mut exercised = self.exercised.clone();
+        exercised.push((rule, Polarity::Fail));
+        self.out.push(Possible {
+            expected: Expected::Error(ErrorKind::ResourceNotFoundException),
+            world,
             rule,
             exercised,
         });
@@ -248,7 +265,7 @@ fn create_backup(o: &mut Outcomes, input: &Value) {
     let description = str_member(input, "Description").map(str::to_string);
     let seq = w.next_seq;
     w.next_seq += 1;
-    std::sync::Arc::make_mut(&mut w.backups).push(Backup {
+    Arc::make_mut(&mut w.backups).push(Backup {
         id: None,
         server: name.to_string(),
         kind: BackupType::Manual,
@@ -332,7 +349,7 @@ fn describe_backups(o: &mut Outcomes, input: &Value) {
                     }
                     alike.push(class);
                     let mut bound = w.clone();
-                    std::sync::Arc::make_mut(&mut bound.backups)[i].id = Some(id.to_string());
+                    Arc::make_mut(&mut bound.backups)[i].id = Some(id.to_string());
                     let (listed, maybe_gone) = if b.status == BackupStatus::Deleting {
                         (vec![], vec![i])
                     } else {
@@ -399,16 +416,7 @@ fn delete_backup(o: &mut Outcomes, input: &Value) {
                 "delete-backup.already-deleting",
             );
             // It may be gone by now.
-            let mut gone = o.world.clone();
-            std::sync::Arc::make_mut(&mut gone.backups).remove(i);
-            let mut exercised = o.exercised.clone();
-            exercised.push(("delete-backup.not-found", Polarity::Fail));
-            o.out.push(Possible {
-                expected: Expected::Error(ErrorKind::ResourceNotFoundException),
-                world: gone,
-                rule: "delete-backup.not-found",
-                exercised,
-            });
+            o.gone(i, "delete-backup.not-found");
             return;
         }
         BackupStatus::InProgress => {
@@ -420,7 +428,7 @@ fn delete_backup(o: &mut Outcomes, input: &Value) {
         }
     }
     let mut w = o.world.clone();
-    std::sync::Arc::make_mut(&mut w.backups)[i].status = BackupStatus::Deleting;
+    Arc::make_mut(&mut w.backups)[i].status = BackupStatus::Deleting;
     if backup.kind == BackupType::Manual {
         if let Some(s) = w.servers.get_mut(&backup.server) {
             s.freed_slots += 1;
@@ -591,16 +599,7 @@ fn restore_server(o: &mut Outcomes, input: &Value) {
     let backup = o.world.backups[i].clone();
     if backup.status == BackupStatus::Deleting {
         // A backup being deleted may be gone already, whatever the server's state.
-        let mut gone = o.world.clone();
-        std::sync::Arc::make_mut(&mut gone.backups).remove(i);
-        let mut exercised = o.exercised.clone();
-        exercised.push(("restore-server.not-found", Polarity::Fail));
-        o.out.push(Possible {
-            expected: Expected::Error(ErrorKind::ResourceNotFoundException),
-            world: gone,
-            rule: "restore-server.not-found",
-            exercised,
-        });
+        o.gone(i, "restore-server.not-found");
     }
     if !matches!(
         server.status,
