@@ -47,19 +47,7 @@ pub fn linearize_with_clock(
         })
         .collect();
     // Real-time order uses the precise times; the model's windows the wall clock.
-    let mut best: Option<NotLinearizable> = None;
-    let mut order = Vec::new();
-    let mut used = vec![false; history.len()];
-    match search_timed(checker, history, &wall, &mut order, &mut used, &mut best) {
-        Some(found) => Ok(found),
-        None => Err(best.unwrap_or(NotLinearizable {
-            rule: "protocol.success",
-            message: "no order explains the calls".into(),
-            furthest: vec![],
-            failed_at: 0,
-            allowed: vec![],
-        })),
-    }
+    run_search(checker, history, &wall)
 }
 
 /// Finds an order of `history` that the model explains, starting from `checker`'s worlds.
@@ -72,10 +60,19 @@ pub fn linearize(
         history.len() <= MAX_CALLS,
         "a history of at most {MAX_CALLS} calls"
     );
+    run_search(checker, history, history)
+}
+
+/// Runs the search; the furthest failure explains why no order fits.
+fn run_search(
+    checker: &Checker,
+    timing: &[Recorded],
+    history: &[Recorded],
+) -> Result<(Vec<usize>, Checker), NotLinearizable> {
     let mut best: Option<NotLinearizable> = None;
     let mut order = Vec::new();
     let mut used = vec![false; history.len()];
-    match search_timed(checker, history, history, &mut order, &mut used, &mut best) {
+    match search_timed(checker, timing, history, &mut order, &mut used, &mut best) {
         Some(found) => Ok(found),
         None => Err(best.unwrap_or(NotLinearizable {
             rule: "protocol.success",

@@ -423,14 +423,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
         };
         let strategy = generate::plan_strategy(&gen);
         let mut runner = generate::runner_for_seed(seed);
-        let mut trial = TrialResult {
-            name: property.clone(),
-            kind: "property".into(),
-            outcome: "passed".into(),
-            duration_ms: 0,
-            calls: 0,
-            message: None,
-        };
+        let mut trial = property_trial(&property);
         for case in 0..config.cases {
             if session.stopped() {
                 break;
@@ -513,14 +506,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
     {
         let t0 = Instant::now();
         let calls0 = session.calls;
-        let mut trial = TrialResult {
-            name: concurrent.clone(),
-            kind: "property".into(),
-            outcome: "passed".into(),
-            duration_ms: 0,
-            calls: 0,
-            message: None,
-        };
+        let mut trial = property_trial(&concurrent);
         for round in 0..config.concurrency_rounds {
             if session.stopped() {
                 break;
@@ -2174,6 +2160,18 @@ impl Session {
             curl_command,
             saved_to,
         }
+    }
+}
+
+/// A property trial that has passed so far.
+fn property_trial(name: &str) -> TrialResult {
+    TrialResult {
+        name: name.to_string(),
+        kind: "property".into(),
+        outcome: "passed".into(),
+        duration_ms: 0,
+        calls: 0,
+        message: None,
     }
 }
 
