@@ -9,7 +9,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{self, Action, CallWindow, Mismatch, Observation, Polarity, Possible, World};
+use crate::model::{
+    self, Action, CallWindow, Mismatch, Observation, Polarity, Possible, Readings, World,
+};
+use crate::readings::{self, Flip};
 
 /// Beyond this many worlds the search is cut off and the endpoint reported as not judged.
 pub const MAX_WORLDS: usize = 50_000;
@@ -39,6 +42,8 @@ pub struct Divergence {
     pub mismatch: Mismatch,
     /// Each outcome the model allowed at this step, one line each.
     pub allowed: Vec<String>,
+    /// When the answer fits a reading the endpoint ruled out earlier: which, and both answers.
+    pub flip: Option<Flip>,
 }
 
 /// The set of worlds the model still allows.
@@ -57,6 +62,19 @@ impl Checker {
             worlds: World::all_readings(limit),
             spontaneous: true,
         }
+    }
+
+    /// Starts with one empty world per reading the endpoint has kept to so far in the run.
+    pub fn with_readings(limit: u32, readings: &[Readings]) -> Checker {
+        Checker {
+            worlds: World::with_readings(limit, readings),
+            spontaneous: true,
+        }
+    }
+
+    /// The readings the endpoint is still consistent with (where the next case starts).
+    pub fn surviving_readings(&self) -> Vec<Readings> {
+        readings::distinct(&self.worlds)
     }
 
     /// For an endpoint whose asynchronous work ends only through the control plane's settle.
@@ -191,7 +209,22 @@ impl Checker {
                     rule: "protocol.success",
                     message: "no world explains the observation".into(),
                 });
-            return StepVerdict::Diverged(Divergence { mismatch, allowed });
+            let flip = flip(&before, action, observed, window);
+            let mismatch = match &flip {
+                Some(f) => Mismatch {
+                    rule: f.reading.rule(),
+                    message: format!(
+                        "{} (the endpoint answered this before: {}; now: {}; a reading is a property of the endpoint)",
+                        mismatch.message, f.before, f.now
+                    ),
+                },
+                None => mismatch,
+            };
+            return StepVerdict::Diverged(Divergence {
+                mismatch,
+                allowed,
+                flip,
+            });
         }
         let worlds = next.len();
         self.worlds = next;
@@ -203,6 +236,11 @@ impl Checker {
 
     /// The readings of the endpoint-wide ambiguities still possible, one line each.
     pub fn readings(&self) -> Vec<String> {
+        readings::summary(&self.surviving_readings())
+    }
+
+    /// The limit-scope and after-backup readings still possible (the older summary).
+    pub fn scope_readings(&self) -> Vec<String> {
         let set: BTreeSet<String> = self
             .worlds
             .iter()
@@ -222,6 +260,28 @@ impl Checker {
             .collect();
         set.into_iter().collect()
     }
+}
+
+/// Whether the answer fits a world in which one question the endpoint answered earlier is
+/// answered the other way: then the endpoint changed its reading.
+fn flip(
+    before: &[World],
+    action: &Action,
+    observed: &Observation,
+    window: Option<CallWindow>,
+) -> Option<Flip> {
+    for (reading, relaxed) in readings::relaxations(before) {
+        for p in model::step(&relaxed, action) {
+            if let Ok(after) = p.explain(observed, window) {
+                let was = before
+                    .iter()
+                    .find(|w| reading.answer(&w.readings) != reading.answer(&after.readings))
+                    .unwrap_or(&before[0]);
+                return Some(readings::flipped(reading, &was.readings, &after.readings));
+            }
+        }
+    }
+    None
 }
 
 fn same_kind(p: &Possible, observed: &Observation) -> bool {
@@ -277,6 +337,8 @@ mod tests {
         ));
         let created = Observation::Success(json!({"Backup": {
             "BackupId": "web-20250101000000000", "ServerName": "web", "BackupType": "MANUAL",
+            "Engine": "ChefAutomate",
+            "BackupArn": "arn:aws:opsworks-cm:us-east-1:123456789012:backup/web-20250101000000000",
             "Status": "IN_PROGRESS"}}));
         match c.observe(&model::create_backup("web"), &created, None) {
             StepVerdict::Diverged(d) => {
@@ -297,6 +359,8 @@ mod tests {
         );
         let created = Observation::Success(json!({"Backup": {
             "BackupId": "web-20250101000000000", "ServerName": "web", "BackupType": "MANUAL",
+            "Engine": "ChefAutomate",
+            "BackupArn": "arn:aws:opsworks-cm:us-east-1:123456789012:backup/web-20250101000000000",
             "Status": "IN_PROGRESS"}}));
         assert!(matches!(
             c.observe(&model::create_backup("web"), &created, None),

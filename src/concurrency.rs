@@ -165,7 +165,9 @@ mod tests {
 
     fn created(id: &str) -> Observation {
         Observation::Success(json!({"Backup": {"BackupId": id, "ServerName": "web",
-            "BackupType": "MANUAL", "Status": "IN_PROGRESS", "CreatedAt": 0.005}}))
+            "BackupArn": format!("arn:aws:opsworks-cm:us-east-1:123456789012:backup/{id}"),
+            "Engine": "ChefAutomate", "BackupType": "MANUAL", "Status": "IN_PROGRESS",
+            "CreatedAt": 0.005}}))
     }
 
     fn rec(action: Action, observed: Observation, sent: i64, answered: i64) -> Recorded {

@@ -8,11 +8,13 @@
 pub mod check;
 pub mod cli;
 pub mod concurrency;
+pub mod dry_run;
 pub mod emulator;
 pub mod exit;
 pub mod generate;
 pub mod model;
 pub mod plan;
+pub mod readings;
 pub mod report;
 pub mod runner;
 pub mod selftest;

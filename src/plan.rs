@@ -173,6 +173,11 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     pub steps: Vec<Step>,
+    /// The file's steps as written, when they count in terms of the limit (`"${limit}"`,
+    /// `"${limit-1}"`, `"${limit+1}"` for `ManualBackups`/`AutomatedBackups`): the plan is
+    /// made again for the limit the endpoint advertises ([`Plan::for_limit`]).
+    #[serde(skip)]
+    pub template: Option<Value>,
 }
 
 impl Plan {
@@ -183,7 +188,22 @@ impl Plan {
             rules: Vec::new(),
             origin: None,
             steps,
+            template: None,
         }
+    }
+
+    /// This plan for an endpoint whose manual-backup limit is `limit` (the same plan when its
+    /// counts do not depend on the limit).
+    pub fn for_limit(&self, limit: u32) -> Result<Plan, String> {
+        let Some(template) = &self.template else {
+            return Ok(self.clone());
+        };
+        let steps = with_limit(template, limit)?;
+        let steps: Vec<Step> = serde_json::from_value(steps).map_err(|e| e.to_string())?;
+        Ok(Plan {
+            steps,
+            ..self.clone()
+        })
     }
 
     /// Whether any step needs the control plane.
@@ -237,11 +257,25 @@ pub fn parse_plan(path: &str, text: &str) -> Result<Plan, PlanFileError> {
             .to_string(),
     };
     // Parse in two passes so a bad step is reported at its own line, not the file's end.
-    let value: Value = serde_json::from_str(text).map_err(err)?;
+    let mut value: Value = serde_json::from_str(text).map_err(err)?;
+    let template = value
+        .get("steps")
+        .filter(|s| s.to_string().contains("${limit"))
+        .cloned();
+    if let Some(t) = &template {
+        value["steps"] =
+            with_limit(t, crate::model::DEFAULT_LIMIT).map_err(|problem| PlanFileError {
+                path: path.to_string(),
+                line: 1,
+                column: 1,
+                problem,
+            })?;
+    }
     let steps = value.get("steps").and_then(Value::as_array).cloned();
     let plan: Result<Plan, _> = serde_json::from_value(value);
     match plan {
-        Ok(plan) => {
+        Ok(mut plan) => {
+            plan.template = template;
             if plan.steps.is_empty() {
                 return Err(PlanFileError {
                     path: path.to_string(),
@@ -273,6 +307,35 @@ pub fn parse_plan(path: &str, text: &str) -> Result<Plan, PlanFileError> {
             })
         }
     }
+}
+
+/// `steps` with every `"${limit}"`, `"${limit-N}"` and `"${limit+N}"` count made a number.
+fn with_limit(steps: &Value, limit: u32) -> Result<Value, String> {
+    let mut out = steps.clone();
+    for step in out.as_array_mut().into_iter().flatten() {
+        for member in ["ManualBackups", "AutomatedBackups"] {
+            let Some(text) = step.get(member).and_then(Value::as_str) else {
+                continue;
+            };
+            let n = limit_count(text, limit).ok_or_else(|| {
+                format!("{member} {text:?}: write a number, \"${{limit}}\", \"${{limit-N}}\" or \"${{limit+N}}\"")
+            })?;
+            step[member] = Value::from(n);
+        }
+    }
+    Ok(out)
+}
+
+/// `${limit}`, `${limit-N}`, `${limit+N}` for a limit.
+fn limit_count(text: &str, limit: u32) -> Option<u32> {
+    let inner = text.strip_prefix("${limit")?.strip_suffix('}')?;
+    let offset: i64 = match inner.chars().next() {
+        None => 0,
+        Some('+') => inner[1..].parse().ok()?,
+        Some('-') => -inner[1..].parse::<i64>().ok()?,
+        Some(_) => return None,
+    };
+    u32::try_from(i64::from(limit) + offset).ok()
 }
 
 fn step_kind(step: &Value) -> String {

@@ -76,6 +76,7 @@ fn limit_divergence() -> Divergence {
         description: "A LimitExceededException is thrown when the maximum number of manual backups is reached.".into(),
         rules: vec!["create-backup.limit".into()],
         origin: Some("seed 42, case 17".into()),
+        template: None,
         steps: vec![
             Step::Reset {},
             put_server("web", ServerStatus::Healthy, 50),

@@ -31,17 +31,8 @@ impl Possible {
             )),
             (Observation::CreatedEnvelope { id, created_at }, Expected::CreatedBackup { .. }) => {
                 let mut world = self.world.clone();
-                created_envelope(id, created_at, window)?;
-                if world.backup_index(id).is_some() {
-                    return Err(mismatch(
-                        "create-backup.effect.backup-id",
-                        format!("id {id} was already given to another backup"),
-                    ));
-                }
-                std::sync::Arc::make_mut(&mut world.backups)
-                    .last_mut()
-                    .expect("the new backup is last")
-                    .id = Some(id.clone());
+                let at_ms = created_envelope(id, created_at, window)?;
+                bind_new_backup(&mut world, id, Some(at_ms))?;
                 Ok(world)
             }
             (Observation::CreatedEnvelope { .. }, Expected::Error(want)) => Err(mismatch(
@@ -126,16 +117,18 @@ impl Possible {
                 description,
             } => {
                 let id = created_backup(body, server, description.as_deref(), window)?;
-                if world.backup_index(&id).is_some() {
-                    return Err(mismatch(
-                        "create-backup.effect.backup-id",
-                        format!("BackupId {id} was already given to another backup"),
-                    ));
+                let b = &body["Backup"];
+                server_facts(&world, server, b)?;
+                world = id_form(world, server, &id)?;
+                let at_ms = b["CreatedAt"].as_f64().map(|s| (s * 1000.0).round() as i64);
+                bind_new_backup(&mut world, &id, at_ms)?;
+                if b["Status"].as_str() == Some("OK") {
+                    // A6: the answer says the backup is done; it can never be IN_PROGRESS again.
+                    let new = std::sync::Arc::make_mut(&mut world.backups)
+                        .last_mut()
+                        .expect("the new backup is last");
+                    new.status = BackupStatus::Ok;
                 }
-                let new = std::sync::Arc::make_mut(&mut world.backups)
-                    .last_mut()
-                    .expect("the new backup is last");
-                new.id = Some(id);
             }
             Expected::Backups { listed, maybe_gone } => {
                 world = backups(&world, body, listed, maybe_gone)?;
@@ -158,6 +151,7 @@ impl Possible {
                         ));
                     }
                     server_status(&world, name, s)?;
+                    record_facts(&mut world, name, s);
                 }
                 if let Some(missing) = names.iter().find(|n| !seen.contains(*n)) {
                     return Err(mismatch(
@@ -178,6 +172,7 @@ impl Possible {
                     ));
                 }
                 server_status(&world, name, s)?;
+                record_facts(&mut world, name, s);
             }
             Expected::AccountAttributes { used, maximum } => {
                 let attrs = array(body, "Attributes", self.rule)?;
@@ -223,7 +218,20 @@ fn array<'a>(
 }
 
 fn server_status(world: &World, name: &str, s: &Value) -> Result<(), Mismatch> {
-    let want = world.servers[name].status;
+    let server = &world.servers[name];
+    for (member, want) in &server.updated {
+        let seen = s.get(member.as_str()).map(Value::to_string);
+        if seen.as_deref() != Some(want.as_str()) {
+            return Err(mismatch(
+                "update-server.observable",
+                format!(
+                    "server {name} shows {member} {}, but UpdateServer set it to {want}",
+                    seen.as_deref().unwrap_or("(absent)")
+                ),
+            ));
+        }
+    }
+    let want = server.status;
     let seen = s["Status"].as_str().unwrap_or("(none)");
     if seen == want.as_str() {
         return Ok(());
@@ -237,6 +245,107 @@ fn server_status(world: &World, name: &str, s: &Value) -> Result<(), Mismatch> {
         rule,
         format!("server {name} is {seen}, expected {want}"),
     ))
+}
+
+/// The members a Backup copies from its server when it is made.
+const SNAPSHOT: &[&str] = &[
+    "Engine",
+    "EngineModel",
+    "EngineVersion",
+    "InstanceProfileArn",
+    "InstanceType",
+    "KeyPair",
+    "PreferredBackupWindow",
+    "PreferredMaintenanceWindow",
+    "SecurityGroupIds",
+    "ServiceRoleArn",
+    "SubnetIds",
+];
+
+/// Remembers what an answer showed of a server (its snapshot members).
+fn record_facts(world: &mut World, name: &str, s: &Value) {
+    let Some(server) = world.servers.get_mut(name) else {
+        return;
+    };
+    for member in SNAPSHOT {
+        if let Some(v) = s.get(*member).filter(|v| !v.is_null()) {
+            server.facts.insert(member.to_string(), v.to_string());
+        }
+    }
+}
+
+/// The Backup's server members agree with the server: Engine always, the others with what the
+/// endpoint showed of the server (settings UpdateServer changed since count as shown).
+fn server_facts(world: &World, name: &str, b: &Value) -> Result<(), Mismatch> {
+    const RULE: &str = "create-backup.effect.server-facts";
+    let server = &world.servers[name];
+    if b["Engine"].as_str() != Some(server.engine.as_str()) {
+        return Err(mismatch(
+            RULE,
+            format!(
+                "Backup.Engine is {}, but server {name} runs {:?}",
+                b["Engine"], server.engine
+            ),
+        ));
+    }
+    for member in SNAPSHOT {
+        let known = server.updated.get(*member).or(server.facts.get(*member));
+        let (Some(want), Some(seen)) = (known, b.get(*member).filter(|v| !v.is_null())) else {
+            continue;
+        };
+        if serde_json::from_str::<Value>(want).ok().as_ref() != Some(seen) {
+            return Err(mismatch(
+                RULE,
+                format!("Backup.{member} is {seen}, but server {name} shows {want}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A7: the BackupId's form is the endpoint's choice, the same for every backup.
+fn id_form(world: World, server: &str, id: &str) -> Result<World, Mismatch> {
+    let suffix = id
+        .strip_prefix(server)
+        .unwrap_or(id)
+        .trim_start_matches('-');
+    let pick = u8::from(suffix.contains('T'));
+    if !world.readings.allows(Choice::IdForm, pick) {
+        return Err(mismatch(
+            "ambiguity.backup-id-format",
+            format!(
+                "BackupId {id:?}: this endpoint gave its earlier backups the other form ({})",
+                Choice::IdForm.reading(1 - pick)
+            ),
+        ));
+    }
+    Ok(world.picking(Choice::IdForm, pick))
+}
+
+/// Binds the new backup (the last of the world) to the id and time the endpoint gave it.
+fn bind_new_backup(world: &mut World, id: &str, at_ms: Option<i64>) -> Result<(), Mismatch> {
+    if world.backup_index(id).is_some() || world.gone.contains(id) {
+        return Err(mismatch(
+            "create-backup.effect.backup-id",
+            format!("BackupId {id} was already given to another backup"),
+        ));
+    }
+    let new = std::sync::Arc::make_mut(&mut world.backups)
+        .last_mut()
+        .expect("the new backup is last");
+    new.id = Some(id.to_string());
+    new.created_at_ms = at_ms;
+    Ok(())
+}
+
+fn backup_arn() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"^arn:aws(?:-cn|-us-gov)?:opsworks-cm:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:backup/(.+)$",
+        )
+        .expect("regex")
+    })
 }
 
 fn backup_id_suffix() -> &'static Regex {
@@ -293,17 +402,22 @@ fn created_backup(
             ))
         }
     }
-    if let Some(d) = description {
-        if b["Description"].as_str() != Some(d) {
-            return Err(mismatch(
-                RESPONSE,
-                format!(
+    let echoed = b.get("Description").filter(|v| !v.is_null());
+    if echoed.and_then(Value::as_str) != description || echoed.is_some() != description.is_some() {
+        return Err(mismatch(
+            "create-backup.effect.description",
+            match description {
+                Some(d) => format!(
                     "Backup.Description is {}, expected the description sent ({} characters)",
                     abbreviate(&b["Description"]),
                     d.chars().count()
                 ),
-            ));
-        }
+                None => format!(
+                    "Backup.Description is {}, but none was sent",
+                    abbreviate(&b["Description"])
+                ),
+            },
+        ));
     }
     let Some(id) = b["BackupId"].as_str() else {
         return Err(mismatch(
@@ -319,6 +433,17 @@ fn created_backup(
         return Err(mismatch(
             "create-backup.effect.backup-id",
             format!("BackupId {id:?} is not {server}-yyyyMMddHHmmssSSS nor {server}-yyyy-MM-ddTHH:mm:ss.SSSZ (at most 79 characters)"),
+        ));
+    }
+    let arn = b["BackupArn"].as_str().unwrap_or_default();
+    let arn_id = backup_arn().captures(arn).and_then(|c| c.get(1));
+    if arn_id.map(|m| m.as_str()) != Some(id) {
+        return Err(mismatch(
+            "create-backup.effect.arn",
+            format!(
+                "Backup.BackupArn is {}, expected arn:aws:opsworks-cm:<region>:<12-digit account>:backup/{id}",
+                b["BackupArn"]
+            ),
         ));
     }
     if let Some(w) = window {
@@ -351,7 +476,7 @@ fn created_envelope(
     id: &str,
     created_at: &str,
     window: Option<CallWindow>,
-) -> Result<(), Mismatch> {
+) -> Result<i64, Mismatch> {
     if id.trim().is_empty() {
         return Err(mismatch(
             "create-backup.effect.backup-id",
@@ -379,7 +504,7 @@ fn created_envelope(
             ));
         }
     }
-    Ok(())
+    Ok(at.timestamp_millis())
 }
 
 fn abbreviate(v: &Value) -> String {
@@ -415,6 +540,12 @@ fn backups(
                 format!("listed backup #{j} has no BackupId"),
             ));
         };
+        if world.gone.contains(id) {
+            return Err(mismatch(
+                "backup.status.monotonic",
+                format!("backup {id} is listed again after a listing showed it gone"),
+            ));
+        }
         if let Some(i) = world.backup_index(id) {
             if !candidates.contains(&i) {
                 let b = &world.backups[i];
@@ -500,6 +631,9 @@ fn backups(
         let seen = o["Status"].as_str().unwrap_or("(none)");
         if seen != b.status.as_str() {
             let rule = match (b.status, seen) {
+                (BackupStatus::Ok | BackupStatus::Failed, "IN_PROGRESS") => {
+                    "backup.status.monotonic"
+                }
                 (BackupStatus::InProgress, _) | (_, "IN_PROGRESS") => "backup.completion",
                 (BackupStatus::Deleting, _) | (_, "DELETING") => "delete-backup.effect",
                 _ => LISTING,
@@ -542,22 +676,8 @@ fn backups(
             ));
         }
     }
-    // Newest first: by the model's creation order, and by CreatedAt where it is given.
-    let mut last: Option<(u64, f64, String)> = None;
-    for (j, o) in observed.iter().enumerate() {
-        let b = &world.backups[claimed[j].expect("claimed")];
-        let at = o["CreatedAt"].as_f64();
-        let id = b.id.clone().unwrap_or_default();
-        if let Some((seq, prev_at, prev_id)) = &last {
-            if b.seq > *seq || at.is_some_and(|a| a > *prev_at) {
-                return Err(mismatch(
-                    "describe-backups.order",
-                    format!("backup {id} is listed after the older backup {prev_id}; the newest must come first"),
-                ));
-            }
-        }
-        last = Some((b.seq, at.unwrap_or(f64::MAX), id));
-    }
+    world = created_at_stable(world, observed, &claimed)?;
+    newest_first(&world, observed, &claimed)?;
     // Backups being deleted that are not listed are gone for good.
     let gone: Vec<usize> = maybe_gone
         .iter()
@@ -566,6 +686,11 @@ fn backups(
             !claimed.contains(&Some(*i)) && world.backups[*i].status == BackupStatus::Deleting
         })
         .collect();
+    for &i in &gone {
+        if let Some(id) = world.backups[i].id.clone() {
+            std::sync::Arc::make_mut(&mut world.gone).insert(id);
+        }
+    }
     let mut i = 0;
     std::sync::Arc::make_mut(&mut world.backups).retain(|_| {
         let keep = !gone.contains(&i);
@@ -573,4 +698,78 @@ fn backups(
         keep
     });
     Ok(world)
+}
+
+/// The CreatedAt a listing shows (epoch milliseconds), if it shows one as a number.
+fn created_at_ms(entry: &Value) -> Option<i64> {
+    entry["CreatedAt"]
+        .as_f64()
+        .map(|s| (s * 1000.0).round() as i64)
+}
+
+/// The same backup always shows the same CreatedAt: binds the first one seen, checks the rest.
+fn created_at_stable(
+    mut world: World,
+    observed: &[Value],
+    claimed: &[Option<usize>],
+) -> Result<World, Mismatch> {
+    for (j, o) in observed.iter().enumerate() {
+        let i = claimed[j].expect("every entry claimed");
+        let Some(at) = created_at_ms(o) else {
+            continue;
+        };
+        match world.backups[i].created_at_ms {
+            Some(known) if (known - at).abs() > 1 => {
+                return Err(mismatch(
+                    "backup.created-at.stable",
+                    format!(
+                        "backup {} shows CreatedAt {}, but showed {:.3} before",
+                        world.backups[i].id.as_deref().unwrap_or("?"),
+                        o["CreatedAt"],
+                        known as f64 / 1000.0
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => std::sync::Arc::make_mut(&mut world.backups)[i].created_at_ms = Some(at),
+        }
+    }
+    Ok(world)
+}
+
+/// Newest first: by the CreatedAt each entry shows, and a backup created through the API comes
+/// before every backup that existed before its call (seeded backups' times are the
+/// endpoint's choice, so their order among themselves is judged by CreatedAt alone).
+fn newest_first(
+    world: &World,
+    observed: &[Value],
+    claimed: &[Option<usize>],
+) -> Result<(), Mismatch> {
+    let entries: Vec<(&Backup, Option<i64>)> = observed
+        .iter()
+        .enumerate()
+        .map(|(j, o)| {
+            (
+                &world.backups[claimed[j].expect("claimed")],
+                created_at_ms(o),
+            )
+        })
+        .collect();
+    for (k, (b, at)) in entries.iter().enumerate() {
+        for (earlier, earlier_at) in &entries[..k] {
+            let newer_time = matches!((at, earlier_at), (Some(a), Some(e)) if a > e);
+            let newer_call = b.description.is_some() && b.seq > earlier.seq;
+            if newer_time || newer_call {
+                return Err(mismatch(
+                    "describe-backups.order",
+                    format!(
+                        "backup {} is listed after the older backup {}; the newest must come first",
+                        b.id.as_deref().unwrap_or("?"),
+                        earlier.id.as_deref().unwrap_or("?")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

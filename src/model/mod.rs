@@ -23,7 +23,7 @@ pub mod rules;
 pub mod service;
 pub mod validate;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -73,6 +73,36 @@ impl ServerStatus {
         matches!(
             self,
             ServerStatus::Running | ServerStatus::Healthy | ServerStatus::Unhealthy
+        )
+    }
+
+    /// The statuses RestoreServer accepts (`restore-server.state`).
+    pub fn may_restore(self) -> bool {
+        matches!(
+            self,
+            ServerStatus::ConnectionLost
+                | ServerStatus::Healthy
+                | ServerStatus::Running
+                | ServerStatus::Unhealthy
+                | ServerStatus::Terminated
+        )
+    }
+
+    /// The statuses StartMaintenance accepts (`start-maintenance.state`).
+    pub fn may_start_maintenance(self) -> bool {
+        matches!(self, ServerStatus::Healthy | ServerStatus::Unhealthy)
+    }
+
+    /// The statuses of a server with an operation in progress, other than a backup or a
+    /// deletion (DeleteServer refuses them, A10).
+    pub fn operation_in_progress(self) -> bool {
+        matches!(
+            self,
+            ServerStatus::Creating
+                | ServerStatus::Modifying
+                | ServerStatus::Restoring
+                | ServerStatus::Setup
+                | ServerStatus::UnderMaintenance
         )
     }
 
@@ -277,19 +307,129 @@ pub enum AfterBackup {
     FreshHealth,
 }
 
-/// The endpoint-wide readings of the ambiguous rules. A checker starts with one world per
-/// combination and lets observations rule readings out.
+/// A question the documents leave open whose answer is a property of the endpoint: once an
+/// endpoint has answered it one way, it must keep to that answer for the whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Choice {
+    /// A3: whether an IN_PROGRESS manual backup counts toward the limit (1) or not (0).
+    CountsInProgress,
+    /// A3: the same for a FAILED one.
+    CountsFailed,
+    /// A3: the same for a DELETING one.
+    CountsDeleting,
+    /// A4: at the limit and refused by the state gate: InvalidStateException (0) or
+    /// LimitExceededException (1).
+    LimitBeforeState,
+    /// A7: BackupId `Name-yyyyMMddHHmmssSSS` (0) or `Name-yyyy-MM-ddTHH:mm:ss.SSSZ` (1).
+    IdForm,
+    /// A10: DeleteServer during an operation: InvalidStateException (0) or ValidationException (1).
+    DeleteServerError,
+    /// A13: DescribeBackups of an unknown server: ResourceNotFoundException (0) or an empty list (1).
+    DescribeUnknownServer,
+    /// A15: a wrong JSON type: ValidationException (0) or SerializationException (1).
+    TypeErrorKind,
+    /// A16: UpdateServer BackupRetentionCount below 1: ValidationException (0) or accepted (1).
+    RetentionZero,
+    /// A17: DeleteBackup of the backup in progress: the server leaves BACKING_UP at once (0) or
+    /// stays BACKING_UP until the job ends (1).
+    DeleteInProgressKeepsBackingUp,
+}
+
+impl Choice {
+    pub const ALL: [Choice; 10] = [
+        Choice::CountsInProgress,
+        Choice::CountsFailed,
+        Choice::CountsDeleting,
+        Choice::LimitBeforeState,
+        Choice::IdForm,
+        Choice::DeleteServerError,
+        Choice::DescribeUnknownServer,
+        Choice::TypeErrorKind,
+        Choice::RetentionZero,
+        Choice::DeleteInProgressKeepsBackingUp,
+    ];
+
+    /// The ambiguity this choice answers (a rule id).
+    pub fn rule(self) -> &'static str {
+        match self {
+            Choice::CountsInProgress | Choice::CountsFailed | Choice::CountsDeleting => {
+                "ambiguity.counted-statuses"
+            }
+            Choice::LimitBeforeState => "ambiguity.error-precedence",
+            Choice::IdForm => "ambiguity.backup-id-format",
+            Choice::DeleteServerError => "ambiguity.delete-server-in-progress",
+            Choice::DescribeUnknownServer => "ambiguity.describe-unknown-server",
+            Choice::TypeErrorKind => "ambiguity.type-error-kind",
+            Choice::RetentionZero => "ambiguity.retention-zero",
+            Choice::DeleteInProgressKeepsBackingUp => "ambiguity.delete-in-progress-backup",
+        }
+    }
+
+    /// The reading each answer stands for, in words.
+    pub fn reading(self, pick: u8) -> &'static str {
+        let (no, yes) = match self {
+            Choice::CountsInProgress => (
+                "IN_PROGRESS backups do not count",
+                "IN_PROGRESS backups count",
+            ),
+            Choice::CountsFailed => ("FAILED backups do not count", "FAILED backups count"),
+            Choice::CountsDeleting => ("DELETING backups do not count", "DELETING backups count"),
+            Choice::LimitBeforeState => (
+                "the state gate before the limit",
+                "the limit before the state gate",
+            ),
+            Choice::IdForm => (
+                "BackupId Name-yyyyMMddHHmmssSSS",
+                "BackupId Name-yyyy-MM-ddTHH:mm:ss.SSSZ",
+            ),
+            Choice::DeleteServerError => (
+                "DeleteServer during an operation: InvalidStateException",
+                "DeleteServer during an operation: ValidationException",
+            ),
+            Choice::DescribeUnknownServer => (
+                "unknown server listing: ResourceNotFoundException",
+                "unknown server listing: empty list",
+            ),
+            Choice::TypeErrorKind => (
+                "wrong JSON type: ValidationException",
+                "wrong JSON type: SerializationException",
+            ),
+            Choice::RetentionZero => (
+                "BackupRetentionCount 0 refused",
+                "BackupRetentionCount 0 accepted",
+            ),
+            Choice::DeleteInProgressKeepsBackingUp => (
+                "deleting the backup in progress ends BACKING_UP",
+                "deleting the backup in progress keeps BACKING_UP until the job ends",
+            ),
+        };
+        if pick == 0 {
+            no
+        } else {
+            yes
+        }
+    }
+}
+
+/// The endpoint-wide readings of the ambiguous rules. A checker starts with one world per
+/// combination of the two readings that change what happens by itself (limit scope, status
+/// after a backup); every other [`Choice`] is open until an answer settles it, and then holds
+/// for the rest of the run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Readings {
     pub limit_scope: LimitScope,
     pub after_backup: AfterBackup,
+    /// The choices an answer has settled (absent: still open).
+    pub picks: BTreeMap<Choice, u8>,
 }
 
 impl Readings {
-    /// The bundled emulator's readings.
+    /// The bundled emulator's readings (its other choices are the first reading of each).
     pub const REFERENCE: Readings = Readings {
         limit_scope: LimitScope::PerServer,
         after_backup: AfterBackup::Previous,
+        picks: BTreeMap::new(),
     };
 
     pub fn all() -> Vec<Readings> {
@@ -299,10 +439,21 @@ impl Readings {
                 out.push(Readings {
                     limit_scope,
                     after_backup,
+                    picks: BTreeMap::new(),
                 });
             }
         }
         out
+    }
+
+    /// The answer the endpoint gave to `choice`, if it has.
+    pub fn pick(&self, choice: Choice) -> Option<u8> {
+        self.picks.get(&choice).copied()
+    }
+
+    /// Whether answering `choice` with `pick` keeps to what the endpoint did before.
+    pub fn allows(&self, choice: Choice, pick: u8) -> bool {
+        self.pick(choice).is_none_or(|p| p == pick)
     }
 }
 
@@ -334,6 +485,12 @@ pub struct Server {
     pub created_at_ms: Option<i64>,
     /// Manual backups deleted from this server (for coverage of `create-backup.limit.delete-frees-slot`).
     pub freed_slots: u32,
+    /// What an answer showed of this server (DescribeServers, the control plane's PUT): member
+    /// name to its JSON text. A checker's knowledge; empty in the emulator.
+    pub facts: BTreeMap<String, String>,
+    /// The settings UpdateServer changed since (member name to its JSON text): DescribeServers
+    /// must show them.
+    pub updated: BTreeMap<String, String>,
 }
 
 /// A backup as the model knows it.
@@ -363,6 +520,8 @@ pub struct World {
     pub limit: u32,
     pub readings: Readings,
     pub next_seq: u64,
+    /// BackupIds a listing showed gone for good: they never come back.
+    pub gone: Arc<BTreeSet<String>>,
 }
 
 /// The default manual-backup limit.
@@ -376,32 +535,114 @@ impl World {
             limit,
             readings,
             next_seq: 0,
+            gone: Arc::new(BTreeSet::new()),
         }
     }
 
     /// One world per reading of the endpoint-wide ambiguities.
     pub fn all_readings(limit: u32) -> Vec<World> {
-        Readings::all()
-            .into_iter()
-            .map(|r| World::new(limit, r))
+        World::with_readings(limit, &Readings::all())
+    }
+
+    /// One empty world per reading in `readings` (the readings an endpoint has kept to so far).
+    pub fn with_readings(limit: u32, readings: &[Readings]) -> Vec<World> {
+        readings
+            .iter()
+            .map(|r| World::new(limit, r.clone()))
             .collect()
     }
 
+    /// This world with `choice` answered `pick`.
+    pub fn picking(mut self, choice: Choice, pick: u8) -> World {
+        self.readings.picks.insert(choice, pick);
+        self
+    }
+
     /// The (lowest, highest) number of manual backups that count toward `server`'s limit:
-    /// OK ones always count; IN_PROGRESS, FAILED and DELETING ones may (ambiguity A3).
+    /// OK ones always count; IN_PROGRESS, FAILED and DELETING ones may (ambiguity A3), unless
+    /// the endpoint has already shown whether they do.
     pub fn manual_count(&self, server: &str) -> (u32, u32) {
         let mut low = 0;
         let mut high = 0;
-        for b in self.backups.iter().filter(|b| b.kind == BackupType::Manual) {
-            if self.readings.limit_scope == LimitScope::PerServer && b.server != server {
-                continue;
-            }
-            high += 1;
-            if b.status == BackupStatus::Ok {
-                low += 1;
+        for b in self.manual_in_scope(Some(server)) {
+            match self.counts(b.status) {
+                Some(true) => {
+                    low += 1;
+                    high += 1;
+                }
+                Some(false) => {}
+                None => high += 1,
             }
         }
         (low, high)
+    }
+
+    /// OK manual backups in `server`'s scope: they count whatever the endpoint's A3 choices.
+    pub fn manual_in_ok(&self, server: &str) -> u32 {
+        self.manual_in_scope(Some(server))
+            .filter(|b| b.status == BackupStatus::Ok)
+            .count() as u32
+    }
+
+    /// Manual backups that count toward `server`'s limit under this world's scope (all of the
+    /// account's when `server` is None).
+    fn manual_in_scope<'a>(&'a self, server: Option<&'a str>) -> impl Iterator<Item = &'a Backup> {
+        let per_server = self.readings.limit_scope == LimitScope::PerServer;
+        self.backups.iter().filter(move |b| {
+            b.kind == BackupType::Manual && (!per_server || server.is_none_or(|s| b.server == s))
+        })
+    }
+
+    /// Whether a manual backup in `status` counts toward the limit: always for OK, per the
+    /// endpoint's choice (A3) for the others, None while that choice is open.
+    fn counts(&self, status: BackupStatus) -> Option<bool> {
+        match Self::count_choice(status) {
+            None => Some(true),
+            Some(c) => self.readings.pick(c).map(|p| p == 1),
+        }
+    }
+
+    fn count_choice(status: BackupStatus) -> Option<Choice> {
+        match status {
+            BackupStatus::Ok => None,
+            BackupStatus::InProgress => Some(Choice::CountsInProgress),
+            BackupStatus::Failed => Some(Choice::CountsFailed),
+            BackupStatus::Deleting => Some(Choice::CountsDeleting),
+        }
+    }
+
+    /// The exact count toward `server`'s limit under each way of answering the A3 choices that
+    /// are still open and matter here: (count, the answers that give it).
+    pub fn count_forks(&self, server: &str) -> Vec<(u32, Vec<(Choice, u8)>)> {
+        let mut open: Vec<Choice> = Vec::new();
+        for b in self.manual_in_scope(Some(server)) {
+            if let Some(c) = Self::count_choice(b.status) {
+                if self.readings.pick(c).is_none() && !open.contains(&c) {
+                    open.push(c);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        // All counting first: the reference reading (the bundled emulator counts them all).
+        for bits in (0..(1u32 << open.len())).rev() {
+            let picks: Vec<(Choice, u8)> = open
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (*c, ((bits >> i) & 1) as u8))
+                .collect();
+            let count = self
+                .manual_in_scope(Some(server))
+                .filter(|b| match Self::count_choice(b.status) {
+                    None => true,
+                    Some(c) => picks
+                        .iter()
+                        .find(|(pc, _)| *pc == c)
+                        .map_or_else(|| self.readings.pick(c) == Some(1), |(_, p)| *p == 1),
+                })
+                .count() as u32;
+            out.push((count, picks));
+        }
+        out
     }
 
     fn backup_index(&self, id: &str) -> Option<usize> {
@@ -429,6 +670,8 @@ impl World {
                 preferred_maintenance_window: None,
                 created_at_ms: now_ms,
                 freed_slots: 0,
+                facts: BTreeMap::new(),
+                updated: BTreeMap::new(),
             },
         );
         let seq = self.next_seq;

@@ -14,7 +14,7 @@ use super::*;
 pub fn step(world: &World, action: &Action) -> Vec<Possible> {
     match action {
         Action::Reset => vec![done(
-            World::new(world.limit, world.readings),
+            World::new(world.limit, world.readings.clone()),
             "control-plane.contract",
         )],
         Action::PutServer(spec) => {
@@ -75,11 +75,49 @@ impl Outcomes {
         });
     }
 
+    /// An error that answers `choice` with `pick`: offered only when the endpoint has not
+    /// answered it the other way before, and remembered in the world after.
+    fn error_picking(&mut self, kind: ErrorKind, rule: &'static str, choice: Choice, pick: u8) {
+        if !self.world.readings.allows(choice, pick) {
+            return;
+        }
+        let before = self.world.clone();
+        self.world = before.clone().picking(choice, pick);
+        self.error(kind, rule);
+        self.world = before;
+    }
+
+    /// Whether the endpoint may still answer `choice` with `pick`.
+    fn allows(&self, choice: Choice, pick: u8) -> bool {
+        self.world.readings.allows(choice, pick)
+    }
+
+    /// From here on, every outcome answers `choice` with `pick`.
+    fn commit(&mut self, choice: Choice, pick: u8) {
+        self.world = self.world.clone().picking(choice, pick);
+    }
+
+    /// A branch of this call under more answered choices (its outcomes join this call's).
+    fn branch(&self, picks: &[(Choice, u8)]) -> Outcomes {
+        let mut world = self.world.clone();
+        for (c, p) in picks {
+            world = world.picking(*c, *p);
+        }
+        Outcomes {
+            world,
+            exercised: self.exercised.clone(),
+            out: Vec::new(),
+        }
+    }
+
     /// ResourceNotFoundException because backup `i`, being deleted, is gone by now (the world
     /// after drops it).
     fn gone(&mut self, i: usize, rule: &'static str) {
         let mut world = self.world.clone();
-        Arc::make_mut(&mut world.backups).remove(i);
+        let removed = Arc::make_mut(&mut world.backups).remove(i);
+        if let Some(id) = removed.id {
+            Arc::make_mut(&mut world.gone).insert(id);
+        }
         let mut exercised = self.exercised.clone();
         exercised.push((rule, Polarity::Fail));
         self.out.push(Possible {
@@ -146,15 +184,14 @@ fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> V
     let violations = &validated.violations;
     if let Some(v) = violations.iter().find(|v| v.is_definite()) {
         if v.rule == "validation.type" {
+            // A15: AWS's JSON services answer a wrong type with SerializationException; the
+            // endpoint keeps to one answer.
             o.pass("ambiguity.type-error-kind");
-        }
-        o.error(ErrorKind::ValidationException, v.rule);
-        if v.rule == "validation.type" {
-            // A15: AWS's JSON services answer a wrong type with SerializationException.
-            o.error(
-                ErrorKind::SerializationException,
-                "ambiguity.type-error-kind",
-            );
+            let (choice, rule) = (Choice::TypeErrorKind, "ambiguity.type-error-kind");
+            o.error_picking(ErrorKind::ValidationException, v.rule, choice, 0);
+            o.error_picking(ErrorKind::SerializationException, rule, choice, 1);
+        } else {
+            o.error(ErrorKind::ValidationException, v.rule);
         }
         return o.out;
     }
@@ -164,7 +201,21 @@ fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> V
             unreachable!("definite violations returned above")
         };
         o.pass(amb);
-        o.error(ErrorKind::ValidationException, v.rule);
+        if amb == "ambiguity.retention-zero" {
+            // A16: a property of the endpoint, held for the whole run.
+            o.error_picking(
+                ErrorKind::ValidationException,
+                v.rule,
+                Choice::RetentionZero,
+                0,
+            );
+            if !o.allows(Choice::RetentionZero, 1) {
+                return o.out;
+            }
+            o.commit(Choice::RetentionZero, 1);
+        } else {
+            o.error(ErrorKind::ValidationException, v.rule);
+        }
     } else {
         for rule in &validated.checked {
             o.pass(rule);
@@ -213,7 +264,26 @@ fn create_backup(o: &mut Outcomes, input: &Value) {
         return;
     };
     o.pass("create-backup.not-found");
+    let limit = o.world.limit;
     let (low, high) = o.world.manual_count(name);
+    if high < limit || low >= limit {
+        // The open A3 choices cannot change the answer here.
+        let certain = o.world.manual_in_ok(name);
+        create_backup_counted(o, &server, low.max(certain), input);
+        return;
+    }
+    // A3: which statuses count decides the answer; each way of answering is its own branch,
+    // and the endpoint keeps to the one it shows.
+    for (count, picks) in o.world.count_forks(name) {
+        let mut branch = o.branch(&picks);
+        create_backup_counted(&mut branch, &server, count, input);
+        o.out.append(&mut branch.out);
+    }
+}
+
+/// CreateBackup once the count toward the limit is known.
+fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &Value) {
+    let name = server.name.as_str();
     let limit = o.world.limit;
     let state_rule = match server.status {
         ServerStatus::BackingUp => "create-backup.state.backing-up",
@@ -221,30 +291,26 @@ fn create_backup(o: &mut Outcomes, input: &Value) {
         _ => "create-backup.state.refused",
     };
     if !server.status.may_back_up() {
-        if high >= limit {
+        if count >= limit {
+            // A4: the state gate and the limit both apply; the endpoint keeps to one order.
             o.pass("ambiguity.error-precedence");
-        }
-        o.error(ErrorKind::InvalidStateException, state_rule);
-        if high >= limit {
-            // A4: the state gate and the limit both apply; either error is legal.
-            o.error(
-                ErrorKind::LimitExceededException,
-                "ambiguity.error-precedence",
-            );
+            let choice = Choice::LimitBeforeState;
+            o.error_picking(ErrorKind::InvalidStateException, state_rule, choice, 0);
+            let rule = "ambiguity.error-precedence";
+            o.error_picking(ErrorKind::LimitExceededException, rule, choice, 1);
+        } else {
+            o.error(ErrorKind::InvalidStateException, state_rule);
         }
         return;
     }
     o.pass(state_rule);
-    if high >= limit {
-        // A3: when only backups of uncertain standing reach the limit, both answers are legal.
-        let rule = if low >= limit {
+    if count >= limit {
+        let rule = if o.world.manual_in_ok(name) >= limit {
             "create-backup.limit"
         } else {
             "ambiguity.counted-statuses"
         };
         o.error(ErrorKind::LimitExceededException, rule);
-    }
-    if low >= limit {
         return;
     }
     o.pass("create-backup.limit");
@@ -255,10 +321,10 @@ fn create_backup(o: &mut Outcomes, input: &Value) {
         .filter(|b| b.kind == BackupType::Automated)
         .filter(|b| o.world.readings.limit_scope == LimitScope::PerAccount || b.server == name)
         .count() as u32;
-    if automated_in_scope > 0 && low + automated_in_scope >= limit {
+    if automated_in_scope > 0 && count + automated_in_scope >= limit {
         o.pass("create-backup.limit.automated-not-counted");
     }
-    if server.freed_slots > 0 && low + server.freed_slots >= limit {
+    if server.freed_slots > 0 && count + server.freed_slots >= limit {
         o.pass("create-backup.limit.delete-frees-slot");
     }
     let mut w = o.world.clone();
@@ -279,9 +345,16 @@ fn create_backup(o: &mut Outcomes, input: &Value) {
         previous: Some(s.status),
     });
     s.status = ServerStatus::BackingUp;
-    o.pass("create-backup.effect.backing-up");
-    o.pass("create-backup.effect.backup-id");
-    o.pass("create-backup.effect.created-at");
+    for rule in [
+        "create-backup.effect.backing-up",
+        "create-backup.effect.backup-id",
+        "create-backup.effect.created-at",
+        "create-backup.effect.arn",
+        "create-backup.effect.server-facts",
+        "create-backup.effect.description",
+    ] {
+        o.pass(rule);
+    }
     o.success(
         Expected::CreatedBackup {
             server: name.to_string(),
@@ -312,6 +385,11 @@ fn listing(world: &World, filter: impl Fn(&Backup) -> bool) -> (Vec<usize>, Vec<
 
 fn describe_backups(o: &mut Outcomes, input: &Value) {
     let w = o.world.clone();
+    if w.backups.iter().any(|b| b.id.is_some()) || !w.gone.is_empty() {
+        // What was seen of a backup before binds what a listing may show now.
+        o.pass("backup.created-at.stable");
+        o.pass("backup.status.monotonic");
+    }
     if let Some(id) = str_member(input, "BackupId") {
         match w.backup_index(id) {
             Some(i) if w.backups[i].status == BackupStatus::Deleting => {
@@ -368,16 +446,17 @@ fn describe_backups(o: &mut Outcomes, input: &Value) {
     if let Some(name) = str_member(input, "ServerName") {
         let (listed, maybe_gone) = listing(&w, |b| b.server == name);
         if !w.servers.contains_key(name) {
-            // A13: an unknown server gives ResourceNotFoundException or an empty list.
-            o.error(
-                ErrorKind::ResourceNotFoundException,
+            // A13: an unknown server gives ResourceNotFoundException or an empty list, the
+            // same way every time.
+            let (choice, rule) = (
+                Choice::DescribeUnknownServer,
                 "ambiguity.describe-unknown-server",
             );
-            o.success(
-                Expected::Backups { listed, maybe_gone },
-                w,
-                "ambiguity.describe-unknown-server",
-            );
+            o.error_picking(ErrorKind::ResourceNotFoundException, rule, choice, 0);
+            if o.allows(choice, 1) {
+                let expected = Expected::Backups { listed, maybe_gone };
+                o.success(expected, w.picking(choice, 1), rule);
+            }
             return;
         }
         o.pass("describe-backups.order");
@@ -419,10 +498,7 @@ fn delete_backup(o: &mut Outcomes, input: &Value) {
             o.gone(i, "delete-backup.not-found");
             return;
         }
-        BackupStatus::InProgress => {
-            // Undocumented: deleting a backup still being made may be refused or accepted.
-            o.error(ErrorKind::InvalidStateException, "server.backing-up.locked");
-        }
+        BackupStatus::InProgress => o.pass("delete-backup.in-progress"),
         BackupStatus::Ok | BackupStatus::Failed => {
             o.pass("delete-backup.already-deleting");
         }
@@ -434,16 +510,31 @@ fn delete_backup(o: &mut Outcomes, input: &Value) {
             s.freed_slots += 1;
         }
     }
-    if backup.status == BackupStatus::InProgress {
-        // The backup in progress is gone: the server is no longer backing up.
-        if let Some(s) = w.servers.get_mut(&backup.server) {
+    if backup.status != BackupStatus::InProgress {
+        o.success(Expected::Done, w, "delete-backup.effect");
+        return;
+    }
+    // A17: the backup in progress is being deleted: the server leaves BACKING_UP at once, or
+    // stays BACKING_UP until the job ends (by itself or through settle).
+    let choice = Choice::DeleteInProgressKeepsBackingUp;
+    o.pass("ambiguity.delete-in-progress-backup");
+    if o.allows(choice, 0) {
+        let mut ended = w.clone().picking(choice, 0);
+        if let Some(s) = ended.servers.get_mut(&backup.server) {
             if let Some(Pending::Backup { previous }) = s.pending.clone() {
                 s.status = previous.unwrap_or(ServerStatus::Healthy);
                 s.pending = None;
             }
         }
+        o.success(Expected::Done, ended, "delete-backup.in-progress");
     }
-    o.success(Expected::Done, w, "delete-backup.effect");
+    if o.allows(choice, 1) {
+        o.success(
+            Expected::Done,
+            w.picking(choice, 1),
+            "delete-backup.in-progress",
+        );
+    }
 }
 
 fn describe_servers(o: &mut Outcomes, input: &Value) {
@@ -486,6 +577,14 @@ fn existing_server(o: &mut Outcomes, input: &Value) -> Option<Server> {
     }
 }
 
+/// The settings UpdateServer changes, which DescribeServers shows afterwards.
+pub const UPDATABLE: &[&str] = &[
+    "DisableAutomatedBackup",
+    "BackupRetentionCount",
+    "PreferredBackupWindow",
+    "PreferredMaintenanceWindow",
+];
+
 fn update_server(o: &mut Outcomes, input: &Value) {
     let Some(server) = existing_server(o, input) else {
         return;
@@ -513,6 +612,12 @@ fn update_server(o: &mut Outcomes, input: &Value) {
     if let Some(t) = str_member(input, "PreferredMaintenanceWindow") {
         s.preferred_maintenance_window = Some(t.to_string());
     }
+    for member in UPDATABLE {
+        if let Some(v) = input.get(*member).filter(|v| !v.is_null()) {
+            s.updated.insert(member.to_string(), v.to_string());
+        }
+    }
+    o.pass("update-server.observable");
     o.success(Expected::Server(server.name), w, "update-server.effect");
 }
 
@@ -520,10 +625,7 @@ fn start_maintenance(o: &mut Outcomes, input: &Value) {
     let Some(server) = existing_server(o, input) else {
         return;
     };
-    if !matches!(
-        server.status,
-        ServerStatus::Healthy | ServerStatus::Unhealthy
-    ) {
+    if !server.status.may_start_maintenance() {
         let rule = if server.status == ServerStatus::BackingUp {
             "server.backing-up.locked"
         } else {
@@ -552,30 +654,28 @@ fn delete_server(o: &mut Outcomes, input: &Value) {
             return;
         }
         ServerStatus::BackingUp => {
-            // A10: refused, with either error.
-            o.error(ErrorKind::InvalidStateException, "server.backing-up.locked");
-            o.error(
-                ErrorKind::ValidationException,
-                "ambiguity.delete-server-in-progress",
-            );
+            // A10: refused, with either error (the endpoint keeps to one).
+            let choice = Choice::DeleteServerError;
+            let rule = "server.backing-up.locked";
+            o.error_picking(ErrorKind::InvalidStateException, rule, choice, 0);
+            let rule = "ambiguity.delete-server-in-progress";
+            o.error_picking(ErrorKind::ValidationException, rule, choice, 1);
             return;
         }
-        ServerStatus::Creating
-        | ServerStatus::Modifying
-        | ServerStatus::Restoring
-        | ServerStatus::Setup
-        | ServerStatus::UnderMaintenance => {
-            // A10: an operation in progress; refusing is the reference reading.
-            o.error(
-                ErrorKind::InvalidStateException,
-                "ambiguity.delete-server-in-progress",
-            );
-            o.error(
-                ErrorKind::ValidationException,
-                "ambiguity.delete-server-in-progress",
-            );
+        s if s.operation_in_progress() => {
+            // A10: an operation in progress refuses the deletion, with either error; success is
+            // not a reading the documents allow.
+            o.pass("ambiguity.delete-server-in-progress");
+            let choice = Choice::DeleteServerError;
+            let rule = "delete-server.in-progress";
+            o.error_picking(ErrorKind::InvalidStateException, rule, choice, 0);
+            o.error_picking(ErrorKind::ValidationException, rule, choice, 1);
+            return;
         }
-        _ => o.pass("server.backing-up.locked"),
+        _ => {
+            o.pass("server.backing-up.locked");
+            o.pass("delete-server.in-progress");
+        }
     }
     let mut w = o.world.clone();
     let s = w.servers.get_mut(&server.name).expect("server exists");
@@ -598,17 +698,15 @@ fn restore_server(o: &mut Outcomes, input: &Value) {
     };
     let backup = o.world.backups[i].clone();
     if backup.status == BackupStatus::Deleting {
-        // A backup being deleted may be gone already, whatever the server's state.
-        o.gone(i, "restore-server.not-found");
+        // A18: a backup being deleted may be gone already, whatever the server's state; the
+        // error alone does not prove it left the listings, so the world stays as it was.
+        o.pass("ambiguity.deleting-backup-lookup");
+        o.error(
+            ErrorKind::ResourceNotFoundException,
+            "ambiguity.deleting-backup-lookup",
+        );
     }
-    if !matches!(
-        server.status,
-        ServerStatus::ConnectionLost
-            | ServerStatus::Healthy
-            | ServerStatus::Running
-            | ServerStatus::Unhealthy
-            | ServerStatus::Terminated
-    ) {
+    if !server.status.may_restore() {
         let rule = if server.status == ServerStatus::BackingUp {
             "server.backing-up.locked"
         } else {
@@ -618,15 +716,18 @@ fn restore_server(o: &mut Outcomes, input: &Value) {
         return;
     }
     o.pass("restore-server.state");
-    if backup.status != BackupStatus::Ok {
-        // Undocumented: restoring from a backup that is not OK; refusing is the reference.
-        o.error(ErrorKind::InvalidStateException, "restore-server.state");
-        o.error(ErrorKind::ValidationException, "restore-server.state");
+    if backup.status != BackupStatus::Ok || backup.server != server.name {
+        // Restoring needs a finished backup of this very server: no document allows
+        // another, so it is refused (with any of RestoreServer's errors).
+        let rule = "restore-server.backup";
+        o.error(ErrorKind::InvalidStateException, rule);
+        o.error(ErrorKind::ValidationException, rule);
+        if backup.server != server.name {
+            o.error(ErrorKind::ResourceNotFoundException, rule);
+        }
+        return;
     }
-    if backup.server != server.name {
-        // Undocumented: a backup of another server.
-        o.error(ErrorKind::ValidationException, "restore-server.state");
-    }
+    o.pass("restore-server.backup");
     let mut w = o.world.clone();
     let s = w.servers.get_mut(&server.name).expect("server exists");
     s.status = ServerStatus::Restoring;

@@ -53,7 +53,12 @@ pub const RULES: &[Rule] = &[
     rule("create-backup.effect.response", "CreateBackup returns the Backup: BackupType MANUAL, the ServerName, the Description echoed, a Status from the BackupStatus enum."),
     rule("create-backup.effect.backup-id", "The generated ID of the backup. Example: myServerName-yyyyMMddHHmmssSSS (BackupId: at most 79 characters, pattern [a-zA-Z][a-zA-Z0-9\\-\\.\\:]*)."),
     rule("create-backup.effect.created-at", "CreatedAt is the time the backup was created (a timestamp, epoch seconds in awsJson)."),
+    rule("create-backup.effect.arn", "BackupArn: the ARN of the backup, arn:aws:opsworks-cm:<region>:<account>:backup/<BackupId>."),
+    rule("create-backup.effect.server-facts", "The Backup records its server: Engine, EngineModel and EngineVersion are the server's, and the server-snapshot members (instance type and profile, key pair, windows, security groups, subnets, service role) agree with what DescribeServers shows for that server."),
+    rule("create-backup.effect.description", "Description: a user-provided description for the backup, echoed exactly; none when none was sent."),
     rule("create-backup.effect.backing-up", "This operation is asynchronous: the backup is IN_PROGRESS and the server BACKING_UP until it finishes."),
+    rule("backup.created-at.stable", "CreatedAt is the time the backup was created: the same Backup carries the same CreatedAt in every later answer."),
+    rule("backup.status.monotonic", "A backup's status never goes backwards: a backup seen OK or FAILED is never IN_PROGRESS again, and a backup seen gone never reappears."),
     rule("backup.completion", "An asynchronous backup ends OK or FAILED; the server then leaves BACKING_UP and returns to its status before the backup."),
     rule("server.backing-up.locked", "While the server is in the BACKING_UP state, the server cannot be changed (UpdateServer and other changes give InvalidStateException)."),
     // Validation
@@ -72,9 +77,10 @@ pub const RULES: &[Rule] = &[
     rule("validation.max-results.range", "MaxResults: at least 1."),
     rule("validation.time-window.pattern", "TimeWindowDefinition: pattern ^((Mon|Tue|Wed|Thu|Fri|Sat|Sun):)?([0-1][0-9]|2[0-3]):[0-5][0-9]$."),
     rule("validation.string.length", "Other string members: the lengths of their shapes."),
+    rule("validation.backup-retention-count", "BackupRetentionCount: at least 1 (CreateServer's BackupRetentionCountDefinition); UpdateServer's member is a plain Integer (A16)."),
     // Observation
     rule("describe-backups.listing", "DescribeBackups describes backups: every backup that exists, with its type and status, consistent with what was created and deleted."),
-    rule("describe-backups.order", "The results are ordered by time, with newest backups first."),
+    rule("describe-backups.order", "The results are ordered by time, with newest backups first: by the CreatedAt each backup shows, and a backup created through the API is newer than every backup that existed before its call."),
     rule("describe-backups.filter", "If you do not specify a BackupId or ServerName, the command returns all backups; otherwise only the matching ones."),
     rule("describe-backups.not-found", "A ResourceNotFoundException is thrown when the backup does not exist."),
     rule("describe-servers.listing", "DescribeServers lists the servers with their Status."),
@@ -83,14 +89,18 @@ pub const RULES: &[Rule] = &[
     // DeleteBackup
     rule("delete-backup.effect", "Deletes a backup. You can delete both manual and automated backups. This operation is asynchronous."),
     rule("delete-backup.not-found", "A ResourceNotFoundException is thrown when the backup does not exist."),
+    rule("delete-backup.in-progress", "DeleteBackup deletes a backup whatever its status but DELETING: the backup still IN_PROGRESS is deleted too (A17 says what becomes of the server)."),
     rule("delete-backup.already-deleting", "An InvalidStateException is thrown when a backup deletion is already in progress."),
     // Other operations tied to the same state
     rule("update-server.effect", "UpdateServer updates settings for a server (DisableAutomatedBackup, BackupRetentionCount, windows). This operation is synchronous."),
+    rule("update-server.observable", "UpdateServer updates settings for a server: DescribeServers (and UpdateServer's own answer) shows the settings it changed."),
     rule("update-server.not-found", "A ResourceNotFoundException is thrown when the server does not exist (UpdateServer, StartMaintenance, DeleteServer, RestoreServer)."),
     rule("start-maintenance.state", "Maintenance can only be started on servers in HEALTHY and UNHEALTHY states. Otherwise, an InvalidStateException is thrown. The server is UNDER_MAINTENANCE while maintenance is in progress."),
     rule("delete-server.effect", "When you run DeleteServer, the server state is updated to DELETING. After the server is deleted, it is no longer returned by DescribeServer requests."),
+    rule("delete-server.in-progress", "DeleteServer while another operation is in progress (CREATING, MODIFYING, RESTORING, SETUP, UNDER_MAINTENANCE, BACKING_UP) is refused; A10 names the two errors allowed."),
     rule("delete-server.already-deleting", "An InvalidStateException is thrown when a server deletion is already in progress."),
     rule("restore-server.state", "Restores a backup to a server that is in a CONNECTION_LOST, HEALTHY, RUNNING, UNHEALTHY, or TERMINATED state; otherwise InvalidStateException."),
+    rule("restore-server.backup", "RestoreServer restores a server from one of its own finished backups: a backup that is not OK, or that belongs to another server, is refused."),
     rule("restore-server.not-found", "A ResourceNotFoundException is thrown when the server or the backup does not exist."),
     // Response shape and protocol
     rule("response.shape", "Every response member has the type, enum value and constraints of its shape in the service model."),
@@ -113,6 +123,9 @@ pub const RULES: &[Rule] = &[
     ambiguity("ambiguity.describe-unknown-server", "A13: DescribeBackups with an unknown ServerName gives ResourceNotFoundException or an empty list."),
     ambiguity("ambiguity.tag-reserved-prefix", "A14: a tag key starting with aws: is reserved in AWS's general tagging rules but not in this service's documents: refused or accepted."),
     ambiguity("ambiguity.type-error-kind", "A15: a member of the wrong JSON type gives ValidationException (the documents) or SerializationException (AWS's JSON services)."),
+    ambiguity("ambiguity.retention-zero", "A16: UpdateServer BackupRetentionCount 0 (UpdateServer's member is a plain Integer; CreateServer's is min 1): accepted, or ValidationException."),
+    ambiguity("ambiguity.delete-in-progress-backup", "A17: DeleteBackup of the backup still IN_PROGRESS: the server leaves BACKING_UP at once, or stays BACKING_UP until the job ends."),
+    ambiguity("ambiguity.deleting-backup-lookup", "A18: a backup being deleted (DELETING), used by RestoreServer or fetched by id, gives ResourceNotFoundException or is listed as DELETING; an error answer alone does not prove it left the listings."),
 ];
 
 /// Looks a rule up by id.
@@ -141,7 +154,7 @@ mod tests {
                 .iter()
                 .filter(|r| r.kind == RuleKind::Ambiguity)
                 .count(),
-            15
+            18
         );
         assert!(rule_by_id("create-backup.limit").is_some());
     }

@@ -266,6 +266,15 @@ fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mu
                     Certainty::Definite,
                     format!("{path} is {n}; the shape allows {min:?} to {max:?}"),
                 );
+            } else if member == "BackupRetentionCount" && n < 1 {
+                // A16: UpdateServer's member is a plain Integer, CreateServer's has min 1.
+                push(
+                    out,
+                    path,
+                    "validation.backup-retention-count",
+                    Certainty::Ambiguous("ambiguity.retention-zero"),
+                    format!("{path} is {n}; CreateServer's shape allows at least 1"),
+                );
             }
         }
         Shape::Boolean => {
