@@ -7,7 +7,6 @@
 
 pub mod check;
 pub mod cli;
-pub mod concurrency;
 pub mod emulator;
 pub mod exit;
 pub mod generate;
@@ -15,6 +14,7 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod runner;
+pub mod scenarios;
 pub mod selftest;
 pub mod target;
 pub mod wire;

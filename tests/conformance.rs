@@ -243,10 +243,11 @@ fn main() {
     }
     let coverage: Coverage = Arc::default();
     let mut trials = Vec::new();
-    let files = runner::scenario_files(&scenarios_dir()).unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        std::process::exit(2);
-    });
+    let files =
+        opsworkscm_conformance::scenarios::scenario_files(&scenarios_dir()).unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        });
     for (name, loaded) in files {
         let suite = suite.clone();
         let cov = coverage.clone();

@@ -1,0 +1,73 @@
+//! Rule coverage: how often each rule was exercised, and the report's rows.
+
+use crate::model::rules::{RuleKind, RULES};
+use crate::model::{self, Observation, Operation, Polarity};
+use crate::report::RuleCoverage;
+use crate::wire::Dialect;
+
+use super::*;
+
+impl Session {
+    pub(super) fn exercised(&mut self, rule: &'static str, polarity: Polarity) {
+        let e = self.coverage.entry(rule).or_default();
+        match polarity {
+            Polarity::Pass => e.0 += 1,
+            Polarity::Fail => e.1 += 1,
+        }
+    }
+
+    /// Rules judged from an answer's form rather than its outcome (the wire layer's checks and
+    /// the readings that only the content of an answer shows).
+    pub(super) fn wire_coverage(&mut self, op: Operation, observation: &Observation) {
+        let aws_json = self.target.dialect == Dialect::AwsJson;
+        match observation {
+            Observation::Success(_) | Observation::CreatedEnvelope { .. } => {
+                self.exercised("protocol.success", Polarity::Pass);
+                if aws_json {
+                    self.exercised("response.shape", Polarity::Pass);
+                }
+                if op == Operation::CreateBackup {
+                    for rule in [
+                        "ambiguity.created-status",
+                        "ambiguity.backup-id-format",
+                        "ambiguity.limit-scope",
+                        "ambiguity.limit-value",
+                    ] {
+                        self.exercised(rule, Polarity::Pass);
+                    }
+                }
+            }
+            Observation::Error(kind) => {
+                self.exercised("protocol.error", Polarity::Pass);
+                if aws_json {
+                    self.exercised("ambiguity.error-type-form", Polarity::Pass);
+                }
+                if *kind == model::ErrorKind::LimitExceededException {
+                    self.exercised("ambiguity.limit-scope", Polarity::Fail);
+                    self.exercised("ambiguity.limit-value", Polarity::Fail);
+                }
+            }
+            Observation::Unknown => {}
+        }
+    }
+
+    pub(super) fn coverage_rows(&self) -> Vec<RuleCoverage> {
+        RULES
+            .iter()
+            .map(|r| {
+                let (p, f, d) = self.coverage.get(r.id).copied().unwrap_or_default();
+                RuleCoverage {
+                    id: r.id.into(),
+                    kind: match r.kind {
+                        RuleKind::Rule => "rule".into(),
+                        RuleKind::Ambiguity => "ambiguity".into(),
+                    },
+                    text: r.text.into(),
+                    passed: p,
+                    failed: f,
+                    divergences: d,
+                }
+            })
+            .collect()
+    }
+}
