@@ -8,11 +8,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::emulator::{self, EmulatorConfig};
-use crate::exit::{Error, ExitCode};
+use crate::exit::{ConfigError, Error, ExitCode};
 use crate::report;
 use crate::runner::{self, ControlPlaneMode, EmulatorSettings, RunConfig};
 use crate::selftest;
-use crate::target::{self, ClientSettings, ConfigError, EndpointSpec};
+use crate::target::{self, ClientSettings, EndpointSpec};
 use crate::wire::Dialect;
 
 /// Property-based conformance harness for the AWS OpsWorks CM CreateBackup operation, and the
@@ -121,7 +121,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
     /// Scenario files to run besides generated cases (shrunk counterexamples are saved under
-    /// DIR/regressions and replayed first on later runs).
+    /// DIR/regressions and replayed first on later runs; against --mutant, under
+    /// REPORT-DIR/regressions instead).
     #[arg(long, value_name = "DIR", default_value = "scenarios")]
     pub scenarios: PathBuf,
     /// Do not save shrunk counterexamples under the scenarios directory.
@@ -249,20 +250,29 @@ pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
     })
 }
 
-/// Runs the parsed command; returns the exit code.
-pub async fn dispatch(cli: Cli) -> ExitCode {
-    let result = match cli.command {
-        Command::Run(args) => run(args).await,
-        Command::Replay(args) => replay(args).await,
-        Command::Emulate(args) => emulate(args).await,
-        Command::Selftest(args) => selftest(args).await,
-    };
+/// Runs the parsed command on a new async runtime; returns the exit code. Every exit of the
+/// binary goes through here.
+pub fn main(cli: Cli) -> ExitCode {
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(anyhow::anyhow!("cannot start the async runtime: {e}")))
+        .and_then(|runtime| runtime.block_on(command(cli)));
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             e.exit_code()
         }
+    }
+}
+
+async fn command(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::Replay(args) => replay(args).await,
+        Command::Emulate(args) => emulate(args).await,
+        Command::Selftest(args) => selftest(args).await,
     }
 }
 

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use opsworkscm_conformance::model::rules::RULES;
+use opsworkscm_conformance::report::TrialOutcome;
 use opsworkscm_conformance::runner::{self, ControlPlaneMode, EmulatorSettings, RunConfig};
 use opsworkscm_conformance::target::{self, EndpointSpec};
 use opsworkscm_conformance::wire::Dialect;
@@ -218,8 +219,8 @@ fn run_trial(
     let trial = outcome.report.trials.iter().find(|t| t.name == only);
     match trial {
         None => Err(Failed::from(format!("the trial {only} did not run"))),
-        Some(t) if t.outcome == "passed" => Ok(()),
-        Some(t) if t.outcome == "skipped" => Ok(()),
+        Some(t) if t.outcome == TrialOutcome::Passed => Ok(()),
+        Some(t) if t.outcome == TrialOutcome::Skipped => Ok(()),
         Some(t) => Err(Failed::from(format!(
             "{}: {}",
             t.outcome,

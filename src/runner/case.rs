@@ -1,19 +1,20 @@
 //! One case: one plan run from a known state, step by step, each answer judged by the checker.
+//! A [`Case`] owns what the plan's run accumulates: the checker, the ids the endpoint chose, the
+//! timeline and the backups it created.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
 
-use crate::check::{observation_name, Checker, StepVerdict};
-use crate::model::{
-    Action, BackupStatus, BackupType, CallWindow, Observation, Operation, Polarity, World,
-};
+use crate::check::{Checker, StepVerdict};
+use crate::model::{Action, BackupStatus, CallWindow, Observation, Operation, Polarity};
 use crate::plan::{self, IdRef, Plan, Step};
-use crate::report::{Exchange, TimelineEntry};
-use crate::wire::{self, Answer, Dialect};
+use crate::report::{FaultClass, TimelineEntry};
+use crate::wire::{self, Answer, Dialect, Exchange};
 
-use super::*;
+use super::divergence::abbreviate;
+use super::session::{FaultInfo, Session};
+use super::timeline::{describe_change, observed_line};
 
 /// A divergence found in one run of a plan.
 #[derive(Debug, Clone)]
@@ -40,209 +41,232 @@ pub(super) enum CaseResult {
     Interrupted,
 }
 
+impl CaseResult {
+    /// A fault that ends a case: `--max-calls` is its own ending, the rest cannot be judged.
+    pub(super) fn from_fault(f: FaultInfo) -> CaseResult {
+        if f.class == FaultClass::Budget {
+            CaseResult::Budget
+        } else {
+            CaseResult::Unjudged(f)
+        }
+    }
+}
+
 /// Ids learned while running one plan.
 #[derive(Default)]
 pub(super) struct Ids {
-    pub(super) by_server: BTreeMap<String, Vec<String>>,
+    by_server: BTreeMap<String, Vec<String>>,
+    /// The backups this plan created, in order (deleted at its end without a control plane).
     pub(super) created: Vec<String>,
 }
 
 impl Ids {
-    pub(super) fn learn(&mut self, server: &str, id: &str) {
+    fn learn(&mut self, server: &str, id: &str) {
         let list = self.by_server.entry(server.to_string()).or_default();
         if !list.iter().any(|x| x == id) {
             list.push(id.to_string());
         }
     }
 
-    pub(super) fn lookup(&self, r: &IdRef) -> Option<String> {
+    fn lookup(&self, r: &IdRef) -> Option<String> {
         match r {
             IdRef::Backup { server, n } => self.by_server.get(server)?.get(*n).cloned(),
             IdRef::Created(n) => self.created.get(*n).cloned(),
         }
     }
+
+    /// Learns the ids an answer names: a created backup, or every backup of a listing.
+    fn learn_from(&mut self, op: Operation, input: &Value, observation: &Observation) {
+        match (observation, op) {
+            (Observation::Success(body), Operation::CreateBackup) => {
+                if let (Some(id), Some(server)) = (
+                    body["Backup"]["BackupId"].as_str(),
+                    input["ServerName"].as_str(),
+                ) {
+                    self.learn(server, id);
+                    self.created.push(id.to_string());
+                }
+            }
+            (Observation::CreatedEnvelope { id, .. }, _) => {
+                if let Some(server) = input["ServerName"].as_str() {
+                    self.learn(server, id);
+                }
+                self.created.push(id.clone());
+            }
+            (Observation::Success(body), Operation::DescribeBackups) => {
+                for b in body["Backups"].as_array().into_iter().flatten() {
+                    if let (Some(id), Some(server)) =
+                        (b["BackupId"].as_str(), b["ServerName"].as_str())
+                    {
+                        self.learn(server, id);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
-impl Session {
+/// One call as sent: where it stands in the plan, how the timeline shows it, what went over
+/// the wire.
+struct Sent {
+    index: usize,
+    shown: String,
+    exchange: Exchange,
+}
+
+/// One plan's run in progress.
+pub(super) struct Case<'s> {
+    pub(super) session: &'s mut Session,
+    pub(super) checker: Checker,
+    pub(super) ids: Ids,
+    pub(super) timeline: Vec<TimelineEntry>,
+}
+
+impl<'s> Case<'s> {
+    /// A case that starts from the session's idea of a fresh endpoint.
+    pub(super) fn new(session: &'s mut Session) -> Self {
+        Case {
+            checker: session.new_checker(),
+            session,
+            ids: Ids::default(),
+            timeline: Vec::new(),
+        }
+    }
+
     /// Runs one plan from a fresh state; returns its result and the readings still possible.
-    pub(super) async fn run_plan(
-        &mut self,
+    pub(super) async fn run(
+        session: &mut Session,
         plan: &Plan,
         check_expect: bool,
     ) -> (CaseResult, Vec<String>) {
-        let mut checker = self.new_checker();
-        let mut ids = Ids::default();
-        let mut timeline = Vec::new();
-        if self.control_plane {
-            if let Err(f) = self.reset().await {
-                return (CaseResult::Unjudged(f), vec![]);
-            }
-        } else {
-            match self.discover_state().await {
-                Ok(worlds) => checker = Checker::from_worlds(worlds),
-                Err(CaseResult::Passed) => {}
-                Err(other) => return (other, vec![]),
-            }
+        let mut case = Case::new(session);
+        if let Err(stop) = case.start().await {
+            return (stop, vec![]);
         }
-        let mut created_here: Vec<String> = Vec::new();
-        let result = self
-            .run_steps(
-                plan,
-                check_expect,
-                &mut checker,
-                &mut ids,
-                &mut timeline,
-                &mut created_here,
-            )
-            .await;
-        let result = match result {
+        let result = match case.steps(plan, check_expect).await {
             // Without a control plane, wait (bounded) for the backups this plan made to finish,
             // judging every listing on the way: the endpoint must finish them by itself.
-            CaseResult::Passed if !self.control_plane && !created_here.is_empty() => {
-                self.await_settled(
-                    plan.steps.len(),
-                    &mut checker,
-                    &mut ids,
-                    &mut timeline,
-                    &created_here,
-                )
-                .await
+            CaseResult::Passed if !case.session.control_plane && !case.ids.created.is_empty() => {
+                case.await_settled(plan.steps.len()).await
             }
             other => other,
         };
-        if !self.control_plane {
-            self.to_clean.extend(created_here);
-            self.cleanup().await;
+        if !case.session.control_plane {
+            case.session.to_clean.append(&mut case.ids.created);
+            case.session.cleanup().await;
         }
-        let readings = checker.readings();
-        (result, readings)
+        (result, case.checker.readings())
     }
 
-    pub(super) async fn run_steps(
-        &mut self,
-        plan: &Plan,
-        check_expect: bool,
-        checker: &mut Checker,
-        ids: &mut Ids,
-        timeline: &mut Vec<TimelineEntry>,
-        created_here: &mut Vec<String>,
-    ) -> CaseResult {
+    /// A fresh state: reset through the control plane, or learned through the public API.
+    async fn start(&mut self) -> Result<(), CaseResult> {
+        if self.session.control_plane {
+            return self.session.reset().await.map_err(CaseResult::Unjudged);
+        }
+        match self.session.discover_state().await {
+            Ok(worlds) => self.checker = Checker::from_worlds(worlds),
+            Err(CaseResult::Passed) => {}
+            Err(other) => return Err(other),
+        }
+        Ok(())
+    }
+
+    async fn steps(&mut self, plan: &Plan, check_expect: bool) -> CaseResult {
         for (index, step) in plan.steps.iter().enumerate() {
-            if self.interrupted.load(Ordering::SeqCst) {
+            if self.session.interrupted() {
                 return CaseResult::Interrupted;
             }
-            if self.max_calls.is_some_and(|m| self.calls >= m) {
+            if self.session.out_of_calls() {
                 return CaseResult::Budget;
             }
-            match step {
+            let r = match step {
                 Step::Call {
                     operation,
                     input,
                     expect,
                 } => {
-                    let resolved = plan::resolve_placeholders(input, &|r| ids.lookup(r));
-                    let action = Action::Call {
-                        op: *operation,
-                        input: resolved.clone(),
-                    };
+                    let resolved = plan::resolve_placeholders(input, &|r| self.ids.lookup(r));
                     if let (true, Some(expect)) = (check_expect, expect) {
-                        let allowed = checker.documented_names(&action);
-                        for want in expect.outcomes() {
-                            if !allowed.contains(want) {
-                                return CaseResult::BadScenario(format!(
-                                    "step {} ({step}) expects {want}, but the model allows only {}",
-                                    index + 1,
-                                    allowed.into_iter().collect::<Vec<_>>().join(", ")
-                                ));
-                            }
+                        if let Some(bad) = self.expect_allowed(index, step, expect, &resolved) {
+                            return bad;
                         }
                     }
-                    let r = self
-                        .call_step(
-                            index,
-                            step,
-                            *operation,
-                            &resolved,
-                            checker,
-                            ids,
-                            timeline,
-                            created_here,
-                        )
-                        .await;
-                    if !matches!(r, CaseResult::Passed) {
-                        return r;
-                    }
+                    self.call_step(index, step, *operation, &resolved).await
                 }
-                _ => {
-                    let r = self.fixture_step(index, step, checker, ids, timeline).await;
-                    if !matches!(r, CaseResult::Passed) {
-                        return r;
-                    }
-                }
+                _ => self.fixture_step(index, step).await,
+            };
+            if !matches!(r, CaseResult::Passed) {
+                return r;
             }
         }
         CaseResult::Passed
     }
 
-    pub(super) async fn fixture_step(
-        &mut self,
+    /// A scenario step's `expect` must be an outcome the model allows; else the file is broken.
+    fn expect_allowed(
+        &self,
         index: usize,
         step: &Step,
-        checker: &mut Checker,
-        ids: &mut Ids,
-        timeline: &mut Vec<TimelineEntry>,
-    ) -> CaseResult {
-        if !self.control_plane {
+        expect: &plan::Expect,
+        resolved: &Value,
+    ) -> Option<CaseResult> {
+        let Step::Call { operation, .. } = step else {
+            return None;
+        };
+        let action = Action::Call {
+            op: *operation,
+            input: resolved.clone(),
+        };
+        let allowed = self.checker.documented_names(&action);
+        let want = expect
+            .outcomes()
+            .into_iter()
+            .find(|w| !allowed.contains(*w))?;
+        Some(CaseResult::BadScenario(format!(
+            "step {} ({step}) expects {want}, but the model allows only {}",
+            index + 1,
+            allowed.into_iter().collect::<Vec<_>>().join(", ")
+        )))
+    }
+
+    /// Runs a fixture step through the control plane and has the model follow it.
+    pub(super) async fn fixture_step(&mut self, index: usize, step: &Step) -> CaseResult {
+        if !self.session.control_plane {
             return CaseResult::BadScenario(format!(
                 "step {} ({step}) needs the control plane",
                 index + 1
             ));
         }
-        let (method, path, body) = match step {
-            Step::Reset {} => (
-                reqwest::Method::POST,
-                "/_conformance/v1/reset".to_string(),
-                json!({}),
-            ),
-            Step::PutServer {
-                server_name,
-                status,
-                engine,
-                manual_backups,
-                automated_backups,
-            } => (
-                reqwest::Method::PUT,
-                format!("/_conformance/v1/servers/{server_name}"),
-                json!({"Status": status, "Engine": engine, "ManualBackups": manual_backups, "AutomatedBackups": automated_backups}),
-            ),
-            Step::Settle { backup_status } => (
-                reqwest::Method::POST,
-                "/_conformance/v1/settle".to_string(),
-                json!({"BackupStatus": backup_status.unwrap_or(BackupStatus::Ok)}),
-            ),
-            Step::Call { .. } => unreachable!("calls are not fixtures"),
-        };
-        self.calls += 1;
-        let before = checker.representative().clone();
-        let (t, _) = self.target.control(method, &path, Some(&body)).await;
-        if let Err(f) = self.control_ok(t, &step.to_string()) {
+        let (method, path, body) = fixture_request(step);
+        let before = self.checker.representative().clone();
+        if let Err(f) = self
+            .session
+            .control(method, &path, body, &step.to_string())
+            .await
+        {
             return CaseResult::Unjudged(f);
         }
         let action = step.action(None);
-        match checker.observe(&action, &Observation::Success(json!({})), None) {
+        match self
+            .checker
+            .observe(&action, &Observation::Success(json!({})), None)
+        {
             StepVerdict::Consistent(info) => {
                 for (rule, pol) in &info.exercised {
-                    self.exercised(rule, *pol);
+                    self.session.exercised(rule, *pol);
                 }
-                self.exercised("control-plane.contract", Polarity::Pass);
+                self.session
+                    .exercised("control-plane.contract", Polarity::Pass);
                 if matches!(step, Step::Settle { .. }) {
-                    self.exercised("ambiguity.status-after-backup", Polarity::Pass);
+                    self.session
+                        .exercised("ambiguity.status-after-backup", Polarity::Pass);
                 }
-                timeline.push(TimelineEntry {
+                self.timeline.push(TimelineEntry {
                     index,
                     step: step.to_string(),
                     observed: "200".into(),
-                    model_change: describe_change(&before, checker.representative()),
+                    model_change: describe_change(&before, self.checker.representative()),
                     worlds: info.worlds,
                     diverged: false,
                 });
@@ -255,323 +279,218 @@ impl Session {
                     allowed: d.allowed,
                     observed: "200".into(),
                     exchange: None,
-                    timeline: timeline.clone(),
+                    timeline: self.timeline.clone(),
                 }))
             }
             StepVerdict::TooManyWorlds(n) => {
-                return CaseResult::Unjudged(self.fault(
-                    "too-many-worlds",
-                    &format!("{n} possible worlds; the plan is too ambiguous to judge"),
-                ))
+                let m = format!("{n} possible worlds; the plan is too ambiguous to judge");
+                return CaseResult::Unjudged(self.session.fault(FaultClass::TooManyWorlds, &m));
             }
         }
-        // Learn the ids of fixture backups through the public API (an observation like any other).
-        if let Step::PutServer {
+        self.learn_fixture_ids(index, step).await
+    }
+
+    /// Learns the ids of fixture backups through the public API (an observation like any other).
+    async fn learn_fixture_ids(&mut self, index: usize, step: &Step) -> CaseResult {
+        let Step::PutServer {
             server_name,
             manual_backups,
             automated_backups,
             ..
         } = step
-        {
-            if manual_backups + automated_backups > 0 {
-                let probe = Step::call(
-                    Operation::DescribeBackups,
-                    json!({"ServerName": server_name}),
-                );
-                let r = self
-                    .call_step(
-                        index,
-                        &probe,
-                        Operation::DescribeBackups,
-                        &json!({"ServerName": server_name}),
-                        checker,
-                        ids,
-                        timeline,
-                        &mut Vec::new(),
-                    )
-                    .await;
-                if let Some(last) = timeline.last_mut() {
-                    last.step = format!("(harness) {}", last.step);
-                }
-                return r;
-            }
+        else {
+            return CaseResult::Passed;
+        };
+        if manual_backups + automated_backups == 0 {
+            return CaseResult::Passed;
         }
-        CaseResult::Passed
+        let input = json!({"ServerName": server_name});
+        let probe = Step::call(Operation::DescribeBackups, input.clone());
+        let r = self
+            .call_step(index, &probe, Operation::DescribeBackups, &input)
+            .await;
+        if let Some(last) = self.timeline.last_mut() {
+            last.step = format!("(harness) {}", last.step);
+        }
+        r
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Sends one API call and judges its answer: its form (the wire layer, the service model's
+    /// shapes), then its outcome against every world the model still allows.
     pub(super) async fn call_step(
         &mut self,
         index: usize,
         step: &Step,
         op: Operation,
         input: &Value,
-        checker: &mut Checker,
-        ids: &mut Ids,
-        timeline: &mut Vec<TimelineEntry>,
-        created_here: &mut Vec<String>,
     ) -> CaseResult {
         let action = Action::Call {
             op,
             input: input.clone(),
         };
-        let before = checker.representative().clone();
+        let before = self.checker.representative().clone();
         let sent_ms = chrono::Utc::now().timestamp_millis();
-        let (answer, exchange) = self.api(op, input).await;
-        let answered_ms = chrono::Utc::now().timestamp_millis();
+        let (answer, exchange) = self.session.api(op, input).await;
         let window = Some(CallWindow {
             sent_ms,
-            answered_ms,
+            answered_ms: chrono::Utc::now().timestamp_millis(),
         });
-        let shown_step = match step {
-            Step::Call { expect, .. } => Step::Call {
-                operation: op,
-                input: input.clone(),
-                expect: expect.clone(),
-            }
-            .to_string(),
-            other => other.to_string(),
-        };
-        let answer = match answer {
-            Ok(a) => a,
-            Err(f) if f.class == "budget" => return CaseResult::Budget,
-            Err(f) => return CaseResult::Unjudged(f),
-        };
-        let diverge = |rule: &'static str,
-                       message: String,
-                       allowed: Vec<String>,
-                       observed: String,
-                       timeline: &Vec<TimelineEntry>| {
-            let mut tl = timeline.clone();
-            tl.push(TimelineEntry {
-                index,
-                step: shown_step.clone(),
-                observed: observed.clone(),
-                model_change: "(diverged)".into(),
-                worlds: 0,
-                diverged: true,
-            });
-            CaseResult::Diverged(Box::new(Failure {
-                rule,
-                message,
-                step_index: index,
-                allowed,
-                observed,
-                exchange: Some(exchange.clone()),
-                timeline: tl,
-            }))
+        let sent = Sent {
+            index,
+            shown: shown_step(step, op, input),
+            exchange,
         };
         let observation = match answer {
-            Answer::Observed(o) => o,
-            Answer::Protocol(m) => {
-                let allowed: Vec<String> = checker.allowed_names(&action).into_iter().collect();
+            Ok(Answer::Observed(o)) => o,
+            Ok(Answer::Protocol(m)) => {
                 let observed = format!(
                     "HTTP {} {}",
-                    exchange.status.unwrap_or(0),
-                    abbreviate(&exchange.response_body, 200)
+                    sent.exchange.status.unwrap_or(0),
+                    abbreviate(&sent.exchange.response_body, 200)
                 );
-                return diverge(m.rule, m.message, allowed, observed, timeline);
+                return self.diverge(&sent, m.rule, m.message, &action, observed);
             }
-            Answer::Throttled(_) | Answer::Unavailable(_) | Answer::AuthRefused(_) => {
-                unreachable!("handled in api()")
-            }
+            Ok(other) => unreachable!("the session turns {other:?} into a fault"),
+            Err(f) => return CaseResult::from_fault(f),
         };
-        // The shape of an aws-json success, member by member, against the service model.
-        if let (Dialect::AwsJson, Observation::Success(body)) = (self.target.dialect, &observation)
-        {
-            let problems = wire::shape::check_output(op, body);
-            if !problems.is_empty() {
-                let allowed: Vec<String> = checker.allowed_names(&action).into_iter().collect();
-                return diverge(
-                    "response.shape",
-                    format!(
-                        "the answer does not fit the service model: {}",
-                        problems.join("; ")
-                    ),
-                    allowed,
-                    observed_line(&observation),
-                    timeline,
-                );
-            }
+        if let Some(m) = self.misshapen(op, &observation) {
+            let observed = observed_line(&observation);
+            return self.diverge(&sent, "response.shape", m, &action, observed);
         }
-        match checker.observe(&action, &observation, window) {
+        match self.checker.observe(&action, &observation, window) {
             StepVerdict::Consistent(info) => {
                 for (rule, pol) in &info.exercised {
-                    self.exercised(rule, *pol);
+                    self.session.exercised(rule, *pol);
                 }
-                self.wire_coverage(op, &observation);
-                // Learn ids the endpoint chose.
-                match (&observation, op) {
-                    (Observation::Success(body), Operation::CreateBackup) => {
-                        if let (Some(id), Some(server)) = (
-                            body["Backup"]["BackupId"].as_str(),
-                            input["ServerName"].as_str(),
-                        ) {
-                            ids.learn(server, id);
-                            ids.created.push(id.to_string());
-                            created_here.push(id.to_string());
-                        }
-                    }
-                    (Observation::CreatedEnvelope { id, .. }, _) => {
-                        if let Some(server) = input["ServerName"].as_str() {
-                            ids.learn(server, id);
-                        }
-                        ids.created.push(id.clone());
-                        created_here.push(id.clone());
-                    }
-                    (Observation::Success(body), Operation::DescribeBackups) => {
-                        for b in body["Backups"].as_array().into_iter().flatten() {
-                            if let (Some(id), Some(server)) =
-                                (b["BackupId"].as_str(), b["ServerName"].as_str())
-                            {
-                                ids.learn(server, id);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                timeline.push(TimelineEntry {
+                self.session.wire_coverage(op, &observation);
+                self.ids.learn_from(op, input, &observation);
+                self.timeline.push(TimelineEntry {
                     index,
-                    step: shown_step,
+                    step: sent.shown,
                     observed: observed_line(&observation),
-                    model_change: describe_change(&before, checker.representative()),
+                    model_change: describe_change(&before, self.checker.representative()),
                     worlds: info.worlds,
                     diverged: false,
                 });
                 CaseResult::Passed
             }
-            StepVerdict::Diverged(d) => diverge(
-                d.mismatch.rule,
-                d.mismatch.message,
-                d.allowed,
-                observed_line(&observation),
-                timeline,
-            ),
-            StepVerdict::TooManyWorlds(n) => CaseResult::Unjudged(self.fault(
-                "too-many-worlds",
-                &format!(
-                    "{n} possible worlds after {shown_step}; the plan is too ambiguous to judge"
-                ),
-            )),
+            StepVerdict::Diverged(d) => {
+                let observed = observed_line(&observation);
+                let failure = self.failure(&sent, d.mismatch.rule, d.mismatch.message, observed);
+                CaseResult::Diverged(Box::new(Failure {
+                    allowed: d.allowed,
+                    ..failure
+                }))
+            }
+            StepVerdict::TooManyWorlds(n) => {
+                let m = format!(
+                    "{n} possible worlds after {}; the plan is too ambiguous to judge",
+                    sent.shown
+                );
+                CaseResult::Unjudged(self.session.fault(FaultClass::TooManyWorlds, &m))
+            }
         }
     }
-}
 
-/// One line of what a representative world changed: `web: HEALTHY -> BACKING_UP; web manual 0 -> 1`.
-pub(super) fn describe_change(before: &World, after: &World) -> String {
-    let mut parts = Vec::new();
-    for (name, s) in &after.servers {
-        match before.servers.get(name) {
-            None => parts.push(format!("+server {name} {}", s.status)),
-            Some(b) if b.status != s.status => {
-                parts.push(format!("{name}: {} -> {}", b.status, s.status))
-            }
-            _ => {}
-        }
-    }
-    for name in before.servers.keys() {
-        if !after.servers.contains_key(name) {
-            parts.push(format!("-server {name}"));
-        }
-    }
-    let count = |w: &World, server: &str, kind: BackupType| {
-        w.backups
-            .iter()
-            .filter(|b| b.server == server && b.kind == kind && b.status != BackupStatus::Deleting)
-            .count()
-    };
-    let mut names: Vec<&String> = after.servers.keys().chain(before.servers.keys()).collect();
-    names.sort();
-    names.dedup();
-    for name in names {
-        for kind in [BackupType::Manual, BackupType::Automated] {
-            let (b, a) = (count(before, name, kind), count(after, name, kind));
-            if a != b {
-                parts.push(format!(
-                    "{name} {} backups {b} -> {a}",
-                    kind.as_str().to_lowercase()
-                ));
-            }
-        }
-    }
-    let status_changes = after
-        .backups
-        .iter()
-        .filter(|a| {
-            a.id.is_some()
-                && before
-                    .backups
-                    .iter()
-                    .any(|b| b.id == a.id && b.status != a.status)
+    /// The shape of an aws-json success, member by member, against the service model: what
+    /// does not fit, if anything.
+    fn misshapen(&self, op: Operation, observation: &Observation) -> Option<String> {
+        let (Dialect::AwsJson, Observation::Success(body)) =
+            (self.session.target.dialect, observation)
+        else {
+            return None;
+        };
+        let problems = wire::shape::check_output(op, body);
+        (!problems.is_empty()).then(|| {
+            format!(
+                "the answer does not fit the service model: {}",
+                problems.join("; ")
+            )
         })
-        .map(|a| format!("{} {}", a.id.as_deref().unwrap_or("?"), a.status.as_str()))
-        .collect::<Vec<_>>();
-    parts.extend(status_changes);
-    if parts.is_empty() {
-        "no change".into()
-    } else {
-        parts.join("; ")
+    }
+
+    /// A divergence at a sent call, with the outcomes the model allowed for `action`.
+    fn diverge(
+        &self,
+        sent: &Sent,
+        rule: &'static str,
+        message: String,
+        action: &Action,
+        observed: String,
+    ) -> CaseResult {
+        CaseResult::Diverged(Box::new(Failure {
+            allowed: self.checker.allowed_names(action).into_iter().collect(),
+            ..self.failure(sent, rule, message, observed)
+        }))
+    }
+
+    /// A divergence at a sent call; its timeline ends with the call (the allowed outcomes are
+    /// left for the caller).
+    fn failure(
+        &self,
+        sent: &Sent,
+        rule: &'static str,
+        message: String,
+        observed: String,
+    ) -> Failure {
+        let mut timeline = self.timeline.clone();
+        timeline.push(TimelineEntry {
+            index: sent.index,
+            step: sent.shown.clone(),
+            observed: observed.clone(),
+            model_change: "(diverged)".into(),
+            worlds: 0,
+            diverged: true,
+        });
+        Failure {
+            rule,
+            message,
+            step_index: sent.index,
+            allowed: vec![],
+            observed,
+            exchange: Some(sent.exchange.clone()),
+            timeline,
+        }
     }
 }
 
-/// One short line for an answer, for timelines (read, not serialized, so it stays cheap).
-pub(super) fn observed_line(o: &Observation) -> String {
-    match o {
-        Observation::Success(v) => {
-            if let Some(b) = v.get("Backup") {
-                format!(
-                    "success: Backup {} {} {}",
-                    b["BackupId"].as_str().unwrap_or("(no BackupId)"),
-                    b["BackupType"].as_str().unwrap_or("?"),
-                    b["Status"].as_str().unwrap_or("?")
-                )
-            } else if let Some(list) = v.get("Backups").and_then(Value::as_array) {
-                let items: Vec<String> = list
-                    .iter()
-                    .take(4)
-                    .map(|b| {
-                        format!(
-                            "{} {}",
-                            b["BackupId"].as_str().unwrap_or("?"),
-                            b["Status"].as_str().unwrap_or("?")
-                        )
-                    })
-                    .collect();
-                let more = if list.len() > 4 {
-                    format!(", ... {} more", list.len() - 4)
-                } else {
-                    String::new()
-                };
-                format!(
-                    "success: {} backups [{}{more}]",
-                    list.len(),
-                    items.join(", ")
-                )
-            } else if let Some(list) = v.get("Servers").and_then(Value::as_array) {
-                let items: Vec<String> = list
-                    .iter()
-                    .map(|s| {
-                        format!(
-                            "{} {}",
-                            s["ServerName"].as_str().unwrap_or("?"),
-                            s["Status"].as_str().unwrap_or("?")
-                        )
-                    })
-                    .collect();
-                format!("success: {} servers [{}]", list.len(), items.join(", "))
-            } else if let Some(s) = v.get("Server") {
-                format!(
-                    "success: Server {} {}",
-                    s["ServerName"].as_str().unwrap_or("?"),
-                    s["Status"].as_str().unwrap_or("?")
-                )
-            } else {
-                "success".into()
-            }
+/// A call step in one line, as sent (placeholders resolved).
+fn shown_step(step: &Step, op: Operation, input: &Value) -> String {
+    match step {
+        Step::Call { expect, .. } => Step::Call {
+            operation: op,
+            input: input.clone(),
+            expect: expect.clone(),
         }
-        Observation::CreatedEnvelope { id, created_at } => {
-            format!("success (envelope): id {id}, created_at {created_at}")
-        }
-        other => observation_name(other),
+        .to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The control-plane request of a fixture step: method, path and body.
+fn fixture_request(step: &Step) -> (reqwest::Method, String, Value) {
+    match step {
+        Step::Reset {} => (
+            reqwest::Method::POST,
+            "/_conformance/v1/reset".to_string(),
+            json!({}),
+        ),
+        Step::PutServer {
+            server_name,
+            status,
+            engine,
+            manual_backups,
+            automated_backups,
+        } => (
+            reqwest::Method::PUT,
+            format!("/_conformance/v1/servers/{server_name}"),
+            json!({"Status": status, "Engine": engine, "ManualBackups": manual_backups, "AutomatedBackups": automated_backups}),
+        ),
+        Step::Settle { backup_status } => (
+            reqwest::Method::POST,
+            "/_conformance/v1/settle".to_string(),
+            json!({"BackupStatus": backup_status.unwrap_or(BackupStatus::Ok)}),
+        ),
+        Step::Call { .. } => unreachable!("calls are not fixtures"),
     }
 }

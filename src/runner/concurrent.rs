@@ -8,14 +8,17 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use crate::check::{Checker, StepVerdict};
-use crate::model::{Action, CallWindow, Observation, Operation, ServerStatus};
-use crate::plan::Step;
-use crate::report::TimelineEntry;
-use crate::target::Transport;
-use crate::wire::{self, Answer};
+use crate::model::{Action, CallWindow, Mismatch, Observation, Operation, ServerStatus};
+use crate::plan::{Plan, Step};
+use crate::report::{FaultClass, TimelineEntry};
+use crate::wire::{Answer, Exchange};
 
-use super::*;
+use super::case::{Case, CaseResult, Failure};
+use super::session::Session;
+use super::timeline::observed_line;
 
+/// The trial name of the concurrency property.
+pub(super) const PROPERTY: &str = "property::concurrent-calls";
 /// The most calls one history may hold.
 pub const MAX_CALLS: usize = 8;
 
@@ -154,6 +157,99 @@ fn search_timed(
     None
 }
 
+/// One round's history as it is recorded: every call, its exchange, and how many of the first
+/// calls were sent at once.
+struct Round {
+    history: Vec<Recorded>,
+    exchanges: Vec<Exchange>,
+    concurrent: usize,
+    origin: Instant,
+}
+
+impl Round {
+    /// Microseconds since the round began (see [`linearize_with_clock`]).
+    fn now(&self) -> i64 {
+        self.origin.elapsed().as_micros() as i64
+    }
+
+    fn record(
+        &mut self,
+        op: Operation,
+        input: Value,
+        observed: Observation,
+        times: (i64, i64),
+        ex: Exchange,
+    ) {
+        self.history.push(Recorded {
+            action: Action::Call { op, input },
+            observed,
+            sent_ms: times.0,
+            answered_ms: times.1,
+        });
+        self.exchanges.push(ex);
+    }
+
+    /// Why no sequential order explains the round, with its whole history as the timeline.
+    fn failure(&self, e: NotLinearizable, mut timeline: Vec<TimelineEntry>) -> Failure {
+        for (i, r) in self.history.iter().enumerate() {
+            let step = match &r.action {
+                Action::Call { op, input } => Step::call(*op, input.clone()),
+                _ => Step::call(Operation::DescribeServers, json!({})),
+            };
+            timeline.push(TimelineEntry {
+                index: i + 1,
+                step: format!(
+                    "[{:>8.3} ms .. {:>8.3} ms] {}{step}",
+                    r.sent_ms as f64 / 1000.0,
+                    r.answered_ms as f64 / 1000.0,
+                    if i < self.concurrent {
+                        "(concurrent) "
+                    } else {
+                        ""
+                    }
+                ),
+                observed: observed_line(&r.observed),
+                model_change: String::new(),
+                worlds: 0,
+                diverged: i == e.failed_at,
+            });
+        }
+        let order: Vec<String> = e.furthest.iter().map(|i| (i + 1).to_string()).collect();
+        Failure {
+            rule: e.rule,
+            message: format!(
+                "no sequential order of the {} calls explains what was observed (furthest order tried: calls {}; there: {})",
+                self.history.len(),
+                order.join(", "),
+                e.message
+            ),
+            step_index: e.failed_at + 1,
+            allowed: e.allowed,
+            observed: observed_line(&self.history[e.failed_at].observed),
+            exchange: self.exchanges.get(e.failed_at).cloned(),
+            timeline,
+        }
+    }
+}
+
+/// A call of the round whose answer breaks the wire protocol.
+fn protocol_failure(
+    m: Mismatch,
+    step_index: usize,
+    ex: Exchange,
+    timeline: &[TimelineEntry],
+) -> CaseResult {
+    CaseResult::Diverged(Box::new(Failure {
+        rule: m.rule,
+        message: m.message,
+        step_index,
+        allowed: vec![],
+        observed: format!("HTTP {}", ex.status.unwrap_or(0)),
+        exchange: Some(ex),
+        timeline: timeline.to_vec(),
+    }))
+}
+
 impl Session {
     /// One round of the concurrency property: a server near the limit, K CreateBackup calls (and
     /// an UpdateServer) sent at once, then DescribeBackups and DescribeServers; the history must
@@ -172,161 +268,81 @@ impl Session {
         if let Err(f) = self.reset().await {
             return CaseResult::Unjudged(f);
         }
-        let mut checker = self.new_checker();
-        let mut ids = Ids::default();
-        let mut timeline = Vec::new();
-        let r = self
-            .fixture_step(0, &steps[0], &mut checker, &mut ids, &mut timeline)
-            .await;
+        let mut case = Case::new(self);
+        let r = case.fixture_step(0, &steps[0]).await;
         if !matches!(r, CaseResult::Passed) {
             return r;
         }
-        let origin = Instant::now();
-        let target = &self.target;
-        let futures = calls.iter().map(|(op, input)| async move {
-            let sent = origin.elapsed().as_micros() as i64;
-            let (t, ex) = target.call(*op, input).await;
-            let answered = origin.elapsed().as_micros() as i64;
-            (t, ex, sent, answered)
-        });
-        let results = futures::future::join_all(futures).await;
-        self.calls += calls.len() as u64;
-        let mut history = Vec::new();
-        let mut exchanges = Vec::new();
-        for ((op, input), (t, ex, sent, answered)) in calls.iter().zip(results) {
-            let observed = match t {
-                Transport::Answered {
-                    status,
-                    headers,
-                    body,
-                } => {
-                    let et = headers
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case("x-amzn-errortype"))
-                        .map(|(_, v)| v.as_str());
-                    match wire::decode_response(self.target.dialect, *op, status, et, &body) {
-                        Answer::Observed(o) => o,
-                        Answer::Protocol(m) => {
-                            return CaseResult::Diverged(Box::new(Failure {
-                                rule: m.rule,
-                                message: m.message,
-                                step_index: 1,
-                                allowed: vec![],
-                                observed: format!("HTTP {status}"),
-                                exchange: Some(ex),
-                                timeline,
-                            }))
-                        }
-                        Answer::Throttled(m) => {
-                            return CaseResult::Unjudged(self.fault("throttled", &m))
-                        }
-                        Answer::Unavailable(m) | Answer::AuthRefused(m) => {
-                            return CaseResult::Unjudged(self.fault("unavailable", &m))
-                        }
-                    }
-                }
-                Transport::NoAnswer(_) => Observation::Unknown,
-                Transport::Unreachable(m) => {
-                    return CaseResult::Unjudged(self.fault("unreachable", &m))
-                }
-                Transport::TooLarge(n) => {
-                    return CaseResult::Unjudged(
-                        self.fault("too-large", &format!("larger than {n} bytes")),
-                    )
-                }
-            };
-            if !matches!(observed, Observation::Unknown) {
-                self.judged += 1;
-            }
-            // Times in microseconds since the round began (see linearize_with_clock).
-            history.push(Recorded {
-                action: Action::Call {
-                    op: *op,
-                    input: input.clone(),
-                },
-                observed,
-                sent_ms: sent,
-                answered_ms: answered,
-            });
-            exchanges.push(ex);
+        let Case {
+            checker, timeline, ..
+        } = case;
+        let mut rec = Round {
+            history: Vec::new(),
+            exchanges: Vec::new(),
+            concurrent: calls.len(),
+            origin: Instant::now(),
+        };
+        if let Err(stop) = self.burst(calls, &mut rec, &timeline).await {
+            return stop;
         }
         // Observe the state after the burst, in order.
         for (op, input) in after {
-            let sent = origin.elapsed().as_micros() as i64;
+            let sent = rec.now();
             let (answer, ex) = self.api(op, &input).await;
-            let answered = origin.elapsed().as_micros() as i64;
             let observed = match answer {
                 Ok(Answer::Observed(o)) => o,
-                Ok(Answer::Protocol(m)) => {
-                    return CaseResult::Diverged(Box::new(Failure {
-                        rule: m.rule,
-                        message: m.message,
-                        step_index: 2,
-                        allowed: vec![],
-                        observed: format!("HTTP {}", ex.status.unwrap_or(0)),
-                        exchange: Some(ex),
-                        timeline,
-                    }))
-                }
+                Ok(Answer::Protocol(m)) => return protocol_failure(m, 2, ex, &timeline),
                 Ok(_) => Observation::Unknown,
-                Err(f) => return CaseResult::Unjudged(f),
+                Err(f) => return CaseResult::from_fault(f),
             };
-            history.push(Recorded {
-                action: Action::Call { op, input },
-                observed,
-                sent_ms: sent,
-                answered_ms: answered,
-            });
-            exchanges.push(ex);
+            rec.record(op, input, observed, (sent, rec.now()), ex);
         }
         // The model checks CreatedAt against the wall clock: give it the round's wall-clock window.
-        let wall0 = chrono::Utc::now().timestamp_millis() - origin.elapsed().as_millis() as i64;
-        let checked = linearize_with_clock(&checker, &history, wall0);
-        match checked {
+        let wall0 = chrono::Utc::now().timestamp_millis() - rec.origin.elapsed().as_millis() as i64;
+        match linearize_with_clock(&checker, &rec.history, wall0) {
             Ok(_) => CaseResult::Passed,
-            Err(e) => {
-                for (i, r) in history.iter().enumerate() {
-                    let step = Step::call(
-                        match &r.action {
-                            Action::Call { op, .. } => *op,
-                            _ => Operation::DescribeServers,
-                        },
-                        match &r.action {
-                            Action::Call { input, .. } => input.clone(),
-                            _ => json!({}),
-                        },
-                    );
-                    timeline.push(TimelineEntry {
-                        index: i + 1,
-                        step: format!(
-                            "[{:>8.3} ms .. {:>8.3} ms] {}{step}",
-                            r.sent_ms as f64 / 1000.0,
-                            r.answered_ms as f64 / 1000.0,
-                            if i < calls.len() { "(concurrent) " } else { "" }
-                        ),
-                        observed: observed_line(&r.observed),
-                        model_change: String::new(),
-                        worlds: 0,
-                        diverged: i == e.failed_at,
-                    });
-                }
-                let order: Vec<String> = e.furthest.iter().map(|i| (i + 1).to_string()).collect();
-                CaseResult::Diverged(Box::new(Failure {
-                    rule: e.rule,
-                    message: format!(
-                        "no sequential order of the {} calls explains what was observed (furthest order tried: calls {}; there: {})",
-                        history.len(),
-                        order.join(", "),
-                        e.message
-                    ),
-                    step_index: e.failed_at + 1,
-                    allowed: e.allowed,
-                    observed: observed_line(&history[e.failed_at].observed),
-                    exchange: exchanges.get(e.failed_at).cloned(),
-                    timeline,
-                }))
-            }
+            Err(e) => CaseResult::Diverged(Box::new(rec.failure(e, timeline))),
         }
+    }
+
+    /// Sends `calls` at once and records their answers.
+    async fn burst(
+        &mut self,
+        calls: Vec<(Operation, Value)>,
+        rec: &mut Round,
+        timeline: &[TimelineEntry],
+    ) -> Result<(), CaseResult> {
+        let target = &self.target;
+        let origin = rec.origin;
+        let futures = calls.iter().map(|(op, input)| async move {
+            let sent = origin.elapsed().as_micros() as i64;
+            let (t, ex) = target.call(*op, input).await;
+            (t, ex, (sent, origin.elapsed().as_micros() as i64))
+        });
+        let results = futures::future::join_all(futures).await;
+        self.calls += calls.len() as u64;
+        for ((op, input), (t, ex, times)) in calls.into_iter().zip(results) {
+            // No retry inside a burst: a throttled call cannot be judged.
+            let observed = match self.decode(op, t) {
+                Ok(Answer::Observed(o)) => o,
+                Ok(Answer::Protocol(m)) => return Err(protocol_failure(m, 1, ex, timeline)),
+                Ok(Answer::Throttled(m)) => {
+                    return Err(CaseResult::Unjudged(self.fault(FaultClass::Throttled, &m)))
+                }
+                Ok(other) => unreachable!("the session turns {other:?} into a fault"),
+                Err(f) => return Err(CaseResult::from_fault(f)),
+            };
+            rec.record(op, input, observed, times, ex);
+        }
+        Ok(())
+    }
+}
+
+/// The concurrency round `round` as a plan, for the report (run sequentially it does not race).
+pub(super) fn concurrent_round_plan(limit: u32, round: u64) -> Plan {
+    Plan {
+        description: "calls sent at once (steps 2 to the last two), then observed in order; run sequentially this plan does not race".into(),
+        ..Plan::new(format!("concurrent-round-{round}"), concurrent_round_steps(limit, round))
     }
 }
 

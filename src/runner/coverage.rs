@@ -1,19 +1,35 @@
 //! Rule coverage: how often each rule was exercised, and the report's rows.
 
-use crate::model::rules::{RuleKind, RULES};
+use crate::model::rules::RULES;
 use crate::model::{self, Observation, Operation, Polarity};
 use crate::report::RuleCoverage;
 use crate::wire::Dialect;
 
-use super::*;
+use super::session::Session;
+
+/// How often one rule was exercised.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Coverage {
+    /// Inputs the rule allowed.
+    pub(super) passed: u64,
+    /// Inputs the rule refused.
+    pub(super) failed: u64,
+    /// Divergences attributed to the rule.
+    pub(super) divergences: u64,
+}
 
 impl Session {
     pub(super) fn exercised(&mut self, rule: &'static str, polarity: Polarity) {
         let e = self.coverage.entry(rule).or_default();
         match polarity {
-            Polarity::Pass => e.0 += 1,
-            Polarity::Fail => e.1 += 1,
+            Polarity::Pass => e.passed += 1,
+            Polarity::Fail => e.failed += 1,
         }
+    }
+
+    /// Attributes a divergence to `rule`.
+    pub(super) fn diverged_on(&mut self, rule: &'static str) {
+        self.coverage.entry(rule).or_default().divergences += 1;
     }
 
     /// Rules judged from an answer's form rather than its outcome (the wire layer's checks and
@@ -55,17 +71,12 @@ impl Session {
         RULES
             .iter()
             .map(|r| {
-                let (p, f, d) = self.coverage.get(r.id).copied().unwrap_or_default();
+                let c = self.coverage.get(r.id).copied().unwrap_or_default();
                 RuleCoverage {
-                    id: r.id.into(),
-                    kind: match r.kind {
-                        RuleKind::Rule => "rule".into(),
-                        RuleKind::Ambiguity => "ambiguity".into(),
-                    },
-                    text: r.text.into(),
-                    passed: p,
-                    failed: f,
-                    divergences: d,
+                    passed: c.passed,
+                    failed: c.failed,
+                    divergences: c.divergences,
+                    ..RuleCoverage::unexercised(r)
                 }
             })
             .collect()

@@ -1,77 +1,67 @@
 //! Without a control plane: learning the state through the public API, waiting for created
 //! backups to settle, and deleting them afterwards.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::check::{observation_name, Checker};
+use crate::check::observation_name;
 use crate::model::{self, BackupStatus, BackupType, Observation, Operation, ServerStatus, World};
 use crate::plan::Step;
-use crate::report::TimelineEntry;
+use crate::report::FaultClass;
 use crate::target::Transport;
-use crate::wire::Answer;
+use crate::wire::{Answer, Exchange};
 
-use super::*;
+use super::case::{Case, CaseResult, Failure};
+use super::divergence::abbreviate;
+use super::session::{FaultInfo, Session};
 
-impl Session {
-    /// Without a control plane: polls DescribeBackups (every answer judged) until none of
-    /// `created` is IN_PROGRESS, for at most `--settle-wait`.
-    pub(super) async fn await_settled(
-        &mut self,
-        index: usize,
-        checker: &mut Checker,
-        ids: &mut Ids,
-        timeline: &mut Vec<TimelineEntry>,
-        created: &[String],
-    ) -> CaseResult {
-        let deadline = Instant::now() + self.settle_wait;
+impl Case<'_> {
+    /// Polls DescribeBackups (every answer judged) until none of the backups this case created
+    /// is IN_PROGRESS, for at most `--settle-wait`.
+    pub(super) async fn await_settled(&mut self, index: usize) -> CaseResult {
+        let deadline = Instant::now() + self.session.settle_wait;
         let probe = Step::call(Operation::DescribeBackups, json!({}));
         loop {
-            let before = timeline.len();
+            let before = self.timeline.len();
             let r = self
-                .call_step(
-                    index,
-                    &probe,
-                    Operation::DescribeBackups,
-                    &json!({}),
-                    checker,
-                    ids,
-                    timeline,
-                    &mut Vec::new(),
-                )
+                .call_step(index, &probe, Operation::DescribeBackups, &json!({}))
                 .await;
             if !matches!(r, CaseResult::Passed) {
                 return r;
             }
-            if let Some(entry) = timeline.get_mut(before) {
+            if let Some(entry) = self.timeline.get_mut(before) {
                 entry.step = format!("(harness, waiting for backups to finish) {}", entry.step);
             }
-            let pending = checker.representative().backups.iter().any(|b| {
+            let created = &self.ids.created;
+            let pending = self.checker.representative().backups.iter().any(|b| {
                 b.status == BackupStatus::InProgress
                     && b.id.as_ref().is_some_and(|id| created.contains(id))
             });
-            if pending && Instant::now() >= deadline && !self.stopped() {
-                // Reported once; later cases do not wait for an endpoint that never finishes.
-                let waited = self.settle_wait;
-                self.fault(
-                    "not-settled",
-                    &format!(
-                        "backups the run created were still IN_PROGRESS after {} (hint: raise --settle-wait; the cleanup deletes what it can)",
-                        humantime::format_duration(waited)
-                    ),
-                );
-                self.settle_wait = Duration::ZERO;
+            let late = Instant::now() >= deadline;
+            if pending && late && !self.session.stopped() {
+                self.session.never_settled();
             }
-            if !pending || Instant::now() >= deadline || self.stopped() {
+            if !pending || late || self.session.stopped() {
                 return CaseResult::Passed;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
 
-    /// Without a control plane: learns every server and backup through the public API.
+impl Session {
+    /// Reported once; later cases do not wait for an endpoint that never finishes.
+    fn never_settled(&mut self) {
+        let m = format!(
+            "backups the run created were still IN_PROGRESS after {} (hint: raise --settle-wait; the cleanup deletes what it can)",
+            humantime::format_duration(self.settle_wait)
+        );
+        self.fault(FaultClass::NotSettled, &m);
+        self.settle_wait = Duration::ZERO;
+    }
+
+    /// Learns every server and backup through the public API.
     pub(super) async fn discover_state(&mut self) -> Result<Vec<World>, CaseResult> {
         let (servers, servers_ex) = self.api(Operation::DescribeServers, &json!({})).await;
         let (backups, backups_ex) = self.api(Operation::DescribeBackups, &json!({})).await;
@@ -81,19 +71,9 @@ impl Session {
         ] {
             if let Ok(Answer::Protocol(m)) = answer {
                 // A broken answer is a divergence even while learning the state.
-                return Err(CaseResult::Diverged(Box::new(Failure {
-                    rule: m.rule,
-                    message: format!("{op} (learning the endpoint's state): {}", m.message),
-                    step_index: 0,
-                    allowed: vec!["success".into()],
-                    observed: format!(
-                        "HTTP {} {}",
-                        ex.status.unwrap_or(0),
-                        abbreviate(&ex.response_body, 200)
-                    ),
-                    exchange: Some(ex.clone()),
-                    timeline: vec![],
-                })));
+                return Err(CaseResult::Diverged(Box::new(learning_failure(
+                    op, m.rule, &m.message, ex,
+                ))));
             }
         }
         let (servers, backups) = match (servers, backups) {
@@ -101,84 +81,27 @@ impl Session {
                 Ok(Answer::Observed(Observation::Success(s))),
                 Ok(Answer::Observed(Observation::Success(b))),
             ) => (s, b),
-            (Err(f), _) | (_, Err(f)) => {
-                return Err(if f.class == "budget" {
-                    CaseResult::Budget
-                } else {
-                    CaseResult::Unjudged(f)
-                })
-            }
+            (Err(f), _) | (_, Err(f)) => return Err(CaseResult::from_fault(f)),
             (s, b) => {
                 let name = |a: &Result<Answer, FaultInfo>| match a {
                     Ok(Answer::Observed(o)) => observation_name(o),
                     _ => "no usable answer".into(),
                 };
                 let (s, b) = (name(&s), name(&b));
-                return Err(CaseResult::Unjudged(self.fault(
-                    "discovery",
-                    &format!("cannot learn the endpoint's state: DescribeServers gave {s}, DescribeBackups gave {b}"),
-                )));
+                let m = format!("cannot learn the endpoint's state: DescribeServers gave {s}, DescribeBackups gave {b}");
+                return Err(CaseResult::Unjudged(self.fault(FaultClass::Discovery, &m)));
             }
         };
         let mut worlds = World::all_readings(self.limit);
         for w in &mut worlds {
-            for s in servers["Servers"].as_array().into_iter().flatten() {
-                let (Some(name), Some(status)) = (
-                    s["ServerName"].as_str(),
-                    s["Status"].as_str().and_then(ServerStatus::parse),
-                ) else {
-                    continue;
-                };
-                w.put_server(
-                    &model::ServerSpec {
-                        name: name.into(),
-                        status,
-                        engine: s["Engine"].as_str().unwrap_or("").into(),
-                        manual_backups: 0,
-                        automated_backups: 0,
-                    },
-                    None,
-                );
-            }
-            let listed: Vec<&Value> = backups["Backups"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .collect();
-            for (i, b) in listed.iter().rev().enumerate() {
-                let kind = if b["BackupType"] == "AUTOMATED" {
-                    BackupType::Automated
-                } else {
-                    BackupType::Manual
-                };
-                let status = b["Status"]
-                    .as_str()
-                    .and_then(BackupStatus::parse)
-                    .unwrap_or(BackupStatus::Ok);
-                std::sync::Arc::make_mut(&mut w.backups).push(model::Backup {
-                    id: b["BackupId"].as_str().map(str::to_string),
-                    server: b["ServerName"].as_str().unwrap_or("").into(),
-                    kind,
-                    status,
-                    description: None,
-                    seq: i as u64,
-                    created_at_ms: None,
-                });
-                if status == BackupStatus::InProgress {
-                    if let Some(s) = w.servers.get_mut(b["ServerName"].as_str().unwrap_or("")) {
-                        if s.status == ServerStatus::BackingUp {
-                            s.pending = Some(model::Pending::Backup { previous: None });
-                        }
-                    }
-                }
-            }
-            w.next_seq = listed.len() as u64 + 1;
+            add_servers(w, &servers);
+            add_backups(w, &backups);
         }
         Ok(worlds)
     }
 
-    /// Without a control plane: waits (bounded) for the backups this run created to finish, then
-    /// deletes them. Best effort; what cannot be deleted is reported as a fault.
+    /// Waits (bounded) for the backups this run created to finish, then deletes them. Best
+    /// effort; what cannot be deleted is reported as a fault.
     pub(super) async fn cleanup(&mut self) {
         if self.control_plane || self.to_clean.is_empty() {
             return;
@@ -201,16 +124,11 @@ impl Session {
                     _ => left.push(id),
                 }
             }
-            if left.is_empty()
-                || Instant::now() >= deadline
-                || self.interrupted.load(Ordering::SeqCst) && Instant::now() >= deadline
-            {
+            if left.is_empty() || Instant::now() >= deadline {
                 if !left.is_empty() {
                     let ids = left.join(", ");
-                    self.fault(
-                        "cleanup",
-                        &format!("could not delete backups the run created: {ids}"),
-                    );
+                    let m = format!("could not delete backups the run created: {ids}");
+                    self.fault(FaultClass::Cleanup, &m);
                 }
                 break;
             }
@@ -219,4 +137,81 @@ impl Session {
         }
         self.max_calls = budget;
     }
+}
+
+/// A broken answer while learning the state (before the plan's first step).
+fn learning_failure(op: &str, rule: &'static str, message: &str, ex: &Exchange) -> Failure {
+    Failure {
+        rule,
+        message: format!("{op} (learning the endpoint's state): {message}"),
+        step_index: 0,
+        allowed: vec!["success".into()],
+        observed: format!(
+            "HTTP {} {}",
+            ex.status.unwrap_or(0),
+            abbreviate(&ex.response_body, 200)
+        ),
+        exchange: Some(ex.clone()),
+        timeline: vec![],
+    }
+}
+
+/// Puts every server a DescribeServers answer lists into `w`.
+fn add_servers(w: &mut World, servers: &Value) {
+    for s in servers["Servers"].as_array().into_iter().flatten() {
+        let (Some(name), Some(status)) = (
+            s["ServerName"].as_str(),
+            s["Status"].as_str().and_then(ServerStatus::parse),
+        ) else {
+            continue;
+        };
+        w.put_server(
+            &model::ServerSpec {
+                name: name.into(),
+                status,
+                engine: s["Engine"].as_str().unwrap_or("").into(),
+                manual_backups: 0,
+                automated_backups: 0,
+            },
+            None,
+        );
+    }
+}
+
+/// Puts every backup a DescribeBackups answer lists (newest first) into `w`, oldest first.
+fn add_backups(w: &mut World, backups: &Value) {
+    let listed: Vec<&Value> = backups["Backups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    for (i, b) in listed.iter().rev().enumerate() {
+        let kind = if b["BackupType"] == "AUTOMATED" {
+            BackupType::Automated
+        } else {
+            BackupType::Manual
+        };
+        let status = b["Status"]
+            .as_str()
+            .and_then(BackupStatus::parse)
+            .unwrap_or(BackupStatus::Ok);
+        let server = b["ServerName"].as_str().unwrap_or("");
+        std::sync::Arc::make_mut(&mut w.backups).push(model::Backup {
+            id: b["BackupId"].as_str().map(str::to_string),
+            server: server.into(),
+            kind,
+            status,
+            description: None,
+            seq: i as u64,
+            created_at_ms: None,
+        });
+        if status == BackupStatus::InProgress {
+            if let Some(s) = w.servers.get_mut(server) {
+                if s.status == ServerStatus::BackingUp {
+                    s.pending = Some(model::Pending::Backup { previous: None });
+                }
+            }
+        }
+    }
+    w.next_seq = listed.len() as u64 + 1;
 }

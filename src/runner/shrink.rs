@@ -4,7 +4,8 @@ use proptest::strategy::ValueTree;
 
 use crate::plan::Plan;
 
-use super::*;
+use super::case::{Case, CaseResult, Failure};
+use super::session::Session;
 
 impl Session {
     /// Shrinks a failing generated plan with proptest's value tree, keeping candidates that fail
@@ -13,7 +14,7 @@ impl Session {
         &mut self,
         tree: &mut Box<dyn ValueTree<Value = Plan>>,
         first: Failure,
-        config: &RunConfig,
+        max_iters: u32,
         original: &Plan,
     ) -> (Plan, Failure) {
         let rule = first.rule;
@@ -25,13 +26,13 @@ impl Session {
         if tree.simplify() {
             loop {
                 iters += 1;
-                if iters > config.max_shrink_iters || self.stopped() {
+                if iters > max_iters || self.stopped() {
                     break;
                 }
                 let mut candidate = tree.current();
                 candidate.name = original.name.clone();
                 candidate.origin = original.origin.clone();
-                let (result, _) = self.run_plan(&candidate, false).await;
+                let (result, _) = Case::run(self, &candidate, false).await;
                 match result {
                     CaseResult::Diverged(f) if f.rule == rule => {
                         if candidate.steps.len() <= best.0.steps.len() {
