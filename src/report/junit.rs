@@ -71,16 +71,13 @@ pub(super) fn render(report: &RunReport, secrets: &[String]) -> String {
                 s.set_description(c.clip(&describe(&divergences, &message, c), MAX_DESCRIPTION));
                 s
             }
-            TrialOutcome::Error => {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                let message = trial
+            TrialOutcome::Error => error_status(
+                trial
                     .message
-                    .clone()
-                    .unwrap_or_else(|| "the trial could not judge the endpoint".into());
-                s.set_message(c.line(&message, 1000));
-                s.set_description(c.clip(&message, MAX_DESCRIPTION));
-                s
-            }
+                    .as_deref()
+                    .unwrap_or("the trial could not judge the endpoint"),
+                c,
+            ),
         };
         let mut case = TestCase::new(name, status);
         case.set_classname(classname);
@@ -93,14 +90,11 @@ pub(super) fn render(report: &RunReport, secrets: &[String]) -> String {
             .iter()
             .any(|t| t.outcome == TrialOutcome::Error)
     {
-        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
         let why = report
             .error
-            .clone()
-            .unwrap_or_else(|| "the endpoint could not be judged".into());
-        s.set_message(c.line(&why, 1000));
-        s.set_description(c.clip(&why, MAX_DESCRIPTION));
-        let mut case = TestCase::new("endpoint", s);
+            .as_deref()
+            .unwrap_or("the endpoint could not be judged");
+        let mut case = TestCase::new("endpoint", error_status(why, c));
         case.set_classname("run");
         suite.add_test_case(case);
     }
@@ -111,6 +105,14 @@ pub(super) fn render(report: &RunReport, secrets: &[String]) -> String {
         .to_string()
         .unwrap_or_else(|e| format!("<!-- junit.xml could not be rendered: {e} -->\n"));
     redact(&xml, secrets)
+}
+
+/// An error (not a failure): the message, whole in the description.
+fn error_status(message: &str, c: &Redactor) -> TestCaseStatus {
+    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+    s.set_message(c.line(message, 1000));
+    s.set_description(c.clip(message, MAX_DESCRIPTION));
+    s
 }
 
 fn verdict_word(v: Verdict) -> &'static str {

@@ -12,9 +12,8 @@ use crate::plan::{self, IdRef, Plan, Step};
 use crate::report::{FaultClass, TimelineEntry};
 use crate::wire::{self, Answer, Dialect, Exchange};
 
-use super::divergence::abbreviate;
 use super::session::{FaultInfo, Session};
-use super::timeline::{describe_change, observed_line};
+use super::timeline::{abbreviate, describe_change, observed_line};
 
 /// A divergence found in one run of a plan.
 #[derive(Debug, Clone)]

@@ -15,6 +15,7 @@ use crate::target::EndpointSpec;
 use crate::wire::Exchange;
 
 use super::case::{Case, CaseResult, Failure};
+use super::timeline::abbreviate;
 use super::trials::Run;
 use super::RunConfig;
 
@@ -225,18 +226,6 @@ fn pretty_body(body: &str) -> String {
             abbreviate(&s, 4000)
         }
         Err(_) => abbreviate(body, 4000),
-    }
-}
-
-pub(super) fn abbreviate(s: &str, max: usize) -> String {
-    if s.chars().count() > max {
-        format!(
-            "{}... ({} characters)",
-            s.chars().take(max).collect::<String>(),
-            s.chars().count()
-        )
-    } else {
-        s.to_string()
     }
 }
 

@@ -13,8 +13,8 @@ use crate::target::Transport;
 use crate::wire::{Answer, Exchange};
 
 use super::case::{Case, CaseResult, Failure};
-use super::divergence::abbreviate;
 use super::session::{FaultInfo, Session};
+use super::timeline::abbreviate;
 
 impl Case<'_> {
     /// Polls DescribeBackups (every answer judged) until none of the backups this case created

@@ -1,4 +1,5 @@
-//! One-line descriptions for timelines: what a world changed, and what an answer said.
+//! One-line descriptions for timelines: what a world changed, what an answer said, and long
+//! text abbreviated.
 
 use serde_json::Value;
 
@@ -121,5 +122,18 @@ pub(super) fn observed_line(o: &Observation) -> String {
             format!("success (envelope): id {id}, created_at {created_at}")
         }
         other => observation_name(other),
+    }
+}
+
+/// `s` cut to `max` characters, saying how long it was.
+pub(super) fn abbreviate(s: &str, max: usize) -> String {
+    if s.chars().count() > max {
+        format!(
+            "{}... ({} characters)",
+            s.chars().take(max).collect::<String>(),
+            s.chars().count()
+        )
+    } else {
+        s.to_string()
     }
 }
