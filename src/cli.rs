@@ -8,11 +8,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::emulator::{self, EmulatorConfig};
-use crate::exit::{Error, ExitCode};
+use crate::exit::{ConfigError, Error, ExitCode};
 use crate::report;
 use crate::runner::{self, ControlPlaneMode, EmulatorSettings, RunConfig};
 use crate::selftest;
-use crate::target::{self, ClientSettings, ConfigError, EndpointSpec};
+use crate::target::{self, ClientSettings, EndpointSpec};
 use crate::wire::Dialect;
 
 /// Property-based conformance harness for the AWS OpsWorks CM CreateBackup operation, and the
@@ -64,9 +64,10 @@ pub enum ControlPlaneArg {
     Off,
 }
 
-/// Flags shared by `run` and `replay`: where the endpoint is and how to talk to it.
+/// Where the endpoint is and what to test there: shared by `run`, `replay` and the conformance
+/// test harness (`cargo test --test conformance -- --endpoint URL`).
 #[derive(Debug, Args)]
-pub struct EndpointArgs {
+pub struct TargetArgs {
     /// The endpoint: a base URL (http://127.0.0.1:4566), the documented AWS form
     /// (http://opsworks-cm.{region}.amazonaws.com/#X-Amz-Target=OpsWorksCM_V2016_11_01.CreateBackup),
     /// or `embedded` (the bundled emulator, in-process). Default: AWS_ENDPOINT_URL_OPSWORKSCM,
@@ -86,6 +87,55 @@ pub struct EndpointArgs {
     /// such as real AWS). Repeatable.
     #[arg(long = "server", value_name = "NAME")]
     pub servers: Vec<String>,
+}
+
+impl TargetArgs {
+    /// The endpoint and region these flags (and the environment, through `env`) name.
+    pub fn resolve(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(EndpointSpec, String), ConfigError> {
+        let region = target::resolve_region(self.region.as_deref(), env);
+        let endpoint = target::resolve_endpoint(self.endpoint.as_deref(), &region, env)?;
+        Ok((endpoint, region))
+    }
+}
+
+/// How much to generate: shared by `run` and the conformance test harness.
+#[derive(Debug, Args)]
+pub struct CasesArgs {
+    /// Generated sequences to run.
+    #[arg(long, value_name = "N", env = "PROPTEST_CASES", default_value_t = 256)]
+    pub cases: u64,
+    /// Seed for generation; the same seed against the same endpoint replays the same sequences.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+/// The flags `tests/conformance.rs` takes besides libtest's own (the same as `run`'s).
+#[derive(Debug, Parser)]
+#[command(no_binary_name = true)]
+pub struct SuiteArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub cases: CasesArgs,
+}
+
+impl From<ControlPlaneArg> for ControlPlaneMode {
+    fn from(c: ControlPlaneArg) -> ControlPlaneMode {
+        match c {
+            ControlPlaneArg::Auto => ControlPlaneMode::Auto,
+            ControlPlaneArg::Off => ControlPlaneMode::Off,
+        }
+    }
+}
+
+/// Flags shared by `run` and `replay`: where the endpoint is and how to talk to it.
+#[derive(Debug, Args)]
+pub struct EndpointArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Stop after N API calls (a cost cap on real accounts); a run cut short cannot be judged (exit 3).
     #[arg(long, value_name = "N")]
     pub max_calls: Option<u64>,
@@ -114,14 +164,11 @@ pub struct EndpointArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub endpoint: EndpointArgs,
-    /// Generated sequences to run.
-    #[arg(long, value_name = "N", env = "PROPTEST_CASES", default_value_t = 256)]
-    pub cases: u64,
-    /// Seed for generation; the same seed against the same endpoint replays the same sequences.
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub cases: CasesArgs,
     /// Scenario files to run besides generated cases (shrunk counterexamples are saved under
-    /// DIR/regressions and replayed first on later runs).
+    /// DIR/regressions and replayed first on later runs; against --mutant, under
+    /// REPORT-DIR/regressions instead).
     #[arg(long, value_name = "DIR", default_value = "scenarios")]
     pub scenarios: PathBuf,
     /// Do not save shrunk counterexamples under the scenarios directory.
@@ -189,8 +236,7 @@ fn env(name: &str) -> Option<String> {
 
 /// Builds a run configuration from the endpoint flags.
 pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
-    let region = target::resolve_region(e.region.as_deref(), &env);
-    let endpoint = target::resolve_endpoint(e.endpoint.as_deref(), &region, &env)?;
+    let (endpoint, region) = e.target.resolve(&env)?;
     let embedded = endpoint == EndpointSpec::Embedded;
     if !embedded && (e.mutant.is_some() || e.backup_duration.is_some()) {
         return Err(ConfigError {
@@ -213,6 +259,7 @@ pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
         .into());
     }
     let endpoint_arg = e
+        .target
         .endpoint
         .clone()
         .or_else(|| env("AWS_ENDPOINT_URL_OPSWORKSCM"))
@@ -224,13 +271,10 @@ pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
             Ok(EndpointSpec::Url(u)) => u.to_string(),
             _ => "embedded".into(),
         },
-        dialect: e.dialect.into(),
+        dialect: e.target.dialect.into(),
         region,
-        control_plane: match e.control_plane {
-            ControlPlaneArg::Auto => ControlPlaneMode::Auto,
-            ControlPlaneArg::Off => ControlPlaneMode::Off,
-        },
-        servers: e.servers.clone(),
+        control_plane: e.target.control_plane.into(),
+        servers: e.target.servers.clone(),
         max_calls: e.max_calls,
         profile: e.profile.clone(),
         progress: std::io::stderr().is_terminal(),
@@ -249,14 +293,14 @@ pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
     })
 }
 
-/// Runs the parsed command; returns the exit code.
-pub async fn dispatch(cli: Cli) -> ExitCode {
-    let result = match cli.command {
-        Command::Run(args) => run(args).await,
-        Command::Replay(args) => replay(args).await,
-        Command::Emulate(args) => emulate(args).await,
-        Command::Selftest(args) => selftest(args).await,
-    };
+/// Runs the parsed command on a new async runtime; returns the exit code. Every exit of the
+/// binary goes through here.
+pub fn main(cli: Cli) -> ExitCode {
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(anyhow::anyhow!("cannot start the async runtime: {e}")))
+        .and_then(|runtime| runtime.block_on(command(cli)));
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -266,10 +310,19 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
     }
 }
 
+async fn command(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::Replay(args) => replay(args).await,
+        Command::Emulate(args) => emulate(args).await,
+        Command::Selftest(args) => selftest(args).await,
+    }
+}
+
 async fn run(args: RunArgs) -> Result<ExitCode, Error> {
     let mut config = run_config(&args.endpoint)?;
-    config.cases = args.cases;
-    config.seed = args.seed;
+    config.cases = args.cases.cases;
+    config.seed = args.cases.seed;
     config.scenarios_dir = Some(args.scenarios);
     config.save_regressions = !args.no_save_regressions;
     finish(runner::run(config).await?)

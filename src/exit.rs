@@ -20,12 +20,26 @@ impl ExitCode {
     }
 }
 
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        std::process::ExitCode::from(code as u8)
+    }
+}
+
+/// A configuration error: exit code 2, with a hint.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}\n(hint: {hint})")]
+pub struct ConfigError {
+    pub message: String,
+    pub hint: String,
+}
+
 /// A failure before or outside judging: carries its exit code and a hint.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad flags, files or URLs (exit 2).
     #[error(transparent)]
-    Config(#[from] crate::target::ConfigError),
+    Config(#[from] ConfigError),
     /// A scenario file that cannot be read or contradicts the model (exit 2).
     #[error("{0}")]
     Scenario(String),

@@ -7,7 +7,6 @@
 
 pub mod check;
 pub mod cli;
-pub mod concurrency;
 pub mod dry_run;
 pub mod emulator;
 pub mod exit;
@@ -17,6 +16,7 @@ pub mod plan;
 pub mod readings;
 pub mod report;
 pub mod runner;
+pub mod scenarios;
 pub mod selftest;
 pub mod target;
 pub mod wire;

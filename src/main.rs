@@ -2,18 +2,7 @@
 
 use clap::Parser;
 
-fn main() {
+fn main() -> std::process::ExitCode {
     let cli = opsworkscm_conformance::cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            std::process::exit(3);
-        }
-    };
-    let code = runtime.block_on(opsworkscm_conformance::cli::dispatch(cli));
-    std::process::exit(code.code());
+    opsworkscm_conformance::cli::main(cli).into()
 }

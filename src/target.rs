@@ -11,9 +11,9 @@ use aws_credential_types::Credentials;
 use serde_json::Value;
 use url::Url;
 
+pub use crate::exit::ConfigError;
 use crate::model::Operation;
-use crate::report::Exchange;
-use crate::wire::{self, Dialect};
+use crate::wire::{self, Dialect, Exchange};
 
 /// The documented endpoint form's placeholder.
 const REGION_PLACEHOLDER: &str = "{region}";
@@ -26,14 +26,6 @@ pub enum EndpointSpec {
     /// A base URL (the `{region}` placeholder already filled, any `#X-Amz-Target=` fragment and
     /// user:password removed).
     Url(Url),
-}
-
-/// A configuration error: exit code 2, with a hint.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}\n(hint: {hint})")]
-pub struct ConfigError {
-    pub message: String,
-    pub hint: String,
 }
 
 /// Resolves the endpoint: the flag, then `AWS_ENDPOINT_URL_OPSWORKSCM`, then `AWS_ENDPOINT_URL`,

@@ -24,6 +24,40 @@ fn run(args: &[&str], dir: &Path) -> Output {
         .expect("the binary runs")
 }
 
+/// Every file under `dir`, sorted.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut stack = vec![dir.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Every file under `dir` with its bytes, keyed by its path relative to `dir`.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p.strip_prefix(dir).unwrap().to_path_buf(), bytes)
+        })
+        .collect()
+}
+
+/// The `report.json` a run wrote into `reports`.
+fn report_json(reports: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap()).unwrap()
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -80,9 +114,7 @@ fn exit_1_a_wrong_endpoint_gets_a_minimal_replayable_counterexample() {
     assert!(out.contains("create-backup.limit"), "{out}");
     assert!(out.contains("opsworkscm-conformance replay"), "{out}");
     // The replay command it prints reproduces the divergence.
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
-            .unwrap();
+    let report = report_json(&reports);
     let saved = report["divergences"][0]["saved_to"]
         .as_str()
         .unwrap()
@@ -104,6 +136,61 @@ fn exit_1_a_wrong_endpoint_gets_a_minimal_replayable_counterexample() {
         dir.path(),
     );
     assert_eq!(fine.status.code(), Some(0), "{}", text(&fine));
+}
+
+#[test]
+fn a_run_against_a_mutant_leaves_the_scenario_library_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let scenarios = dir.path().join("scenarios");
+    let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    for (rel, bytes) in snapshot(&library) {
+        let to = scenarios.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, bytes).unwrap();
+    }
+    let before = snapshot(&scenarios);
+    let o = run(
+        &[
+            "run",
+            "--mutant",
+            "limit-off-by-one-high",
+            "--cases",
+            "16",
+            "--seed",
+            "3",
+            "--scenarios",
+            scenarios.to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        snapshot(&scenarios) == before,
+        "the run changed the scenario library"
+    );
+    let report = report_json(&reports);
+    let saved: Vec<&str> = report["divergences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["saved_to"].as_str())
+        .collect();
+    assert!(!saved.is_empty(), "no plan was saved: {out}");
+    for plan in saved {
+        assert!(
+            Path::new(plan).starts_with(&reports),
+            "{plan} is outside the reports"
+        );
+        assert!(Path::new(plan).exists(), "{plan} was not written");
+        assert!(
+            out.contains(&format!("replay {plan}")),
+            "the replay command does not name {plan}: {out}"
+        );
+    }
 }
 
 #[test]
@@ -249,9 +336,7 @@ fn the_same_seed_gives_the_same_run() {
             dir.path(),
         );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-        let r: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
-                .unwrap();
+        let r = report_json(&reports);
         (r["calls"].as_u64().unwrap(), r["coverage"].clone())
     };
     assert_eq!(calls("a"), calls("b"));
@@ -290,18 +375,10 @@ fn planted_credentials_never_appear_in_anything_a_run_writes_or_prints() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let mut everything = text(&o);
-    let mut stack = vec![dir.path().to_path_buf()];
-    let mut files = 0;
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files += 1;
-                everything.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap()));
-            }
-        }
+    let written = files_under(dir.path());
+    let files = written.len();
+    for p in written {
+        everything.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap()));
     }
     assert!(files >= 3, "the run wrote its reports");
     assert!(

@@ -16,10 +16,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, ValueEnum};
 use libtest_mimic::{Arguments, Failed, Trial};
+use opsworkscm_conformance::cli::{DialectArg, SuiteArgs};
 use opsworkscm_conformance::model::rules::RULES;
+use opsworkscm_conformance::report::TrialOutcome;
 use opsworkscm_conformance::runner::{self, ControlPlaneMode, EmulatorSettings, RunConfig};
-use opsworkscm_conformance::target::{self, EndpointSpec};
+use opsworkscm_conformance::target::EndpointSpec;
 use opsworkscm_conformance::wire::Dialect;
 
 /// Settings taken from our own flags and the environment.
@@ -39,70 +43,50 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Splits our flags from libtest's.
+/// Splits our flags (the `run` flags of [`SuiteArgs`], as clap declares them) from libtest's,
+/// and parses ours with clap.
 fn parse() -> Result<(Suite, Vec<String>), String> {
-    let mut ours: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let command = SuiteArgs::command();
+    let longs: Vec<String> = command
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    let mut ours = Vec::new();
     let mut rest = Vec::new();
-    let known = [
-        "--endpoint",
-        "--dialect",
-        "--region",
-        "--cases",
-        "--seed",
-        "--control-plane",
-        "--server",
-    ];
     let mut args = std::env::args();
     rest.push(args.next().unwrap_or_default());
     while let Some(a) = args.next() {
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (a.clone(), None),
-        };
-        if let Some(flag) = known.iter().find(|k| **k == name) {
-            let value = match inline {
-                Some(v) => v,
-                None => args.next().ok_or(format!("{flag} needs a value"))?,
-            };
-            ours.entry(flag).or_default().push(value);
-        } else {
+        let name = a.split_once('=').map_or(a.as_str(), |(n, _)| n);
+        if !longs.iter().any(|l| l == name) {
             rest.push(a);
+            continue;
+        }
+        if !a.contains('=') {
+            let value = args.next().ok_or(format!("{name} needs a value"))?;
+            ours.push(a);
+            ours.push(value);
+        } else {
+            ours.push(a);
         }
     }
-    let one = |k: &str| ours.get(k).and_then(|v| v.last().cloned());
-    let region = target::resolve_region(one("--region").as_deref(), &env);
-    let flag = one("--endpoint");
-    let endpoint =
-        target::resolve_endpoint(flag.as_deref(), &region, &env).map_err(|e| e.to_string())?;
-    let dialect = match one("--dialect")
-        .or_else(|| env("OPSWORKSCM_CONFORMANCE_DIALECT"))
-        .as_deref()
-    {
-        None | Some("aws-json") => Dialect::AwsJson,
-        Some("envelope") => Dialect::Envelope,
-        Some(other) => return Err(format!("unknown dialect {other:?} (aws-json or envelope)")),
+    // clap's message starts with its own "error: ".
+    let clap_error = |e: clap::Error| e.to_string().trim_start_matches("error: ").to_string();
+    let matches = command.try_get_matches_from(&ours).map_err(clap_error)?;
+    let flags = SuiteArgs::from_arg_matches(&matches).map_err(clap_error)?;
+    let (endpoint, region) = flags.target.resolve(&env).map_err(|e| e.to_string())?;
+    // The environment names a dialect and a seed only where the flags do not.
+    let dialect = match env("OPSWORKSCM_CONFORMANCE_DIALECT") {
+        Some(v) if matches.value_source("dialect") == Some(ValueSource::DefaultValue) => {
+            DialectArg::from_str(&v, false)?
+        }
+        _ => flags.target.dialect,
     };
-    let number = |v: Option<String>, what: &str, default: u64| -> Result<u64, String> {
-        v.map(|s| {
-            s.parse::<u64>()
-                .map_err(|_| format!("{what} must be a whole number, not {s:?}"))
-        })
-        .unwrap_or(Ok(default))
-    };
-    let cases = number(
-        one("--cases").or_else(|| env("PROPTEST_CASES")),
-        "--cases",
-        256,
-    )?;
-    let seed = number(
-        one("--seed").or_else(|| env("OPSWORKSCM_CONFORMANCE_SEED")),
-        "--seed",
-        20_261_127,
-    )?;
-    let control_plane = match one("--control-plane").as_deref() {
-        None | Some("auto") => ControlPlaneMode::Auto,
-        Some("off") => ControlPlaneMode::Off,
-        Some(other) => return Err(format!("--control-plane is auto or off, not {other:?}")),
+    let seed = match (flags.cases.seed, env("OPSWORKSCM_CONFORMANCE_SEED")) {
+        (Some(seed), _) => seed,
+        (None, Some(v)) => v.parse().map_err(|_| {
+            format!("OPSWORKSCM_CONFORMANCE_SEED must be a whole number, not {v:?}")
+        })?,
+        (None, None) => 20_261_127,
     };
     let endpoint_arg = match &endpoint {
         EndpointSpec::Embedded => "embedded".to_string(),
@@ -113,11 +97,11 @@ fn parse() -> Result<(Suite, Vec<String>), String> {
             endpoint,
             endpoint_arg,
             region,
-            dialect,
-            cases,
+            dialect: dialect.into(),
+            cases: flags.cases.cases,
             seed,
-            control_plane,
-            servers: ours.remove("--server").unwrap_or_default(),
+            control_plane: flags.target.control_plane.into(),
+            servers: flags.target.servers,
         },
         rest,
     ))
@@ -218,8 +202,8 @@ fn run_trial(
     let trial = outcome.report.trials.iter().find(|t| t.name == only);
     match trial {
         None => Err(Failed::from(format!("the trial {only} did not run"))),
-        Some(t) if t.outcome == "passed" => Ok(()),
-        Some(t) if t.outcome == "skipped" => Ok(()),
+        Some(t) if t.outcome == TrialOutcome::Passed => Ok(()),
+        Some(t) if t.outcome == TrialOutcome::Skipped => Ok(()),
         Some(t) => Err(Failed::from(format!(
             "{}: {}",
             t.outcome,
@@ -243,10 +227,11 @@ fn main() {
     }
     let coverage: Coverage = Arc::default();
     let mut trials = Vec::new();
-    let files = runner::scenario_files(&scenarios_dir()).unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        std::process::exit(2);
-    });
+    let files =
+        opsworkscm_conformance::scenarios::scenario_files(&scenarios_dir()).unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        });
     for (name, loaded) in files {
         let suite = suite.clone();
         let cov = coverage.clone();

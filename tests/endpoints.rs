@@ -9,6 +9,7 @@ use aws_credential_types::Credentials;
 use opsworkscm_conformance::emulator::{self, EmulatorConfig};
 use opsworkscm_conformance::exit::ExitCode;
 use opsworkscm_conformance::plan::Step;
+use opsworkscm_conformance::report::FaultClass;
 use opsworkscm_conformance::runner::{
     self, ControlPlaneMode, EmulatorSettings, RunConfig, RunOutcome,
 };
@@ -124,7 +125,7 @@ async fn a_refused_signature_cannot_be_judged_and_says_why() {
         .report
         .faults
         .iter()
-        .find(|f| f.class == "auth")
+        .find(|f| f.class == FaultClass::Auth)
         .expect("an auth fault");
     assert!(
         fault.message.contains("InvalidSignatureException"),
@@ -158,7 +159,7 @@ async fn a_wrong_region_is_refused_as_aws_refuses_it() {
         .report
         .faults
         .iter()
-        .find(|f| f.class == "auth")
+        .find(|f| f.class == FaultClass::Auth)
         .expect("an auth fault");
     assert!(fault.message.contains("region"), "{}", fault.message);
 }

@@ -176,7 +176,11 @@ async fn judge(addr: SocketAddr) -> (RunOutcome, Duration) {
 }
 
 fn fault_classes(o: &RunOutcome) -> Vec<String> {
-    o.report.faults.iter().map(|f| f.class.clone()).collect()
+    o.report
+        .faults
+        .iter()
+        .map(|f| f.class.to_string())
+        .collect()
 }
 
 async fn unjudged_with(b: Behaviour, class: &str) {

@@ -11,8 +11,8 @@ use opsworkscm_conformance::model::{Operation, ServerStatus};
 use opsworkscm_conformance::plan::{Expect, Plan, Step};
 use opsworkscm_conformance::report::{
     console_summary, redact, to_html, to_json, to_junit, unified_diff, write_all, Divergence,
-    Exchange, Fault, Reproduction, RuleCoverage, RunReport, TargetInfo, TimelineEntry, ToolInfo,
-    TrialResult, Verdict, REPORT_VERSION,
+    Exchange, Fault, FaultClass, Reproduction, ReproductionClass, RuleCoverage, RunReport,
+    TargetInfo, TimelineEntry, ToolInfo, TrialResult, Verdict, REPORT_VERSION,
 };
 use serde_json::{json, Value};
 
@@ -62,8 +62,8 @@ fn coverage(id: &str, kind: &str, passed: u64, failed: u64, divergences: u64) ->
 fn trial(name: &str, outcome: &str, ms: u64, message: Option<&str>) -> TrialResult {
     TrialResult {
         name: name.into(),
-        kind: name.split("::").next().unwrap().into(),
-        outcome: outcome.into(),
+        kind: name.split("::").next().unwrap().parse().unwrap(),
+        outcome: outcome.parse().unwrap(),
         duration_ms: ms,
         calls: 12,
         message: message.map(String::from),
@@ -119,7 +119,7 @@ fn limit_divergence() -> Divergence {
             response_headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
             response_body: r#"{"Backup":{"BackupId":"web-20250101120000000","BackupType":"MANUAL","ServerName":"web","Status":"IN_PROGRESS","Description":"<script>alert('pwned')</script><img src=x onerror=alert(1)>"}}"#.into(),
         }),
-        reproduction: Some(Reproduction { runs: 5, reproduced: 5, classification: "deterministic".into() }),
+        reproduction: Some(Reproduction { runs: 5, reproduced: 5, classification: ReproductionClass::Deterministic }),
         replay_command: "opsworkscm-conformance replay scenarios/regressions/create-backup.limit-3f2a.json --endpoint http://127.0.0.1:4566".into(),
         curl_command: Some(format!(
             "curl -sS -X POST 'http://127.0.0.1:4566/' -H 'content-type: application/x-amz-json-1.1' -H 'x-amz-target: OpsWorksCM_V2016_11_01.CreateBackup' -H 'authorization: {}' -H 'x-amz-security-token: {SESSION_TOKEN}' --data '{request_body}'",
@@ -168,7 +168,7 @@ fn backing_up_divergence() -> Divergence {
         reproduction: Some(Reproduction {
             runs: 5,
             reproduced: 3,
-            classification: "flaky".into(),
+            classification: ReproductionClass::Flaky,
         }),
         replay_command:
             "opsworkscm-conformance replay scenarios/state/second-backup-while-backing-up.json"
@@ -243,7 +243,7 @@ fn sample_fail() -> RunReport {
     ];
     r.divergences = vec![limit_divergence(), backing_up_divergence()];
     r.faults = vec![Fault {
-        class: "throttled".into(),
+        class: FaultClass::Throttled,
         message: "ThrottlingException on DescribeBackups (retried)".into(),
         count: 3,
     }];
@@ -258,7 +258,7 @@ fn sample_error() -> RunReport {
     r.trials = vec![];
     r.coverage = vec![];
     r.faults = vec![Fault {
-        class: "unreachable".into(),
+        class: FaultClass::Unreachable,
         message: "connection refused".into(),
         count: 1,
     }];
@@ -454,7 +454,7 @@ fn write_all_writes_three_files_without_secrets() {
     let target = dir.path().join("nested/reports");
     let mut report = sample_fail();
     report.faults.push(Fault {
-        class: "unavailable".into(),
+        class: FaultClass::Unavailable,
         message: format!("503 while signing with secret {SECRET_KEY}"),
         count: 1,
     });

@@ -124,7 +124,7 @@ pub fn console_summary(report: &RunReport, written: Option<&WrittenReports>) -> 
             let _ = writeln!(
                 out,
                 "  {} x{}: {}",
-                c.line(&f.class, 60),
+                c.line(f.class.as_str(), 60),
                 f.count,
                 c.line(&f.message, LINE)
             );
@@ -201,7 +201,7 @@ pub(super) fn divergence_block(d: &Divergence, c: &Redactor) -> String {
             "  repro     {} of {} runs ({})",
             r.reproduced,
             r.runs,
-            c.line(&r.classification, 40)
+            c.line(r.classification.as_str(), 40)
         );
     }
     let _ = writeln!(out, "  replay    {}", c.line(&d.replay_command, 1000));

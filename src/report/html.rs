@@ -20,7 +20,8 @@ use serde_json::Value;
 use super::redact::Redactor;
 use super::text::{self, clip, plural, printable};
 use super::{
-    is_secret_header, redact, Divergence, Exchange, RunReport, TimelineEntry, Verdict, REDACTED,
+    is_secret_header, redact, Divergence, Exchange, RunReport, TimelineEntry, TrialOutcome,
+    Verdict, REDACTED,
 };
 use crate::model::rules::rule_by_id;
 
@@ -326,22 +327,20 @@ impl Page {
 
         // Failures and errors first, so the rows that matter are never the ones cut.
         let mut order: Vec<_> = report.trials.iter().collect();
-        order.sort_by_key(|t| match t.outcome.as_str() {
-            "failed" | "error" => 0,
-            "passed" => 2,
-            _ => 1,
+        order.sort_by_key(|t| match t.outcome {
+            TrialOutcome::Failed | TrialOutcome::Error => 0,
+            TrialOutcome::Skipped => 1,
+            TrialOutcome::Passed => 2,
         });
         let trials = order
             .iter()
             .take(MAX_TRIAL_ROWS)
             .map(|t| TrialRow {
                 name: c.line(&t.name, 300),
-                outcome: c.line(&t.outcome, 40),
-                state: match t.outcome.as_str() {
-                    "passed" => "passed",
-                    "failed" => "failed",
-                    "error" => "error",
-                    _ => "other",
+                outcome: c.line(t.outcome.as_str(), 40),
+                state: match t.outcome {
+                    TrialOutcome::Skipped => "other",
+                    other => other.as_str(),
                 },
                 duration: text::duration(t.duration_ms),
                 calls: t.calls,
@@ -352,13 +351,13 @@ impl Page {
                     .unwrap_or_default(),
             })
             .collect();
-        let count = |o: &str| report.trials.iter().filter(|t| t.outcome == o).count();
+        let count = |o: TrialOutcome| report.trials.iter().filter(|t| t.outcome == o).count();
         let trial_counts = format!(
             "{} · {} passed · {} failed · {} errors",
             plural(report.trials.len(), "trial", "trials"),
-            count("passed"),
-            count("failed"),
-            count("error")
+            count(TrialOutcome::Passed),
+            count(TrialOutcome::Failed),
+            count(TrialOutcome::Error)
         );
         let trials_note = (report.trials.len() > MAX_TRIAL_ROWS).then(|| {
             format!(
@@ -370,7 +369,7 @@ impl Page {
             .faults
             .iter()
             .map(|f| FaultRow {
-                class: c.line(&f.class, 100),
+                class: c.line(f.class.as_str(), 100),
                 count: f.count,
                 message: c.clip(&f.message, MAX_LINE),
             })
@@ -461,7 +460,7 @@ impl DivergenceView {
                     "reproduced in {} of {} runs ({})",
                     r.reproduced,
                     r.runs,
-                    c.line(&r.classification, 40)
+                    c.line(r.classification.as_str(), 40)
                 )
             }),
             flaky: d

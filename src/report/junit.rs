@@ -8,7 +8,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::redact::Redactor;
-use super::{redact, Divergence, RunReport, Verdict};
+use super::{redact, Divergence, RunReport, TrialOutcome, Verdict};
 
 /// The test suite's name.
 pub const SUITE: &str = "opsworkscm-conformance";
@@ -48,16 +48,16 @@ pub(super) fn render(report: &RunReport, secrets: &[String]) -> String {
             .iter()
             .filter(|d| d.trial == trial.name)
             .collect();
-        let status = match trial.outcome.as_str() {
-            "passed" => TestCaseStatus::success(),
-            "skipped" | "ignored" => {
+        let status = match trial.outcome {
+            TrialOutcome::Passed => TestCaseStatus::success(),
+            TrialOutcome::Skipped => {
                 let mut s = TestCaseStatus::skipped();
                 if let Some(m) = &trial.message {
                     s.set_message(c.line(m, 1000));
                 }
                 s
             }
-            "failed" => {
+            TrialOutcome::Failed => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 let message = trial
                     .message
@@ -71,32 +71,30 @@ pub(super) fn render(report: &RunReport, secrets: &[String]) -> String {
                 s.set_description(c.clip(&describe(&divergences, &message, c), MAX_DESCRIPTION));
                 s
             }
-            other => {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                let message = match (&trial.message, other) {
-                    (Some(m), _) => m.clone(),
-                    (None, "error") => "the trial could not judge the endpoint".into(),
-                    (None, other) => format!("unknown trial outcome {other:?}"),
-                };
-                s.set_message(c.line(&message, 1000));
-                s.set_description(c.clip(&message, MAX_DESCRIPTION));
-                s
-            }
+            TrialOutcome::Error => error_status(
+                trial
+                    .message
+                    .as_deref()
+                    .unwrap_or("the trial could not judge the endpoint"),
+                c,
+            ),
         };
         let mut case = TestCase::new(name, status);
         case.set_classname(classname);
         case.set_time(Duration::from_millis(trial.duration_ms));
         suite.add_test_case(case);
     }
-    if report.verdict == Verdict::Error && !report.trials.iter().any(|t| t.outcome == "error") {
-        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+    if report.verdict == Verdict::Error
+        && !report
+            .trials
+            .iter()
+            .any(|t| t.outcome == TrialOutcome::Error)
+    {
         let why = report
             .error
-            .clone()
-            .unwrap_or_else(|| "the endpoint could not be judged".into());
-        s.set_message(c.line(&why, 1000));
-        s.set_description(c.clip(&why, MAX_DESCRIPTION));
-        let mut case = TestCase::new("endpoint", s);
+            .as_deref()
+            .unwrap_or("the endpoint could not be judged");
+        let mut case = TestCase::new("endpoint", error_status(why, c));
         case.set_classname("run");
         suite.add_test_case(case);
     }
@@ -107,6 +105,14 @@ pub(super) fn render(report: &RunReport, secrets: &[String]) -> String {
         .to_string()
         .unwrap_or_else(|e| format!("<!-- junit.xml could not be rendered: {e} -->\n"));
     redact(&xml, secrets)
+}
+
+/// An error (not a failure): the message, whole in the description.
+fn error_status(message: &str, c: &Redactor) -> TestCaseStatus {
+    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+    s.set_message(c.line(message, 1000));
+    s.set_description(c.clip(message, MAX_DESCRIPTION));
+    s
 }
 
 fn verdict_word(v: Verdict) -> &'static str {

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::rules::RULES;
+use crate::model::rules::{Rule, RuleKind, RULES};
 use crate::plan::Plan;
+pub use crate::wire::Exchange;
 
 mod console;
 mod html;
@@ -35,6 +36,112 @@ pub enum Verdict {
     Fail,
     /// The endpoint could not be judged (unreachable, every call timed out, aborted).
     Error,
+}
+
+/// Declares a closed set of words: a serde enum with the same words in `as_str`, `Display` and
+/// `FromStr`.
+macro_rules! words {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $word:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $word)] $variant,)+
+        }
+
+        impl $name {
+            /// The word as the report writes it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(word: &str) -> Result<Self, String> {
+                match word {
+                    $($word => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "{other:?} is not one of: {}",
+                        [$($word),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+words! {
+    /// What a trial is.
+    TrialKind {
+        /// A scenario file of the library.
+        Scenario = "scenario",
+        /// A saved counterexample (under `regressions/`), replayed.
+        Regression = "regression",
+        /// A property: generated cases, or the concurrency rounds.
+        Property = "property",
+    }
+}
+
+words! {
+    /// How a trial ended.
+    TrialOutcome {
+        Passed = "passed",
+        /// A divergence was found.
+        Failed = "failed",
+        /// Not run: the endpoint lacks what it needs (the fixture control plane).
+        Skipped = "skipped",
+        /// The trial could not judge the endpoint.
+        Error = "error",
+    }
+}
+
+words! {
+    /// How often a counterexample reproduced when run again.
+    ReproductionClass {
+        /// Every run reproduced it.
+        Deterministic = "deterministic",
+        /// Some runs did not.
+        Flaky = "flaky",
+    }
+}
+
+words! {
+    /// The kind of a fault: a problem with the endpoint that is not a conformance verdict.
+    FaultClass {
+        /// `--max-calls` was reached.
+        Budget = "budget",
+        /// The endpoint refused the credentials or the signature.
+        Auth = "auth",
+        /// The endpoint cannot be reached.
+        Unreachable = "unreachable",
+        /// 5xx or an error page: the endpoint could not answer.
+        Unavailable = "unavailable",
+        /// Throttled (retried with backoff first).
+        Throttled = "throttled",
+        /// No answer in time, or the connection was lost: indeterminate.
+        NoAnswer = "no-answer",
+        /// An answer larger than the body-size cap.
+        TooLarge = "too-large",
+        /// The fixture control plane refused or failed a request.
+        ControlPlane = "control-plane",
+        /// The model allows too many worlds to judge the plan.
+        TooManyWorlds = "too-many-worlds",
+        /// The endpoint's state could not be learned through the public API.
+        Discovery = "discovery",
+        /// Backups the run created never finished within `--settle-wait`.
+        NotSettled = "not-settled",
+        /// Backups the run created could not be deleted.
+        Cleanup = "cleanup",
+    }
 }
 
 /// The endpoint as the report shows it (credentials removed).
@@ -73,29 +180,14 @@ pub struct RuleCoverage {
 pub struct TrialResult {
     /// e.g. `scenario::limit::fifty-first-manual-backup-refused`, `property::generated-sequences`.
     pub name: String,
-    /// `scenario`, `property` or `regression`.
-    pub kind: String,
-    /// `passed`, `failed` or `error`.
-    pub outcome: String,
+    pub kind: TrialKind,
+    pub outcome: TrialOutcome,
     pub duration_ms: u64,
     /// Calls sent by this trial.
     pub calls: u64,
     /// For a failure or an error: the message a CI dashboard shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-}
-
-/// One HTTP exchange as seen on the wire (secrets removed).
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct Exchange {
-    pub method: String,
-    pub url: String,
-    pub request_headers: Vec<(String, String)>,
-    pub request_body: String,
-    /// None when no answer came (timeout, lost connection).
-    pub status: Option<u16>,
-    pub response_headers: Vec<(String, String)>,
-    pub response_body: String,
 }
 
 /// One step of a minimal plan as it ran.
@@ -119,8 +211,7 @@ pub struct TimelineEntry {
 pub struct Reproduction {
     pub runs: u32,
     pub reproduced: u32,
-    /// `deterministic` when every run reproduced it, else `flaky`.
-    pub classification: String,
+    pub classification: ReproductionClass,
 }
 
 /// One divergence from the reference model.
@@ -160,8 +251,7 @@ pub struct Divergence {
 /// A problem with the endpoint that is not a conformance verdict (throttling, 5xx, timeouts).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Fault {
-    /// `unreachable`, `timeout`, `throttled`, `unavailable`, `connection-lost`, `too-large`, ...
-    pub class: String,
+    pub class: FaultClass,
     pub message: String,
     pub count: u64,
 }
@@ -239,18 +329,7 @@ impl RunReport {
                     .iter()
                     .find(|c| c.id == rule.id)
                     .cloned()
-                    .unwrap_or_else(|| RuleCoverage {
-                        id: rule.id.to_string(),
-                        kind: match rule.kind {
-                            crate::model::rules::RuleKind::Rule => "rule",
-                            crate::model::rules::RuleKind::Ambiguity => "ambiguity",
-                        }
-                        .to_string(),
-                        text: rule.text.to_string(),
-                        passed: 0,
-                        failed: 0,
-                        divergences: 0,
-                    })
+                    .unwrap_or_else(|| RuleCoverage::unexercised(rule))
             })
             .collect();
         out.extend(
@@ -264,6 +343,22 @@ impl RunReport {
 }
 
 impl RuleCoverage {
+    /// A rule of the catalogue that nothing reached (yet).
+    pub fn unexercised(rule: &Rule) -> RuleCoverage {
+        RuleCoverage {
+            id: rule.id.to_string(),
+            kind: match rule.kind {
+                RuleKind::Rule => "rule",
+                RuleKind::Ambiguity => "ambiguity",
+            }
+            .to_string(),
+            text: rule.text.to_string(),
+            passed: 0,
+            failed: 0,
+            divergences: 0,
+        }
+    }
+
     /// Whether any input reached the rule (or a divergence was attributed to it).
     pub fn exercised(&self) -> bool {
         self.passed + self.failed + self.divergences > 0

@@ -8,7 +8,10 @@
 //! Both the client side (the runner decoding what an endpoint said) and the server side (the
 //! emulator encoding what the model decided) live here, so the two can never drift apart.
 
+mod exchange;
 pub mod shape;
+
+pub use exchange::Exchange;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

@@ -1,0 +1,84 @@
+//! Rule coverage: how often each rule was exercised, and the report's rows.
+
+use crate::model::rules::RULES;
+use crate::model::{self, Observation, Operation, Polarity};
+use crate::report::RuleCoverage;
+use crate::wire::Dialect;
+
+use super::session::Session;
+
+/// How often one rule was exercised.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Coverage {
+    /// Inputs the rule allowed.
+    pub(super) passed: u64,
+    /// Inputs the rule refused.
+    pub(super) failed: u64,
+    /// Divergences attributed to the rule.
+    pub(super) divergences: u64,
+}
+
+impl Session {
+    pub(super) fn exercised(&mut self, rule: &'static str, polarity: Polarity) {
+        let e = self.coverage.entry(rule).or_default();
+        match polarity {
+            Polarity::Pass => e.passed += 1,
+            Polarity::Fail => e.failed += 1,
+        }
+    }
+
+    /// Attributes a divergence to `rule`.
+    pub(super) fn diverged_on(&mut self, rule: &'static str) {
+        self.coverage.entry(rule).or_default().divergences += 1;
+    }
+
+    /// Rules judged from an answer's form rather than its outcome (the wire layer's checks and
+    /// the readings that only the content of an answer shows).
+    pub(super) fn wire_coverage(&mut self, op: Operation, observation: &Observation) {
+        let aws_json = self.target.dialect == Dialect::AwsJson;
+        match observation {
+            Observation::Success(_) | Observation::CreatedEnvelope { .. } => {
+                self.exercised("protocol.success", Polarity::Pass);
+                if aws_json {
+                    self.exercised("response.shape", Polarity::Pass);
+                }
+                if op == Operation::CreateBackup {
+                    for rule in [
+                        "ambiguity.created-status",
+                        "ambiguity.backup-id-format",
+                        "ambiguity.limit-scope",
+                        "ambiguity.limit-value",
+                    ] {
+                        self.exercised(rule, Polarity::Pass);
+                    }
+                }
+            }
+            Observation::Error(kind) => {
+                self.exercised("protocol.error", Polarity::Pass);
+                if aws_json {
+                    self.exercised("ambiguity.error-type-form", Polarity::Pass);
+                }
+                if *kind == model::ErrorKind::LimitExceededException {
+                    self.exercised("ambiguity.limit-scope", Polarity::Fail);
+                    self.exercised("ambiguity.limit-value", Polarity::Fail);
+                }
+            }
+            Observation::Unknown => {}
+        }
+    }
+
+    pub(super) fn coverage_rows(&self) -> Vec<RuleCoverage> {
+        RULES
+            .iter()
+            .map(|r| {
+                let c = self.coverage.get(r.id).copied().unwrap_or_default();
+                RuleCoverage {
+                    passed: c.passed,
+                    failed: c.failed,
+                    divergences: c.divergences,
+                    ..RuleCoverage::unexercised(r)
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,128 @@
+//! How a run ends: its verdict and exit code (decided in one place, [`Run::ending`]), its
+//! report, and the report files.
+
+use crate::exit::{ConfigError, Error, ExitCode};
+use crate::report::{self, Fault, RunReport, TargetInfo, Verdict};
+
+use super::trials::Run;
+use super::RunConfig;
+
+/// A run's verdict, its exit code and, for an error, why.
+pub(super) struct Ending {
+    pub(super) verdict: Verdict,
+    pub(super) exit: ExitCode,
+    pub(super) error: Option<String>,
+}
+
+impl Ending {
+    fn new(verdict: Verdict, exit: ExitCode, error: Option<String>) -> Self {
+        Ending {
+            verdict,
+            exit,
+            error,
+        }
+    }
+
+    /// The endpoint could not be judged (exit 3).
+    pub(super) fn unjudged(why: String) -> Self {
+        Ending::new(Verdict::Error, ExitCode::Unjudged, Some(why))
+    }
+}
+
+impl Run<'_> {
+    /// The verdict of the trials run, and the exit code that goes with it.
+    pub(super) fn ending(&self) -> Ending {
+        let found = &self.found;
+        if !found.divergences.is_empty() {
+            Ending::new(Verdict::Fail, ExitCode::Divergence, None)
+        } else if !found.bad_scenarios.is_empty() {
+            let why = format!(
+                "scenario files contradict the model: {}",
+                found.bad_scenarios.join("; ")
+            );
+            Ending::new(Verdict::Error, ExitCode::Usage, Some(why))
+        } else if self.session.judged == 0 {
+            let why = self.session.first_fault("no call was made");
+            Ending::unjudged(format!("no answer could be judged ({why})"))
+        } else if self.session.interrupted() {
+            Ending::unjudged("the run was interrupted (Ctrl-C)".into())
+        } else if !found.unjudged.is_empty() {
+            let why = self
+                .session
+                .first_fault("--max-calls reached before every case ran");
+            Ending::unjudged(format!(
+                "{} trial(s) could not be judged ({why})",
+                found.unjudged.len()
+            ))
+        } else {
+            Ending::new(Verdict::Pass, ExitCode::Pass, None)
+        }
+    }
+
+    /// The run's report; `limit_source` is None when the endpoint could not be discovered (no
+    /// trial ran, so no coverage is reported).
+    pub(super) fn report(&mut self, ending: &Ending, limit_source: Option<String>) -> RunReport {
+        let found = std::mem::take(&mut self.found);
+        let session = &self.session;
+        let coverage = match limit_source {
+            Some(_) => session.coverage_rows(),
+            None => vec![],
+        };
+        RunReport {
+            version: report::REPORT_VERSION,
+            tool: Default::default(),
+            verdict: ending.verdict,
+            error: ending.error.clone(),
+            target: TargetInfo {
+                endpoint: self.shown.clone(),
+                dialect: self.config.dialect.name().into(),
+                region: self.config.region.clone(),
+                control_plane: session.control_plane,
+                signed: session.target.signed(),
+                limit: session.limit,
+                limit_source: limit_source.unwrap_or_default(),
+            },
+            seed: self.seed,
+            started_at: self.started_at.clone(),
+            duration_ms: self.started.elapsed().as_millis() as u64,
+            cases: found.cases,
+            calls: session.calls,
+            calls_to_first_divergence: found.calls_to_first,
+            readings: found.readings,
+            coverage,
+            trials: found.trials,
+            divergences: found.divergences,
+            faults: session
+                .faults
+                .iter()
+                .map(|((class, message), count)| Fault {
+                    class: *class,
+                    message: message.clone(),
+                    count: *count,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Writes the report files into `--report-dir`, if one is set.
+pub(super) fn write_reports(
+    config: &RunConfig,
+    report: &RunReport,
+    secrets: &[String],
+) -> Result<Option<report::WrittenReports>, Error> {
+    let Some(dir) = &config.report_dir else {
+        return Ok(None);
+    };
+    report::write_all(report, dir, secrets)
+        .map(Some)
+        .map_err(|e| {
+            Error::Config(ConfigError {
+                message: format!("cannot write the reports: {e}"),
+                hint: format!(
+                    "check that {} is writable, or pass --report-dir DIR",
+                    dir.display()
+                ),
+            })
+        })
+}

@@ -1,0 +1,112 @@
+//! The scenario library on disk: every `*.json` under a directory, each a [`Plan`] with a trial
+//! name that follows its path (`scenario::limit::fifty-first-manual-backup-refused`).
+
+use std::path::{Path, PathBuf};
+
+use crate::exit::Error;
+use crate::plan::{self, Plan, Step};
+
+/// Every `*.json` under `dir` (recursively), sorted, each with its trial name and the plan or
+/// the error that names its file, line and problem.
+#[allow(clippy::type_complexity)]
+pub fn scenario_files(
+    dir: &Path,
+) -> Result<Vec<(String, Result<Plan, plan::PlanFileError>)>, Error> {
+    if !dir.exists() {
+        return Ok(vec![]);
+    }
+    let mut files = Vec::new();
+    collect_json(dir, &mut files)
+        .map_err(|e| Error::Scenario(format!("cannot read {}: {e}", dir.display())))?;
+    files.sort();
+    Ok(files
+        .into_iter()
+        .map(|f| {
+            let plan = plan::load_plan(&f).and_then(|p| agrees_with_the_documents(&f, p));
+            (scenario_trial_name(dir, &f), plan)
+        })
+        .collect())
+}
+
+/// A plan whose `expect`s differ from what the documents allow is a broken file (checked
+/// before anything is sent, from the plan's own start: never blamed on an endpoint).
+fn agrees_with_the_documents(file: &Path, plan: Plan) -> Result<Plan, plan::PlanFileError> {
+    let states_outcomes = plan.steps.iter().any(|s| {
+        matches!(
+            s,
+            Step::Call {
+                expect: Some(_),
+                ..
+            }
+        )
+    });
+    if !states_outcomes {
+        return Ok(plan);
+    }
+    match crate::dry_run::dry_run(&plan) {
+        Ok(_) => Ok(plan),
+        Err(problem) => Err(plan::PlanFileError {
+            path: file.display().to_string(),
+            line: 1,
+            column: 1,
+            problem: format!("the outcomes it expects are not the documents': {problem}"),
+        }),
+    }
+}
+
+/// Reads every `*.json` under `dir` (recursively), sorted; trial names follow the path:
+/// `scenario::limit::fifty-first-manual-backup-refused`. Any broken file is a usage error.
+pub fn load_scenarios(dir: Option<&Path>) -> Result<Vec<(String, Plan)>, Error> {
+    let Some(dir) = dir else { return Ok(vec![]) };
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (name, result) in scenario_files(dir)? {
+        match result {
+            Ok(p) => out.push((name, p)),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Scenario(format!(
+            "broken scenario files:\n  {}\n(hint: fix them, or point --scenarios at another directory)",
+            errors.join("\n  ")
+        )));
+    }
+    Ok(out)
+}
+
+/// `scenario::<dirs>::<stem>` for a file under `root`.
+pub fn scenario_trial_name(root: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(root).unwrap_or(file).with_extension("");
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    format!("scenario::{}", parts.join("::"))
+}
+
+fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_json(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trial_names_follow_the_path() {
+        let root = Path::new("scenarios");
+        assert_eq!(
+            scenario_trial_name(root, Path::new("scenarios/limit/fifty-first.json")),
+            "scenario::limit::fifty-first"
+        );
+    }
+}
