@@ -93,6 +93,11 @@ pub struct EndpointArgs {
     /// whenever credentials are found (environment, shared config and credentials files).
     #[arg(long, value_name = "NAME", env = "AWS_PROFILE")]
     pub profile: Option<String>,
+    /// Sign requests even over plain http:// to a host that is not loopback (by default that is
+    /// refused: the signed headers would cross the network unencrypted). http:// URLs of AWS
+    /// hosts are always upgraded to https://.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
     /// Seconds to wait for one answer before the call counts as indeterminate.
     #[arg(long, value_name = "SECONDS", default_value_t = 15)]
     pub timeout: u64,
@@ -190,7 +195,10 @@ fn env(name: &str) -> Option<String> {
 /// Builds a run configuration from the endpoint flags.
 pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
     let region = target::resolve_region(e.region.as_deref(), &env);
-    let endpoint = target::resolve_endpoint(e.endpoint.as_deref(), &region, &env)?;
+    let (endpoint, note) = target::resolve_endpoint_noting(e.endpoint.as_deref(), &region, &env)?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
     let embedded = endpoint == EndpointSpec::Embedded;
     if !embedded && (e.mutant.is_some() || e.backup_duration.is_some()) {
         return Err(ConfigError {
@@ -242,6 +250,7 @@ pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
         },
         client: ClientSettings {
             request_timeout: Duration::from_secs(e.timeout),
+            allow_insecure_http: e.allow_insecure_http,
             ..ClientSettings::default()
         },
         settle_wait: e.settle_wait,

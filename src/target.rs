@@ -43,19 +43,37 @@ pub fn resolve_endpoint(
     region: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<EndpointSpec, ConfigError> {
+    resolve_endpoint_noting(flag, region, env).map(|(spec, _)| spec)
+}
+
+/// [`resolve_endpoint`], with a note for the user when the URL was changed on the way (an
+/// `http://` AWS host upgraded to `https://`, see [`upgrade_aws_http`]).
+pub fn resolve_endpoint_noting(
+    flag: Option<&str>,
+    region: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(EndpointSpec, Option<String>), ConfigError> {
     let raw = flag
         .map(str::to_string)
         .or_else(|| env("AWS_ENDPOINT_URL_OPSWORKSCM"))
         .or_else(|| env("AWS_ENDPOINT_URL"))
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| "embedded".to_string());
-    parse_endpoint(raw.trim(), region)
+    parse_endpoint_noting(raw.trim(), region)
 }
 
 /// Parses one endpoint string (see [`resolve_endpoint`]).
 pub fn parse_endpoint(raw: &str, region: &str) -> Result<EndpointSpec, ConfigError> {
+    parse_endpoint_noting(raw, region).map(|(spec, _)| spec)
+}
+
+/// [`parse_endpoint`], with the note of [`resolve_endpoint_noting`].
+pub fn parse_endpoint_noting(
+    raw: &str,
+    region: &str,
+) -> Result<(EndpointSpec, Option<String>), ConfigError> {
     if raw.eq_ignore_ascii_case("embedded") {
-        return Ok(EndpointSpec::Embedded);
+        return Ok((EndpointSpec::Embedded, None));
     }
     let bad = |why: String| {
         ConfigError {
@@ -87,7 +105,61 @@ pub fn parse_endpoint(raw: &str, region: &str) -> Result<EndpointSpec, ConfigErr
     url.set_fragment(None);
     let _ = url.set_username("");
     let _ = url.set_password(None);
-    Ok(EndpointSpec::Url(url))
+    let given = url.clone();
+    let note = upgrade_aws_http(&mut url).then(|| {
+        format!("{given} is an AWS host: using {url} instead (the AWS SDKs always use https there, and signed requests never travel in plain text)")
+    });
+    Ok((EndpointSpec::Url(url), note))
+}
+
+/// Upgrades an `http://` URL of an AWS host to `https://` (the AWS SDKs never use plain HTTP
+/// there, and a signed request must not travel in the clear); returns whether it did. An
+/// explicit port is kept unless it is 80, which becomes https's default.
+pub fn upgrade_aws_http(url: &mut Url) -> bool {
+    if url.scheme() != "http" || !is_aws_host(url) {
+        return false;
+    }
+    if url.port() == Some(80) {
+        let _ = url.set_port(None);
+    }
+    url.set_scheme("https").is_ok()
+}
+
+/// Whether a URL's host is this machine's loopback interface (`localhost`, 127.0.0.0/8, `::1`):
+/// the only hosts a signed request may reach over plain HTTP without `--allow-insecure-http`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        None => false,
+    }
+}
+
+/// Refuses to sign requests that would cross a network in plain text: credentials present, an
+/// `http://` URL and a host that is not loopback, unless the user allowed it.
+pub fn check_plain_http_signing(
+    base: &Url,
+    signed: bool,
+    allow_insecure_http: bool,
+) -> Result<(), ConfigError> {
+    if !signed || allow_insecure_http || base.scheme() != "http" || is_loopback(base) {
+        return Ok(());
+    }
+    Err(ConfigError {
+        message: format!(
+            "refusing to send SigV4-signed requests to {base} over plain HTTP: the signed headers (and any session token) would cross the network unencrypted"
+        ),
+        hint: format!(
+            "use https://{}, or pass --allow-insecure-http if the network to this host is trusted (or unset the credentials to send unsigned requests)",
+            base.as_str().trim_start_matches("http://")
+        ),
+    })
 }
 
 /// Resolves the region: the flag, then `AWS_REGION`, then `AWS_DEFAULT_REGION`, then us-east-1.
@@ -188,6 +260,8 @@ pub struct ClientSettings {
     pub request_timeout: Duration,
     /// The largest answer body read (a hostile endpoint cannot exhaust memory).
     pub max_body: usize,
+    /// Sign requests to a non-loopback host over plain HTTP (`--allow-insecure-http`).
+    pub allow_insecure_http: bool,
 }
 
 impl Default for ClientSettings {
@@ -196,6 +270,7 @@ impl Default for ClientSettings {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(15),
             max_body: 4 * 1024 * 1024,
+            allow_insecure_http: false,
         }
     }
 }
@@ -218,6 +293,7 @@ impl Target {
         credentials: Option<Credentials>,
         settings: ClientSettings,
     ) -> Result<Target, ConfigError> {
+        check_plain_http_signing(&base, credentials.is_some(), settings.allow_insecure_http)?;
         install_tls_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
@@ -484,7 +560,7 @@ mod tests {
         let documented = "http://opsworks-cm.{region}.amazonaws.com/#X-Amz-Target=OpsWorksCM_V2016_11_01.CreateBackup";
         match parse_endpoint(documented, "eu-west-1").unwrap() {
             EndpointSpec::Url(u) => {
-                assert_eq!(u.as_str(), "http://opsworks-cm.eu-west-1.amazonaws.com/")
+                assert_eq!(u.as_str(), "https://opsworks-cm.eu-west-1.amazonaws.com/")
             }
             other => panic!("{other:?}"),
         }
@@ -506,6 +582,114 @@ mod tests {
             EndpointSpec::Url(u) => assert!(!u.as_str().contains("secret")),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn http_urls_of_aws_hosts_are_upgraded_to_https_with_a_note() {
+        let documented = "http://opsworks-cm.{region}.amazonaws.com/#X-Amz-Target=OpsWorksCM_V2016_11_01.CreateBackup";
+        let (spec, note) = parse_endpoint_noting(documented, "us-east-1").unwrap();
+        assert_eq!(
+            spec,
+            EndpointSpec::Url(Url::parse("https://opsworks-cm.us-east-1.amazonaws.com/").unwrap())
+        );
+        let note = note.expect("the upgrade is noted");
+        assert!(
+            note.contains("http://opsworks-cm.us-east-1.amazonaws.com/")
+                && note.contains("https://opsworks-cm.us-east-1.amazonaws.com/"),
+            "{note}"
+        );
+        for (given, expected) in [
+            (
+                "http://opsworks-cm.cn-north-1.amazonaws.com.cn",
+                "https://opsworks-cm.cn-north-1.amazonaws.com.cn/",
+            ),
+            (
+                "http://opsworks-cm.us-east-1.api.aws:80/",
+                "https://opsworks-cm.us-east-1.api.aws/",
+            ),
+            (
+                "HTTP://OpsWorks-CM.us-east-1.AmazonAWS.com:8443/x",
+                "https://opsworks-cm.us-east-1.amazonaws.com:8443/x",
+            ),
+            // Already https, or not an AWS host: left as given, with no note.
+            (
+                "https://opsworks-cm.us-east-1.amazonaws.com/",
+                "https://opsworks-cm.us-east-1.amazonaws.com/",
+            ),
+            ("http://127.0.0.1:4566", "http://127.0.0.1:4566/"),
+            (
+                "http://amazonaws.com.example.org/",
+                "http://amazonaws.com.example.org/",
+            ),
+        ] {
+            let env = |k: &str| (k == "AWS_ENDPOINT_URL").then(|| given.to_string());
+            let (spec, note) = resolve_endpoint_noting(None, "r", &env).unwrap();
+            assert_eq!(
+                spec,
+                EndpointSpec::Url(Url::parse(expected).unwrap()),
+                "{given}"
+            );
+            assert_eq!(
+                note.is_some(),
+                given.to_ascii_lowercase().starts_with("http://") && expected.starts_with("https"),
+                "{given}"
+            );
+        }
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for u in [
+            "http://127.0.0.1:1/",
+            "http://127.8.9.10/",
+            "http://localhost:4566/",
+            "http://LOCALHOST./",
+            "http://[::1]:4566/",
+            "http://[::ffff:127.0.0.1]/",
+        ] {
+            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in [
+            "http://192.0.2.1:1/",
+            "http://10.0.0.1/",
+            "http://0.0.0.0/",
+            "http://localhost.example.com/",
+            "http://127.0.0.1.nip.io/",
+            "http://[2001:db8::1]/",
+        ] {
+            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+    }
+
+    #[test]
+    fn signing_over_plain_http_is_refused_off_loopback_unless_allowed() {
+        let remote = Url::parse("http://192.0.2.1:1/").unwrap();
+        let e = check_plain_http_signing(&remote, true, false).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("plain HTTP"), "{text}");
+        assert!(
+            text.contains("(hint: ")
+                && text.contains("https://192.0.2.1:1/")
+                && text.contains("--allow-insecure-http"),
+            "{text}"
+        );
+        // Allowed by the flag, unsigned, over https, or on loopback: no refusal.
+        assert!(check_plain_http_signing(&remote, true, true).is_ok());
+        assert!(check_plain_http_signing(&remote, false, false).is_ok());
+        let tls = Url::parse("https://192.0.2.1:1/").unwrap();
+        assert!(check_plain_http_signing(&tls, true, false).is_ok());
+        let local = Url::parse("http://127.0.0.1:4566/").unwrap();
+        assert!(check_plain_http_signing(&local, true, false).is_ok());
+        // The target refuses to be built, so nothing is ever sent.
+        let creds = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let built = Target::new(
+            remote,
+            Dialect::AwsJson,
+            "us-east-1".into(),
+            Some(creds),
+            ClientSettings::default(),
+        );
+        assert!(built.is_err());
     }
 
     #[test]
