@@ -1511,7 +1511,8 @@ impl Session {
         };
         let observation = match answer {
             Answer::Observed(o) => o,
-            Answer::Protocol(m) => {
+            // Not served: a divergence for now, as before (the lead wires the real behaviour).
+            Answer::Protocol(m) | Answer::NotServed(m) => {
                 let allowed: Vec<String> = checker.allowed_names(&action).into_iter().collect();
                 let observed = format!(
                     "HTTP {} {}",
@@ -1667,7 +1668,7 @@ impl Session {
             (&servers, &servers_ex, "DescribeServers"),
             (&backups, &backups_ex, "DescribeBackups"),
         ] {
-            if let Ok(Answer::Protocol(m)) = answer {
+            if let Ok(Answer::Protocol(m) | Answer::NotServed(m)) = answer {
                 // A broken answer is a divergence even while learning the state.
                 return Err(CaseResult::Diverged(Box::new(Failure {
                     rule: m.rule,
@@ -1859,7 +1860,7 @@ impl Session {
                         .map(|(_, v)| v.as_str());
                     match wire::decode_response(self.target.dialect, *op, status, et, &body) {
                         Answer::Observed(o) => o,
-                        Answer::Protocol(m) => {
+                        Answer::Protocol(m) | Answer::NotServed(m) => {
                             return CaseResult::Diverged(Box::new(Failure {
                                 rule: m.rule,
                                 message: m.message,
@@ -1910,7 +1911,7 @@ impl Session {
             let answered = origin.elapsed().as_micros() as i64;
             let observed = match answer {
                 Ok(Answer::Observed(o)) => o,
-                Ok(Answer::Protocol(m)) => {
+                Ok(Answer::Protocol(m) | Answer::NotServed(m)) => {
                     return CaseResult::Diverged(Box::new(Failure {
                         rule: m.rule,
                         message: m.message,
