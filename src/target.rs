@@ -6,7 +6,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::Credentials;
 use serde_json::Value;
 use url::Url;
@@ -180,48 +179,94 @@ pub fn is_aws_host(url: &Url) -> bool {
 }
 
 /// Loads credentials from the standard sources a user expects: the environment, then the
-/// shared config and credentials files (the profile `profile`, else `AWS_PROFILE`, else
-/// `default`), parsed by aws-config. Static keys only: the harness never reaches for the
-/// instance metadata service, SSO or STS, so it talks to no address the user did not name.
+/// shared config and credentials files (see [`credentials_from`]). Static keys only: the
+/// harness never reaches for the instance metadata service, SSO or STS, so it talks to no
+/// address the user did not name.
 pub async fn load_credentials(profile: Option<&str>) -> Option<Credentials> {
-    let env = aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new();
-    if let Ok(c) = env.provide_credentials().await {
-        return Some(c);
-    }
-    profile_credentials(
-        &aws_types::os_shim_internal::Fs::real(),
-        &aws_types::os_shim_internal::Env::real(),
-        profile,
-    )
-    .await
+    credentials_from(profile, &|name| std::env::var(name).ok())
 }
 
-/// Static credentials of the selected profile in the shared config and credentials files.
-async fn profile_credentials(
-    fs: &aws_types::os_shim_internal::Fs,
-    env: &aws_types::os_shim_internal::Env,
+/// Static credentials as the AWS SDKs find them, with `env` looking variables up:
+/// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (with `AWS_SESSION_TOKEN`); else the profile
+/// `profile`, else `AWS_PROFILE`, else `default`, from the credentials file
+/// (`AWS_SHARED_CREDENTIALS_FILE`, default `~/.aws/credentials`, sections `[name]`) over the
+/// config file (`AWS_CONFIG_FILE`, default `~/.aws/config`, sections `[profile name]` and
+/// `[default]`), key by key.
+pub fn credentials_from(
     profile: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
 ) -> Option<Credentials> {
-    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
-    let set = aws_config::profile::load(
-        fs,
-        env,
-        &files,
-        profile.map(|p| std::borrow::Cow::Owned(p.to_string())),
-    )
-    .await
-    .ok()?;
-    let selected = set.get_profile(set.selected_profile())?;
-    let key = selected.get("aws_access_key_id")?;
-    let secret = selected.get("aws_secret_access_key")?;
-    let token = selected.get("aws_session_token").map(str::to_string);
+    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    if let (Some(key), Some(secret)) = (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) {
+        let token = set("AWS_SESSION_TOKEN");
+        return Some(Credentials::new(key, secret, token, None, "environment"));
+    }
+    let profile = profile
+        .map(str::to_string)
+        .or_else(|| set("AWS_PROFILE"))
+        .unwrap_or_else(|| "default".into());
+    let path = |var: &str, default: &str| {
+        let raw = set(var).unwrap_or_else(|| format!("~/.aws/{default}"));
+        match (raw.strip_prefix("~/"), set("HOME")) {
+            (Some(rest), Some(home)) => std::path::Path::new(&home).join(rest),
+            _ => std::path::PathBuf::from(raw),
+        }
+    };
+    let read = |p: std::path::PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+    let from_credentials = profile_section(
+        &read(path("AWS_SHARED_CREDENTIALS_FILE", "credentials")),
+        &profile,
+        false,
+    );
+    let from_config = profile_section(&read(path("AWS_CONFIG_FILE", "config")), &profile, true);
+    let get = |key: &str| {
+        from_credentials
+            .iter()
+            .chain(&from_config)
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
     Some(Credentials::new(
-        key,
-        secret,
-        token,
+        get("aws_access_key_id")?,
+        get("aws_secret_access_key")?,
+        get("aws_session_token"),
         None,
         "shared-config-files",
     ))
+}
+
+/// The `key = value` pairs of one profile's section in a shared config or credentials file
+/// (INI: `#` and `;` start comment lines, keys are case-insensitive, indented lines belong to
+/// a nested property and are skipped). In the config file a profile is `[profile name]`, and
+/// `default` may also be `[default]`; in the credentials file it is `[name]`.
+fn profile_section(text: &str, profile: &str, config_file: bool) -> Vec<(String, String)> {
+    let wanted = |header: &str| {
+        let header = header.split_whitespace().collect::<Vec<_>>();
+        match header.as_slice() {
+            ["profile", name] if config_file => *name == profile,
+            [name] => *name == profile && (!config_file || profile == "default"),
+            _ => false,
+        }
+    };
+    let mut inside = false;
+    let mut pairs = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(header) = trimmed.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            inside = wanted(header);
+            continue;
+        }
+        if !inside || line.starts_with([' ', '\t']) {
+            continue;
+        }
+        if let Some((key, value)) = trimmed.split_once('=') {
+            pairs.push((key.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    pairs
 }
 
 /// Installs the process's TLS provider (rustls with ring: no C toolchain or cmake needed). Every
@@ -746,24 +791,122 @@ mod tests {
         assert!(!is_aws_host(&Url::parse("http://127.0.0.1:4566/").unwrap()));
     }
 
-    #[tokio::test]
-    async fn profile_credentials_come_from_the_shared_files() {
-        use aws_types::os_shim_internal::{Env, Fs};
-        let env = Env::from_slice(&[("HOME", "/home/u")]);
-        let fs = Fs::from_slice(&[(
-            "/home/u/.aws/credentials",
-            "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s1\n[ci]\naws_access_key_id = AKIACI\naws_secret_access_key = s2\naws_session_token = t2\n",
-        )]);
-        let d = profile_credentials(&fs, &env, None).await.unwrap();
-        assert_eq!(d.access_key_id(), "AKIADEFAULT");
-        let ci = profile_credentials(&fs, &env, Some("ci")).await.unwrap();
+    /// A home directory with these shared files, and an environment lookup over it.
+    fn home_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+        for (name, text) in files {
+            std::fs::write(home.path().join(name), text).unwrap();
+        }
+        home
+    }
+
+    fn lookup<'a>(
+        home: &'a tempfile::TempDir,
+        vars: &'a [(&'a str, &'a str)],
+    ) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            if name == "HOME" {
+                return Some(home.path().display().to_string());
+            }
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn key_of(c: Option<Credentials>) -> Option<(String, Option<String>)> {
+        c.map(|c| {
+            (
+                c.access_key_id().to_string(),
+                c.session_token().map(str::to_string),
+            )
+        })
+    }
+
+    const CREDENTIALS: &str = "# shared credentials\n[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s1\n\n[ci]\nAWS_ACCESS_KEY_ID=AKIACI\naws_secret_access_key = s2/with+slash=\naws_session_token = t2\n";
+    const CONFIG: &str = "[default]\nregion = us-east-1\n[profile dev]\n; a comment\ns3 =\n  aws_access_key_id = AKIANESTED\nregion = eu-west-1\naws_access_key_id = AKIADEV\naws_secret_access_key = s3\n[dev]\naws_access_key_id = AKIANOTAPROFILE\n[profile ci]\naws_access_key_id = AKIACONFIGCI\n";
+
+    #[test]
+    fn credentials_come_from_the_environment_first() {
+        let home = home_with(&[(".aws/credentials", CREDENTIALS)]);
+        let vars = [
+            ("AWS_ACCESS_KEY_ID", "AKIAENV"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "tok"),
+        ];
         assert_eq!(
-            (ci.access_key_id(), ci.session_token()),
-            ("AKIACI", Some("t2"))
+            key_of(credentials_from(Some("ci"), &lookup(&home, &vars))),
+            Some(("AKIAENV".into(), Some("tok".into())))
         );
-        assert!(profile_credentials(&fs, &env, Some("missing"))
-            .await
-            .is_none());
+        // A key without its secret is no credential: the files are read instead.
+        let half = [("AWS_ACCESS_KEY_ID", "AKIAENV")];
+        assert_eq!(
+            key_of(credentials_from(None, &lookup(&home, &half))),
+            Some(("AKIADEFAULT".into(), None))
+        );
+    }
+
+    #[test]
+    fn profiles_come_from_the_shared_files() {
+        let home = home_with(&[(".aws/credentials", CREDENTIALS), (".aws/config", CONFIG)]);
+        let none = lookup(&home, &[]);
+        assert_eq!(
+            key_of(credentials_from(None, &none)),
+            Some(("AKIADEFAULT".into(), None))
+        );
+        // The credentials file wins over the config file, key by key.
+        let ci = credentials_from(Some("ci"), &none).unwrap();
+        assert_eq!(
+            (
+                ci.access_key_id(),
+                ci.secret_access_key(),
+                ci.session_token()
+            ),
+            ("AKIACI", "s2/with+slash=", Some("t2"))
+        );
+        // `[profile dev]` in the config file; `[dev]` there is not that profile.
+        assert_eq!(
+            key_of(credentials_from(Some("dev"), &none)),
+            Some(("AKIADEV".into(), None))
+        );
+        // AWS_PROFILE picks the profile when the flag does not.
+        let by_env = [("AWS_PROFILE", "dev")];
+        assert_eq!(
+            key_of(credentials_from(None, &lookup(&home, &by_env))),
+            Some(("AKIADEV".into(), None))
+        );
+        assert!(credentials_from(Some("missing"), &none).is_none());
+    }
+
+    #[test]
+    fn the_shared_file_locations_follow_the_environment() {
+        let home = home_with(&[
+            (
+                "elsewhere-credentials",
+                "[default]\naws_access_key_id = AKIAMOVED\naws_secret_access_key = s\n",
+            ),
+            (
+                "elsewhere-config",
+                "[profile only-config]\naws_access_key_id = AKIACONF\naws_secret_access_key = s\n",
+            ),
+        ]);
+        let vars = [
+            ("AWS_SHARED_CREDENTIALS_FILE", "~/elsewhere-credentials"),
+            ("AWS_CONFIG_FILE", "~/elsewhere-config"),
+        ];
+        let env = lookup(&home, &vars);
+        assert_eq!(
+            key_of(credentials_from(None, &env)),
+            Some(("AKIAMOVED".into(), None))
+        );
+        assert_eq!(
+            key_of(credentials_from(Some("only-config"), &env)),
+            Some(("AKIACONF".into(), None))
+        );
+        // Nothing anywhere: no credentials, and no error.
+        let empty = tempfile::tempdir().unwrap();
+        assert!(credentials_from(None, &lookup(&empty, &[])).is_none());
     }
 
     #[test]
