@@ -96,7 +96,12 @@ impl TargetArgs {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(EndpointSpec, String), ConfigError> {
         let region = target::resolve_region(self.region.as_deref(), env);
-        let endpoint = target::resolve_endpoint(self.endpoint.as_deref(), &region, env)?;
+        let (endpoint, note) =
+            target::resolve_endpoint_noting(self.endpoint.as_deref(), &region, env)?;
+        if let Some(note) = note {
+            // An http:// URL of an AWS host is sent over https: say so once, at the start.
+            eprintln!("note: {note}");
+        }
         Ok((endpoint, region))
     }
 }
@@ -143,6 +148,11 @@ pub struct EndpointArgs {
     /// whenever credentials are found (environment, shared config and credentials files).
     #[arg(long, value_name = "NAME", env = "AWS_PROFILE")]
     pub profile: Option<String>,
+    /// Sign requests even over plain http:// to a host that is not loopback (by default that is
+    /// refused: the signed headers would cross the network unencrypted). http:// URLs of AWS
+    /// hosts are always upgraded to https://.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
     /// Seconds to wait for one answer before the call counts as indeterminate.
     #[arg(long, value_name = "SECONDS", default_value_t = 15)]
     pub timeout: u64,
@@ -286,6 +296,7 @@ pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
         },
         client: ClientSettings {
             request_timeout: Duration::from_secs(e.timeout),
+            allow_insecure_http: e.allow_insecure_http,
             ..ClientSettings::default()
         },
         settle_wait: e.settle_wait,

@@ -1,7 +1,8 @@
 //! Every kind of endpoint, judged by one `run` each: the emulator in envelope, the always-success
 //! stub, a SigV4-verifying emulator, an endpoint tested without its control plane (left as it was
 //! found), backups finishing by themselves at any speed, and a deliberately wrong limit found and
-//! shrunk to the shortest plan that shows it.
+//! shrunk to the shortest plan that shows it. And what keeps a signed request off the network in
+//! plain text: http:// AWS hosts upgraded to https://, plain-HTTP signing refused off loopback.
 
 use std::time::Duration;
 
@@ -289,4 +290,105 @@ async fn two_thousand_generated_sequences_against_the_correct_emulator_give_no_d
     let o = run(config(2000, 19)).await;
     assert_eq!(o.exit, ExitCode::Pass, "{}", explain(&o));
     assert_eq!(o.report.cases, 2000);
+}
+
+/// The binary with credentials in the environment and nothing else of the user's: HOME and the
+/// shared files point into `dir`, no endpoint variable is set.
+fn signed_run(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_opsworkscm-conformance"))
+        .arg("run")
+        .args(["--scenarios", dir.join("no-scenarios").to_str().unwrap()])
+        .args(["--report-dir", dir.join("reports").to_str().unwrap()])
+        .args([
+            "--no-save-regressions",
+            "--max-calls",
+            "1",
+            "--timeout",
+            "1",
+        ])
+        .args(["--settle-wait", "1s"])
+        .args(args)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_OPSWORKSCM")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("HOME", dir)
+        .env("AWS_CONFIG_FILE", dir.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("credentials"))
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .expect("the binary runs")
+}
+
+fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn signing_over_plain_http_off_loopback_is_refused_before_anything_is_sent() {
+    for endpoint in ["http://192.0.2.1:1", "http://example.invalid:1/"] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = signed_run(dir.path(), &["--endpoint", endpoint]);
+        let out = output_text(&o);
+        assert_eq!(o.status.code(), Some(2), "{endpoint}: {out}");
+        assert!(out.contains("plain HTTP"), "{out}");
+        assert!(
+            out.contains("(hint: ") && out.contains("--allow-insecure-http"),
+            "{out}"
+        );
+        // Refused while configuring: the run never began, so it wrote no report.
+        assert!(!dir.path().join("reports").exists(), "{out}");
+    }
+}
+
+#[test]
+fn allow_insecure_http_lifts_the_refusal() {
+    // A name that cannot resolve: the run gets past configuration, and nothing leaves the machine.
+    let dir = tempfile::tempdir().unwrap();
+    let o = signed_run(
+        dir.path(),
+        &[
+            "--endpoint",
+            "http://nonexistent.invalid/",
+            "--allow-insecure-http",
+        ],
+    );
+    let out = output_text(&o);
+    assert_eq!(o.status.code(), Some(3), "{out}");
+    assert!(!out.contains("plain HTTP"), "{out}");
+    let report: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("reports/report.json")).expect("a report"),
+    )
+    .unwrap();
+    assert_eq!(report["verdict"], "error", "{report}");
+    assert_eq!(report["target"]["signed"], true, "{report}");
+    assert_eq!(report["target"]["endpoint"], "http://nonexistent.invalid/");
+}
+
+#[test]
+fn the_documented_http_form_is_configured_as_https() {
+    use clap::Parser;
+    use opsworkscm_conformance::cli::{Cli, Command};
+    let documented = "http://opsworks-cm.{region}.amazonaws.com/#X-Amz-Target=OpsWorksCM_V2016_11_01.CreateBackup";
+    let cli = Cli::parse_from([
+        "opsworkscm-conformance",
+        "run",
+        "--endpoint",
+        documented,
+        "--region",
+        "eu-west-1",
+    ]);
+    let Command::Run(args) = cli.command else {
+        panic!("a run")
+    };
+    let config = opsworkscm_conformance::cli::run_config(&args.endpoint).unwrap();
+    // The report's target is this URL (the runner shows the resolved endpoint).
+    let https = "https://opsworks-cm.eu-west-1.amazonaws.com/";
+    assert_eq!(config.endpoint, EndpointSpec::Url(https.parse().unwrap()));
+    assert_eq!(config.endpoint_arg, https);
 }

@@ -164,6 +164,7 @@ async fn judge(addr: SocketAddr) -> (RunOutcome, Duration) {
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_millis(1500),
             max_body: 1024 * 1024,
+            ..ClientSettings::default()
         },
         ..RunConfig::default()
     };

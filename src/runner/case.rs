@@ -303,7 +303,7 @@ impl<'s> Case<'s> {
         };
         let observation = match answer {
             Ok(Answer::Observed(o)) => o,
-            Ok(Answer::Protocol(m)) => {
+            Ok(Answer::Protocol(m) | Answer::NotServed(m)) => {
                 let observed = format!(
                     "HTTP {} {}",
                     sent.exchange.status.unwrap_or(0),

@@ -291,7 +291,9 @@ impl Session {
             let (answer, ex) = self.api(op, &input).await;
             let observed = match answer {
                 Ok(Answer::Observed(o)) => o,
-                Ok(Answer::Protocol(m)) => return protocol_failure(m, 2, ex, &timeline),
+                Ok(Answer::Protocol(m) | Answer::NotServed(m)) => {
+                    return protocol_failure(m, 2, ex, &timeline)
+                }
                 Ok(_) => Observation::Unknown,
                 Err(f) => return CaseResult::from_fault(f),
             };
@@ -325,7 +327,9 @@ impl Session {
             // No retry inside a burst: a throttled call cannot be judged.
             let observed = match self.decode(op, t) {
                 Ok(Answer::Observed(o)) => o,
-                Ok(Answer::Protocol(m)) => return Err(protocol_failure(m, 1, ex, timeline)),
+                Ok(Answer::Protocol(m) | Answer::NotServed(m)) => {
+                    return Err(protocol_failure(m, 1, ex, timeline))
+                }
                 Ok(Answer::Throttled(m)) => {
                     return Err(CaseResult::Unjudged(self.fault(FaultClass::Throttled, &m)))
                 }

@@ -69,7 +69,7 @@ impl Session {
             (&servers, &servers_ex, "DescribeServers"),
             (&backups, &backups_ex, "DescribeBackups"),
         ] {
-            if let Ok(Answer::Protocol(m)) = answer {
+            if let Ok(Answer::Protocol(m) | Answer::NotServed(m)) = answer {
                 // A broken answer is a divergence even while learning the state.
                 return Err(CaseResult::Diverged(Box::new(learning_failure(
                     op, m.rule, &m.message, ex,

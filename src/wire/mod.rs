@@ -96,6 +96,10 @@ pub enum Answer {
     Unavailable(String),
     /// The endpoint refused the request's credentials or signature: it cannot be judged.
     AuthRefused(String),
+    /// The endpoint does not serve the operation (aws-json `UnknownOperationException`, an
+    /// envelope 404 without a documented code). The mismatch is what it means when the
+    /// operation was required.
+    NotServed(Mismatch),
 }
 
 /// Strips `namespace#` and `:suffix` from an error type (ambiguity A12).
@@ -137,6 +141,9 @@ const THROTTLING: [&str; 4] = [
     "RequestLimitExceeded",
 ];
 
+/// The error an endpoint answers for an operation it does not serve.
+const UNKNOWN_OPERATION: &str = "UnknownOperationException";
+
 /// Decodes an HTTP answer. `error_type_header` is `X-Amzn-Errortype`, if sent.
 pub fn decode_response(
     dialect: Dialect,
@@ -145,57 +152,74 @@ pub fn decode_response(
     error_type_header: Option<&str>,
     body: &[u8],
 ) -> Answer {
-    if status == 429 {
-        return Answer::Throttled(format!("HTTP 429: {}", snippet(body)));
-    }
     let parsed: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
         Some(json!({}))
     } else {
         serde_json::from_slice(body).ok()
     };
-    if status >= 500 {
-        let name = parsed
-            .as_ref()
-            .and_then(|v| v.get("__type").and_then(Value::as_str))
-            .map(error_name)
-            .or(error_type_header.map(error_name));
-        if name.is_some_and(|n| THROTTLING.contains(&n)) {
-            return Answer::Throttled(format!("HTTP {status}: {}", snippet(body)));
-        }
-        // A documented client error (ValidationException, ...) is the endpoint's verdict, sent
-        // with the wrong status: a divergence, not an outage.
-        if let Some(n) = name.filter(|n| !matches!(ErrorKind::from_name(n), ErrorKind::Other(_))) {
-            return Answer::Protocol(Mismatch {
-                rule: "protocol.error",
-                message: format!("{n} came with HTTP {status}; the service sends it with HTTP 400"),
-            });
-        }
-        let what = if looks_like_html(body) {
-            "an HTML error page"
-        } else {
-            "a server error"
-        };
-        return Answer::Unavailable(format!("HTTP {status} with {what}: {}", snippet(body)));
-    }
-    let Some(value) = parsed else {
-        if looks_like_html(body) && status >= 400 {
-            return Answer::Unavailable(format!(
-                "HTTP {status} with an HTML error page: {}",
-                snippet(body)
-            ));
-        }
-        return Answer::Protocol(Mismatch {
-            rule: "protocol.success",
-            message: format!(
-                "HTTP {status} with a body that is not JSON: {}",
-                snippet(body)
-            ),
-        });
-    };
     match dialect {
-        Dialect::AwsJson => decode_aws_json(op, status, error_type_header, value),
-        Dialect::Envelope => decode_envelope(op, value),
+        Dialect::AwsJson => {
+            if status == 429 {
+                return Answer::Throttled(format!("HTTP 429: {}", snippet(body)));
+            }
+            if status >= 500 {
+                return server_error(status, parsed.as_ref(), error_type_header, body);
+            }
+            match parsed {
+                Some(value) => decode_aws_json(op, status, error_type_header, value),
+                None => not_json(status, body),
+            }
+        }
+        Dialect::Envelope => decode_envelope_http(op, status, parsed, body),
     }
+}
+
+/// A 5xx answer: throttling, a documented error with the wrong status, or an outage.
+fn server_error(
+    status: u16,
+    parsed: Option<&Value>,
+    error_type_header: Option<&str>,
+    body: &[u8],
+) -> Answer {
+    let name = parsed
+        .and_then(|v| v.get("__type").and_then(Value::as_str))
+        .map(error_name)
+        .or(error_type_header.map(error_name));
+    if name.is_some_and(|n| THROTTLING.contains(&n)) {
+        return Answer::Throttled(format!("HTTP {status}: {}", snippet(body)));
+    }
+    // A documented client error (ValidationException, ...) is the endpoint's verdict, sent
+    // with the wrong status: a divergence, not an outage.
+    if let Some(n) = name.filter(|n| !matches!(ErrorKind::from_name(n), ErrorKind::Other(_))) {
+        return Answer::Protocol(Mismatch {
+            rule: "protocol.error",
+            message: format!("{n} came with HTTP {status}; the service sends it with HTTP 400"),
+        });
+    }
+    let what = if looks_like_html(body) {
+        "an HTML error page"
+    } else {
+        "a server error"
+    };
+    Answer::Unavailable(format!("HTTP {status} with {what}: {}", snippet(body)))
+}
+
+/// A body that is not JSON (and not a 5xx): an HTML error page cannot be judged, anything else
+/// breaks the protocol.
+fn not_json(status: u16, body: &[u8]) -> Answer {
+    if looks_like_html(body) && status >= 400 {
+        return Answer::Unavailable(format!(
+            "HTTP {status} with an HTML error page: {}",
+            snippet(body)
+        ));
+    }
+    Answer::Protocol(Mismatch {
+        rule: "protocol.success",
+        message: format!(
+            "HTTP {status} with a body that is not JSON: {}",
+            snippet(body)
+        ),
+    })
 }
 
 fn decode_aws_json(
@@ -204,53 +228,49 @@ fn decode_aws_json(
     error_type_header: Option<&str>,
     value: Value,
 ) -> Answer {
-    if (200..300).contains(&status) {
-        if !value.is_object() {
-            return Answer::Protocol(Mismatch {
-                rule: "protocol.success",
-                message: format!("HTTP {status} with a JSON body that is not an object: {value}"),
-            });
-        }
-        if value.get("__type").is_some() {
-            return Answer::Protocol(Mismatch {
-                rule: "protocol.error",
-                message: format!(
-                    "HTTP {status} (a success status) with an error body: {value}; errors are 4xx"
-                ),
-            });
-        }
-        return Answer::Observed(Observation::Success(value));
+    if status == 200 {
+        return aws_json_success(value);
     }
-    // The Rust SDK prefers the header, botocore reads only the body: both must agree.
-    let body_type = value
-        .get("__type")
-        .or_else(|| value.get("code"))
-        .and_then(Value::as_str);
-    let Some(raw) = body_type.or(error_type_header) else {
+    if (200..300).contains(&status) {
+        return Answer::Protocol(Mismatch {
+            rule: "protocol.success",
+            message: format!("HTTP {status}: the service answers a success with HTTP 200 exactly"),
+        });
+    }
+    // The Rust SDK prefers the header, botocore reads only `__type`: an error must carry
+    // `__type`, and a header, when sent, must agree with it.
+    let Some(raw) = value.get("__type").and_then(Value::as_str) else {
+        // A refusal of the caller or a throttle named only in the header is still no verdict.
+        if let Some(answer) =
+            error_type_header.and_then(|h| not_a_verdict(error_name(h), status, &value))
+        {
+            return answer;
+        }
+        let header = error_type_header
+            .map(|h| format!(" (X-Amzn-Errortype {h:?} alone is not read by botocore)"))
+            .unwrap_or_default();
         return Answer::Protocol(Mismatch {
             rule: "protocol.error",
-            message: format!("HTTP {status} error without a __type: {value}"),
+            message: format!("HTTP {status} error without a __type{header}: {value}"),
         });
     };
     let name = error_name(raw);
-    if THROTTLING.contains(&name) {
-        return Answer::Throttled(format!("{name} (HTTP {status})"));
+    if let Some(answer) = not_a_verdict(name, status, &value) {
+        return answer;
     }
-    if AUTH_ERRORS.contains(&name) {
-        let message = value
-            .get("message")
-            .or_else(|| value.get("Message"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        return Answer::AuthRefused(format!("{name} (HTTP {status}): {message}"));
-    }
-    if let (Some(b), Some(h)) = (body_type, error_type_header) {
-        if error_name(b) != error_name(h) {
+    if let Some(h) = error_type_header {
+        if error_name(h) != name {
             return Answer::Protocol(Mismatch {
                 rule: "protocol.error",
-                message: format!("__type {b:?} and X-Amzn-Errortype {h:?} disagree"),
+                message: format!("__type {raw:?} and X-Amzn-Errortype {h:?} disagree"),
             });
         }
+    }
+    if name == UNKNOWN_OPERATION {
+        return not_served(format!(
+            "{} answered with {UNKNOWN_OPERATION} (HTTP {status})",
+            op.name()
+        ));
     }
     let kind = ErrorKind::from_name(name);
     if matches!(kind, ErrorKind::Other(_)) {
@@ -271,6 +291,50 @@ fn decode_aws_json(
     Answer::Observed(Observation::Error(kind))
 }
 
+/// Throttling, or a refusal of the caller rather than the call: answers that judge nothing.
+fn not_a_verdict(name: &str, status: u16, value: &Value) -> Option<Answer> {
+    if THROTTLING.contains(&name) {
+        return Some(Answer::Throttled(format!("{name} (HTTP {status})")));
+    }
+    if AUTH_ERRORS.contains(&name) {
+        let message = value
+            .get("message")
+            .or_else(|| value.get("Message"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        return Some(Answer::AuthRefused(format!(
+            "{name} (HTTP {status}): {message}"
+        )));
+    }
+    None
+}
+
+/// An HTTP 200 in aws-json: a JSON object that is not an error.
+fn aws_json_success(value: Value) -> Answer {
+    if !value.is_object() {
+        return Answer::Protocol(Mismatch {
+            rule: "protocol.success",
+            message: format!("HTTP 200 with a JSON body that is not an object: {value}"),
+        });
+    }
+    if value.get("__type").is_some() {
+        return Answer::Protocol(Mismatch {
+            rule: "protocol.error",
+            message: format!(
+                "HTTP 200 (a success status) with an error body: {value}; errors are 4xx"
+            ),
+        });
+    }
+    Answer::Observed(Observation::Success(value))
+}
+
+fn not_served(message: String) -> Answer {
+    Answer::NotServed(Mismatch {
+        rule: "protocol.error",
+        message,
+    })
+}
+
 /// Envelope error codes and the service errors they stand for.
 pub const ENVELOPE_CODES: [(&str, ErrorKind); 4] = [
     ("VALIDATION_ERROR", ErrorKind::ValidationException),
@@ -279,53 +343,87 @@ pub const ENVELOPE_CODES: [(&str, ErrorKind); 4] = [
     ("LIMIT_EXCEEDED", ErrorKind::LimitExceededException),
 ];
 
+/// The service error an envelope body names: `"success": false` with a documented code.
+fn envelope_error(value: &Value) -> Option<ErrorKind> {
+    if value.get("success").and_then(Value::as_bool) != Some(false) {
+        return None;
+    }
+    let code = value["error"]["code"].as_str()?;
+    ENVELOPE_CODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, kind)| kind.clone())
+}
+
+/// An envelope answer. Its HTTP status is the stub's choice (interfaces.md section 3): a
+/// documented error code is that error whatever the status; without one, 429 is throttling,
+/// 404 means the operation is not served and 5xx an outage.
+fn decode_envelope_http(op: Operation, status: u16, parsed: Option<Value>, body: &[u8]) -> Answer {
+    if let Some(kind) = parsed.as_ref().and_then(envelope_error) {
+        return Answer::Observed(Observation::Error(kind));
+    }
+    match status {
+        429 => Answer::Throttled(format!("HTTP 429: {}", snippet(body))),
+        404 => not_served(format!(
+            "{} answered with HTTP 404 and no documented error code: {}",
+            op.name(),
+            snippet(body)
+        )),
+        500.. => server_error(status, parsed.as_ref(), None, body),
+        _ => match parsed {
+            Some(value) => decode_envelope(op, value),
+            None => not_json(status, body),
+        },
+    }
+}
+
 fn decode_envelope(op: Operation, value: Value) -> Answer {
     match value.get("success").and_then(Value::as_bool) {
-        Some(true) => {
-            let data = value.get("data").cloned().unwrap_or(json!({}));
-            if op == Operation::CreateBackup && data.get("Backup").is_none() {
-                let id = data.get("id").and_then(Value::as_str);
-                let created = data.get("created_at").and_then(Value::as_str);
-                return match (id, created) {
-                    (Some(id), Some(created_at)) if !id.is_empty() => {
-                        Answer::Observed(Observation::CreatedEnvelope {
-                            id: id.to_string(),
-                            created_at: created_at.to_string(),
-                        })
-                    }
-                    _ => Answer::Protocol(Mismatch {
-                        rule: "protocol.success",
-                        message: format!(
-                            "envelope success data must have a string id and created_at: {data}"
-                        ),
-                    }),
-                };
-            }
-            if !data.is_object() {
-                return Answer::Protocol(Mismatch {
-                    rule: "protocol.success",
-                    message: format!("envelope success data is not an object: {data}"),
-                });
-            }
-            Answer::Observed(Observation::Success(data))
-        }
+        Some(true) => envelope_success(op, value),
         Some(false) => {
+            // A documented code was decoded before: this one is unknown.
             let code = value["error"]["code"].as_str().unwrap_or("");
-            match ENVELOPE_CODES.iter().find(|(c, _)| *c == code) {
-                Some((_, kind)) => Answer::Observed(Observation::Error(kind.clone())),
-                None => Answer::Protocol(Mismatch {
-                    rule: "protocol.error",
-                    message: format!(
-                        "unknown envelope error code {code:?} (known: VALIDATION_ERROR, NOT_FOUND, INVALID_STATE, LIMIT_EXCEEDED)"
-                    ),
-                }),
-            }
+            Answer::Protocol(Mismatch {
+                rule: "protocol.error",
+                message: format!(
+                    "unknown envelope error code {code:?} (known: VALIDATION_ERROR, NOT_FOUND, INVALID_STATE, LIMIT_EXCEEDED)"
+                ),
+            })
         }
         None => Answer::Protocol(Mismatch {
             rule: "protocol.success",
             message: format!("envelope answer without a boolean \"success\": {value}"),
         }),
     }
+}
+
+fn envelope_success(op: Operation, value: Value) -> Answer {
+    let data = value.get("data").cloned().unwrap_or(json!({}));
+    if op == Operation::CreateBackup && data.get("Backup").is_none() {
+        let id = data.get("id").and_then(Value::as_str);
+        let created = data.get("created_at").and_then(Value::as_str);
+        return match (id, created) {
+            (Some(id), Some(created_at)) if !id.is_empty() => {
+                Answer::Observed(Observation::CreatedEnvelope {
+                    id: id.to_string(),
+                    created_at: created_at.to_string(),
+                })
+            }
+            _ => Answer::Protocol(Mismatch {
+                rule: "protocol.success",
+                message: format!(
+                    "envelope success data must have a string id and created_at: {data}"
+                ),
+            }),
+        };
+    }
+    if !data.is_object() {
+        return Answer::Protocol(Mismatch {
+            rule: "protocol.success",
+            message: format!("envelope success data is not an object: {data}"),
+        });
+    }
+    Answer::Observed(Observation::Success(data))
 }
 
 /// An HTTP answer for the server side.
@@ -467,6 +565,166 @@ mod tests {
             decode_response(Dialect::AwsJson, op, 400, None, br#"{"__type":"Boom"}"#),
             Answer::Protocol(_)
         ));
+    }
+
+    fn aws(status: u16, header: Option<&str>, body: &str) -> Answer {
+        decode_response(
+            Dialect::AwsJson,
+            Operation::CreateBackup,
+            status,
+            header,
+            body.as_bytes(),
+        )
+    }
+
+    fn envelope(status: u16, body: &str) -> Answer {
+        decode_response(
+            Dialect::Envelope,
+            Operation::CreateBackup,
+            status,
+            None,
+            body.as_bytes(),
+        )
+    }
+
+    fn rule_of(answer: &Answer) -> Option<&'static str> {
+        match answer {
+            Answer::Protocol(m) => Some(m.rule),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn aws_json_success_is_http_200_exactly() {
+        let backup = r#"{"Backup": {"BackupId": "web-1"}}"#;
+        assert!(matches!(
+            aws(200, None, backup),
+            Answer::Observed(Observation::Success(_))
+        ));
+        for status in [201, 202, 204, 299] {
+            let answer = aws(status, None, backup);
+            assert_eq!(
+                rule_of(&answer),
+                Some("protocol.success"),
+                "{status}: {answer:?}"
+            );
+            let Answer::Protocol(m) = answer else {
+                unreachable!()
+            };
+            assert!(m.message.contains("HTTP 200"), "{}", m.message);
+        }
+        // An empty 204 is no success either.
+        assert_eq!(rule_of(&aws(204, None, "")), Some("protocol.success"));
+    }
+
+    #[test]
+    fn aws_json_errors_need_a_type_in_the_body_whatever_the_header_says() {
+        // botocore reads only __type: the header alone names nothing.
+        for header in [None, Some("ValidationException")] {
+            let answer = aws(400, header, r#"{"message": "bad name"}"#);
+            assert_eq!(
+                rule_of(&answer),
+                Some("protocol.error"),
+                "{header:?}: {answer:?}"
+            );
+        }
+        // Nor does a `code` member.
+        assert_eq!(
+            rule_of(&aws(400, None, r#"{"code": "ValidationException"}"#)),
+            Some("protocol.error")
+        );
+        // Header and body agreeing (with a namespace on one side) is the normal case.
+        assert_eq!(
+            aws(
+                400,
+                Some("ValidationException"),
+                r#"{"__type": "com.amazonaws.opsworkscm#ValidationException", "message": "m"}"#
+            ),
+            Answer::Observed(Observation::Error(ErrorKind::ValidationException))
+        );
+        // A refusal of the caller named only in the header still judges nothing.
+        assert!(matches!(
+            aws(
+                403,
+                Some("UnrecognizedClientException"),
+                r#"{"message": "bad key"}"#
+            ),
+            Answer::AuthRefused(_)
+        ));
+    }
+
+    #[test]
+    fn unknown_operation_means_not_served_in_aws_json() {
+        for raw in [
+            "UnknownOperationException",
+            "com.amazon.coral.service#UnknownOperationException",
+        ] {
+            let body = json!({ "__type": raw }).to_string();
+            match aws(400, None, &body) {
+                Answer::NotServed(m) => assert!(m.message.contains("CreateBackup"), "{m:?}"),
+                other => panic!("{raw}: {other:?}"),
+            }
+        }
+        // Any other undocumented error is still a divergence.
+        assert_eq!(
+            rule_of(&aws(400, None, r#"{"__type": "UnknownThingException"}"#)),
+            Some("protocol.error")
+        );
+    }
+
+    #[test]
+    fn envelope_errors_are_the_body_s_code_whatever_the_status() {
+        for (code, kind) in ENVELOPE_CODES.iter() {
+            let body = json!({"success": false, "error": {"code": code, "message": "m"}});
+            for status in [200, 400, 404, 409, 422, 429, 500, 503] {
+                assert_eq!(
+                    envelope(status, &body.to_string()),
+                    Answer::Observed(Observation::Error(kind.clone())),
+                    "{code} with HTTP {status}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn envelope_429_without_a_documented_code_is_throttling() {
+        for body in [
+            "",
+            "Too Many Requests",
+            r#"{"success": false, "error": {"code": "RATE_LIMITED", "message": "slow down"}}"#,
+            r#"{"message": "slow down"}"#,
+        ] {
+            assert!(
+                matches!(envelope(429, body), Answer::Throttled(_)),
+                "{body}: {:?}",
+                envelope(429, body)
+            );
+        }
+    }
+
+    #[test]
+    fn envelope_404_without_a_documented_code_is_not_served() {
+        for body in [
+            "",
+            "Cannot POST /",
+            "<!DOCTYPE html><html><body>Not Found</body></html>",
+            r#"{"success": false, "error": {"code": "UNKNOWN_OPERATION", "message": ""}}"#,
+            r#"{"detail": "Not Found"}"#,
+        ] {
+            assert!(
+                matches!(envelope(404, body), Answer::NotServed(_)),
+                "{body}: {:?}",
+                envelope(404, body)
+            );
+        }
+        // NOT_FOUND with a 404 is the documented error, not a missing operation.
+        assert_eq!(
+            envelope(
+                404,
+                r#"{"success": false, "error": {"code": "NOT_FOUND", "message": "no such server"}}"#
+            ),
+            Answer::Observed(Observation::Error(ErrorKind::ResourceNotFoundException))
+        );
     }
 
     #[test]
