@@ -95,6 +95,8 @@ pub struct RunConfig {
 #[derive(Debug, Clone, Default)]
 pub struct EmulatorSettings {
     pub mutant: Option<String>,
+    /// Legal readings to serve (`--reading`).
+    pub readings: crate::emulator::ReadingSet,
     pub backup_duration: Option<Duration>,
     pub verify_sigv4: bool,
 }
@@ -714,6 +716,7 @@ async fn connect(config: &RunConfig) -> Result<(Target, Option<RunningEmulator>,
                 listen: "127.0.0.1:0".parse().expect("a loopback address"),
                 dialect: config.dialect,
                 mutant: config.emulator.mutant.clone(),
+                readings: config.emulator.readings,
                 verify_sigv4: config.emulator.verify_sigv4,
                 backup_duration: config.emulator.backup_duration,
                 limit: DEFAULT_LIMIT,

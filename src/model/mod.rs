@@ -76,6 +76,31 @@ impl ServerStatus {
         )
     }
 
+    /// The statuses RestoreServer accepts (`restore-server.state`).
+    pub fn may_restore(self) -> bool {
+        matches!(
+            self,
+            ServerStatus::ConnectionLost
+                | ServerStatus::Healthy
+                | ServerStatus::Running
+                | ServerStatus::Unhealthy
+                | ServerStatus::Terminated
+        )
+    }
+
+    /// The statuses in which an operation is in progress (DeleteServer refuses them, A10).
+    pub fn has_operation_in_progress(self) -> bool {
+        matches!(
+            self,
+            ServerStatus::BackingUp
+                | ServerStatus::Creating
+                | ServerStatus::Modifying
+                | ServerStatus::Restoring
+                | ServerStatus::Setup
+                | ServerStatus::UnderMaintenance
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ServerStatus::BackingUp => "BACKING_UP",
