@@ -347,6 +347,8 @@ async fn error_type_forms() {
 #[tokio::test]
 async fn describe_unknown_server_answers_an_empty_list() {
     let c = Client::with(&[Reading::DescribeUnknownServerEmpty]);
+    c.put("web", json!({"Status": "HEALTHY", "ManualBackups": 2}))
+        .await;
     let a = c
         .call("DescribeBackups", json!({"ServerName": "nope"}))
         .await;
@@ -354,6 +356,9 @@ async fn describe_unknown_server_answers_an_empty_list() {
         (a.status, a.body.clone()),
         (StatusCode::OK, json!({"Backups": []}))
     );
+    // Without a ServerName, every backup is listed as usual.
+    let a = c.call("DescribeBackups", json!({})).await;
+    assert_eq!(a.backup_ids().len(), 2);
     let reference = Client::with(&[]);
     let a = reference
         .call("DescribeBackups", json!({"ServerName": "nope"}))

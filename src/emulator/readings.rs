@@ -387,10 +387,8 @@ pub(crate) fn decide(
         );
     }
     let valid = !model::has_definite(&model::validation_errors(op, input));
-    let server = input
-        .get("ServerName")
-        .and_then(Value::as_str)
-        .and_then(|n| world.servers.get(n));
+    let name = input.get("ServerName").and_then(Value::as_str);
+    let server = name.and_then(|n| world.servers.get(n));
     match op {
         Operation::UpdateServer
             if valid
@@ -417,6 +415,7 @@ pub(crate) fn decide(
             if valid
                 && readings.contains(Reading::DescribeUnknownServerEmpty)
                 && input.get("BackupId").is_none()
+                && name.is_some()
                 && server.is_none() =>
         {
             return empty_listing(world);
