@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::emulator::{self, EmulatorConfig};
+use crate::emulator::{self, EmulatorConfig, ReadingSet};
 use crate::exit::{ConfigError, Error, ExitCode};
 use crate::report;
 use crate::runner::{self, ControlPlaneMode, EmulatorSettings, RunConfig};
@@ -168,6 +168,10 @@ pub struct EndpointArgs {
     /// With --endpoint embedded: backups finish by themselves after D (e.g. 50ms, 1s).
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub backup_duration: Option<Duration>,
+    /// With --endpoint embedded: serve this legal reading of an ambiguous rule (repeatable;
+    /// `all` for every one that combines; see `emulate --list-readings`).
+    #[arg(long = "reading", value_name = "NAME")]
+    pub readings: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +212,16 @@ pub struct EmulateArgs {
     /// Print the mutants, one a line (name, then what it gets wrong), and exit.
     #[arg(long)]
     pub list_mutants: bool,
+    /// Serve this legal reading of an ambiguous rule instead of the reference one (repeatable).
+    /// `all` serves every reading that combines: of exclusive ones it takes
+    /// error-type-namespaced (not error-type-suffixed), delete-in-progress-keeps-backing-up
+    /// (not created-ok) and partial-operations-declared (not partial-operations nor
+    /// delete-server-validation).
+    #[arg(long = "reading", value_name = "NAME")]
+    pub readings: Vec<String>,
+    /// Print the readings, one a line (name, what it does, which ambiguity), and exit.
+    #[arg(long)]
+    pub list_readings: bool,
     /// Reject requests whose SigV4 signature does not verify (known keys: AWS_ACCESS_KEY_ID /
     /// AWS_SECRET_ACCESS_KEY when set, and test/test).
     #[arg(long)]
@@ -238,6 +252,13 @@ pub struct SelftestArgs {
     /// Only these mutants (repeatable); default all.
     #[arg(long = "mutant", value_name = "NAME")]
     pub mutants: Vec<String>,
+    /// Only these readings for the correct emulator (repeatable; `all` is the combined set);
+    /// default each reading, then all.
+    #[arg(long = "reading", value_name = "NAME")]
+    pub readings: Vec<String>,
+    /// Runs (seeds SEED, SEED+1, ...) of each race mutant to measure its detection rate.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub race_runs: u64,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -248,13 +269,16 @@ fn env(name: &str) -> Option<String> {
 pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
     let (endpoint, region) = e.target.resolve(&env)?;
     let embedded = endpoint == EndpointSpec::Embedded;
-    if !embedded && (e.mutant.is_some() || e.backup_duration.is_some()) {
+    if !embedded && (e.mutant.is_some() || e.backup_duration.is_some() || !e.readings.is_empty()) {
         return Err(ConfigError {
-            message: "--mutant and --backup-duration apply to the embedded emulator only".into(),
+            message:
+                "--mutant, --reading and --backup-duration apply to the embedded emulator only"
+                    .into(),
             hint: "drop them, or use --endpoint embedded".into(),
         }
         .into());
     }
+    let readings = parse_readings(&e.readings)?;
     if let Some(m) = &e.mutant {
         emulator::find_mutant(m).map_err(|why| ConfigError {
             message: format!("unknown mutant {m:?}: {why}"),
@@ -291,6 +315,7 @@ pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
         report_dir: Some(e.report_dir.clone()),
         emulator: EmulatorSettings {
             mutant: e.mutant.clone(),
+            readings,
             backup_duration: e.backup_duration,
             verify_sigv4: false,
         },
@@ -301,6 +326,17 @@ pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
         },
         settle_wait: e.settle_wait,
         ..RunConfig::default()
+    })
+}
+
+/// The `--reading` values as a set (a usage error names the bad one).
+fn parse_readings(names: &[String]) -> Result<ReadingSet, Error> {
+    ReadingSet::parse(names).map_err(|why| {
+        ConfigError {
+            message: why,
+            hint: "list them with `opsworkscm-conformance emulate --list-readings`".into(),
+        }
+        .into()
     })
 }
 
@@ -359,6 +395,13 @@ async fn emulate(args: EmulateArgs) -> Result<ExitCode, Error> {
         }
         return Ok(ExitCode::Pass);
     }
+    if args.list_readings {
+        for r in emulator::readings::readings() {
+            println!("{:<36} {:<13} {}", r.name, r.ambiguity, r.description);
+        }
+        return Ok(ExitCode::Pass);
+    }
+    let readings = parse_readings(&args.readings)?;
     if let Some(m) = &args.mutant {
         emulator::find_mutant(m).map_err(|why| ConfigError {
             message: format!("unknown mutant {m:?}: {why}"),
@@ -369,6 +412,7 @@ async fn emulate(args: EmulateArgs) -> Result<ExitCode, Error> {
         listen: args.listen,
         dialect: args.dialect.into(),
         mutant: args.mutant,
+        readings,
         verify_sigv4: args.verify_sigv4,
         backup_duration: args.backup_duration,
         limit: args.limit,
@@ -385,20 +429,31 @@ async fn emulate(args: EmulateArgs) -> Result<ExitCode, Error> {
 }
 
 async fn selftest(args: SelftestArgs) -> Result<ExitCode, Error> {
+    let defaults = selftest::SelftestConfig::default();
+    let readings = if args.readings.is_empty() {
+        defaults.readings.clone()
+    } else {
+        args.readings
+            .iter()
+            .map(|name| parse_readings(std::slice::from_ref(name)))
+            .collect::<Result<Vec<_>, _>>()?
+    };
     let config = selftest::SelftestConfig {
         cases: args.cases,
         seed: args.seed,
         scenarios_dir: Some(args.scenarios),
         mutants: args.mutants,
-        ..selftest::SelftestConfig::default()
+        readings,
+        race_runs: args.race_runs,
+        ..defaults
     };
-    let total = emulator::mutants().len() + 2;
     let mut done = 0;
     let report = selftest::run(&config, &mut |row| {
         done += 1;
         eprintln!(
-            "[{done}/{total}] {:<28} {} ({:.1} s)",
+            "[{done}] {:<28} {:<24} {} ({:.1} s)",
             row.name,
+            row.readings.label(),
             if row.ok() { "ok" } else { "NOT OK" },
             row.run_seconds
         );

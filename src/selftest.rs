@@ -1,14 +1,20 @@
-//! The harness's own power, measured: run the suite against each built-in mutant of the
-//! emulator (a fresh emulator each) and against the correct emulator in both dialects. A mutant
-//! is killed when the run finds a divergence (exit 1); the correct emulator must pass (exit 0).
+//! The harness's own power, measured: run the suite against the correct emulator (both
+//! dialects, and under each legal reading it can serve) and against each built-in mutant (on
+//! the reference readings and on top of `--reading all`), a fresh emulator each.
+//!
+//! The correct emulator must pass (exit 0) under every reading: a divergence there is a false
+//! positive of the model or checker. A mutant is killed only by a divergence whose rule belongs
+//! to the mutant's own family ([`MutantInfo::rules`]); one caught under an unrelated rule is
+//! not killed (the suite found something, but not the bug). Race mutants are run with several
+//! seeds and their detection rate is reported.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::emulator;
+use crate::emulator::{self, MutantInfo, ReadingSet};
 use crate::exit::{Error, ExitCode};
 use crate::runner::{self, EmulatorSettings, RunConfig};
-use crate::target::EndpointSpec;
+use crate::target::{ConfigError, EndpointSpec};
 use crate::wire::Dialect;
 
 /// What to run.
@@ -19,7 +25,15 @@ pub struct SelftestConfig {
     pub scenarios_dir: Option<PathBuf>,
     /// Only these mutants; empty means all.
     pub mutants: Vec<String>,
+    /// The correct emulator runs under each of these reading sets (besides the reference
+    /// readings in both dialects).
+    pub readings: Vec<ReadingSet>,
+    /// Every mutant runs on top of each of these reading sets.
+    pub mutant_readings: Vec<ReadingSet>,
     pub concurrency_rounds: u64,
+    /// Runs (seeds `seed`, `seed + 1`, ...) of each race mutant on the reference readings, to
+    /// measure how often the race is caught; 0 or 1 for a single run.
+    pub race_runs: u64,
 }
 
 impl Default for SelftestConfig {
@@ -29,23 +43,73 @@ impl Default for SelftestConfig {
             seed: 1,
             scenarios_dir: Some(PathBuf::from("scenarios")),
             mutants: Vec::new(),
+            readings: each_reading_then_all(),
+            mutant_readings: vec![ReadingSet::REFERENCE, ReadingSet::all()],
             concurrency_rounds: 12,
+            race_runs: 10,
         }
     }
 }
 
-/// One row of the table: a mutant (or the correct emulator) and what the run found.
+/// Every reading alone, then `all`.
+pub fn each_reading_then_all() -> Vec<ReadingSet> {
+    let mut sets: Vec<ReadingSet> = emulator::Reading::ALL
+        .iter()
+        .map(|r| ReadingSet::of(&[*r]))
+        .collect();
+    sets.push(ReadingSet::all());
+    sets
+}
+
+/// How a run ended, judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The correct emulator conformed.
+    Passed,
+    /// The correct emulator diverged (a false positive) or could not be judged.
+    Failed,
+    /// A mutant was caught under a rule of its family.
+    Killed,
+    /// A mutant was caught, but under a rule of another family.
+    Unrelated,
+    /// A mutant conformed.
+    Survived,
+}
+
+impl Verdict {
+    pub fn ok(self) -> bool {
+        matches!(self, Verdict::Passed | Verdict::Killed)
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::Failed => "FAILED",
+            Verdict::Killed => "killed",
+            Verdict::Unrelated => "UNRELATED",
+            Verdict::Survived => "SURVIVED",
+        }
+    }
+}
+
+/// One row of the table: a mutant (or the correct emulator) under some readings, and what the
+/// run found.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// The mutant's name, or `(correct, aws-json)` / `(correct, envelope)`.
+    /// The mutant's name, or `(correct)`.
     pub name: String,
     pub description: String,
     pub dialect: Dialect,
     /// None for the correct emulator.
     pub mutant: Option<String>,
+    /// The readings the emulator served.
+    pub readings: ReadingSet,
     pub exit: ExitCode,
+    pub verdict: Verdict,
     /// The rule of the first divergence.
     pub rule: Option<String>,
+    /// Its one-line reason.
+    pub reason: Option<String>,
     /// The trial that found it.
     pub trial: Option<String>,
     /// Calls sent up to the first divergence, and seconds until it was seen.
@@ -60,29 +124,46 @@ pub struct Row {
 }
 
 impl Row {
-    /// A mutant is killed by a divergence; the correct emulator passes with exit 0.
+    /// A mutant is killed by a divergence of its family; the correct emulator passes.
     pub fn ok(&self) -> bool {
-        match self.mutant {
-            Some(_) => self.exit == ExitCode::Divergence,
-            None => self.exit == ExitCode::Pass,
-        }
+        self.verdict.ok()
     }
+}
+
+/// How often a race mutant was caught over several seeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaceRate {
+    pub mutant: String,
+    /// Runs that killed it (a divergence of its family).
+    pub detected: u64,
+    pub runs: u64,
 }
 
 /// The whole self-test.
 #[derive(Debug, Clone)]
 pub struct SelftestReport {
     pub rows: Vec<Row>,
+    pub races: Vec<RaceRate>,
 }
 
 impl SelftestReport {
-    /// (killed, mutants).
+    /// (killed by their family, mutants) among the rows served under `readings`.
+    pub fn kill_rate_under(&self, readings: ReadingSet) -> (usize, usize) {
+        let mutants: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| r.mutant.is_some() && r.readings == readings)
+            .collect();
+        (mutants.iter().filter(|r| r.ok()).count(), mutants.len())
+    }
+
+    /// (killed by their family, mutants) over every mutant row.
     pub fn kill_rate(&self) -> (usize, usize) {
         let mutants: Vec<&Row> = self.rows.iter().filter(|r| r.mutant.is_some()).collect();
         (mutants.iter().filter(|r| r.ok()).count(), mutants.len())
     }
 
-    /// Every mutant killed and the correct emulator passed.
+    /// Every mutant killed by its family and the correct emulator passed everywhere.
     pub fn passed(&self) -> bool {
         self.rows.iter().all(Row::ok)
     }
@@ -98,22 +179,17 @@ impl SelftestReport {
     /// The table printed by `selftest`.
     pub fn table(&self) -> String {
         let mut out = format!(
-            "{:<28} {:<9} {:<8} {:<42} {:>7} {:>8} {:>6}\n",
-            "mutant", "dialect", "result", "rule reported", "calls", "seconds", "steps"
+            "{:<28} {:<30} {:<9} {:<9} {:<42} {:>7} {:>8} {:>6}\n",
+            "mutant", "readings", "dialect", "result", "rule reported", "calls", "seconds", "steps"
         );
         for r in &self.rows {
-            let result = match (&r.mutant, r.ok()) {
-                (Some(_), true) => "killed",
-                (Some(_), false) => "SURVIVED",
-                (None, true) => "passed",
-                (None, false) => "FAILED",
-            };
             let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
             out.push_str(&format!(
-                "{:<28} {:<9} {:<8} {:<42} {:>7} {:>8} {:>6}\n",
+                "{:<28} {:<30} {:<9} {:<9} {:<42} {:>7} {:>8} {:>6}\n",
                 r.name,
+                abbreviate(&r.readings.label(), 30),
                 r.dialect.name(),
-                result,
+                r.verdict.label(),
                 opt(r
                     .rule
                     .clone()
@@ -123,22 +199,63 @@ impl SelftestReport {
                 opt(r.shrunk_steps.map(|s| s.to_string())),
             ));
         }
-        let (killed, total) = self.kill_rate();
-        let correct_ok = self.rows.iter().filter(|r| r.mutant.is_none()).all(Row::ok);
-        out.push_str(&format!(
-            "\nkill rate: {killed} of {total} mutants ({:.0}%); correct emulator: {}\n",
-            if total == 0 {
-                100.0
-            } else {
-                killed as f64 * 100.0 / total as f64
-            },
-            if correct_ok {
-                "passed"
-            } else {
-                "FAILED (a false divergence: a bug in the harness)"
-            }
-        ));
+        out.push('\n');
+        out.push_str(&self.summary());
         out
+    }
+
+    fn summary(&self) -> String {
+        let mut out = String::new();
+        let mut sets: Vec<ReadingSet> = Vec::new();
+        for r in self.rows.iter().filter(|r| r.mutant.is_some()) {
+            if !sets.contains(&r.readings) {
+                sets.push(r.readings);
+            }
+        }
+        for set in sets {
+            let (killed, total) = self.kill_rate_under(set);
+            out.push_str(&format!(
+                "kill rate (readings {}): {killed} of {total} mutants killed by their own family ({:.0}%)\n",
+                set.label(),
+                percent(killed as u64, total as u64)
+            ));
+        }
+        for race in &self.races {
+            out.push_str(&format!(
+                "race detection ({}): {} of {} runs ({:.0}%)\n",
+                race.mutant,
+                race.detected,
+                race.runs,
+                percent(race.detected, race.runs)
+            ));
+        }
+        let failed: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| r.mutant.is_none() && !r.ok())
+            .map(|r| format!("{} ({})", r.readings.label(), opt_str(&r.rule)))
+            .collect();
+        if failed.is_empty() {
+            out.push_str("correct emulator: passed under every reading\n");
+        } else {
+            out.push_str(&format!(
+                "correct emulator: FAILED under {} (a false divergence: a bug in the model or checker)\n",
+                failed.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+fn opt_str(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("could not judge")
+}
+
+fn percent(n: u64, of: u64) -> f64 {
+    if of == 0 {
+        100.0
+    } else {
+        n as f64 * 100.0 / of as f64
     }
 }
 
@@ -150,69 +267,157 @@ fn abbreviate(s: &str, n: usize) -> String {
     }
 }
 
+/// One run to make: the correct emulator or a mutant, in a dialect, under readings, with a seed.
+#[derive(Clone, Copy)]
+struct Target {
+    mutant: Option<&'static MutantInfo>,
+    dialect: Dialect,
+    readings: ReadingSet,
+    seed: u64,
+}
+
 /// Runs the self-test; `progress` is told each row as it finishes.
 pub async fn run(
     config: &SelftestConfig,
     progress: &mut dyn FnMut(&Row),
 ) -> Result<SelftestReport, Error> {
+    let mutants = chosen_mutants(config)?;
     let mut rows = Vec::new();
-    let mut targets: Vec<(Option<&emulator::MutantInfo>, Dialect)> =
-        vec![(None, Dialect::AwsJson), (None, Dialect::Envelope)];
-    for m in emulator::mutants() {
-        if config.mutants.is_empty() || config.mutants.iter().any(|n| n == m.name) {
-            targets.push((Some(m), m.dialect.unwrap_or(Dialect::AwsJson)));
-        }
+    for target in targets(config, &mutants) {
+        let row = run_one(config, target).await?;
+        progress(&row);
+        rows.push(row);
     }
+    let mut races = Vec::new();
+    for m in mutants.iter().filter(|m| m.family == "race") {
+        let Some(first) = rows
+            .iter()
+            .find(|r| r.mutant.as_deref() == Some(m.name) && r.readings.is_empty())
+        else {
+            continue;
+        };
+        let mut detected = u64::from(first.ok());
+        for k in 1..config.race_runs.max(1) {
+            let target = Target {
+                mutant: Some(m),
+                dialect: Dialect::AwsJson,
+                readings: ReadingSet::REFERENCE,
+                seed: config.seed + k,
+            };
+            detected += u64::from(run_one(config, target).await?.ok());
+        }
+        races.push(RaceRate {
+            mutant: m.name.to_string(),
+            detected,
+            runs: config.race_runs.max(1),
+        });
+    }
+    Ok(SelftestReport { rows, races })
+}
+
+fn chosen_mutants(config: &SelftestConfig) -> Result<Vec<&'static MutantInfo>, Error> {
     for wanted in &config.mutants {
         emulator::find_mutant(wanted).map_err(|why| {
-            Error::Config(crate::target::ConfigError {
+            Error::Config(ConfigError {
                 message: format!("unknown mutant {wanted:?}: {why}"),
                 hint: "list them with `opsworkscm-conformance emulate --list-mutants`".into(),
             })
         })?;
     }
-    for (mutant, dialect) in targets {
-        let run_config = RunConfig {
-            endpoint: EndpointSpec::Embedded,
-            endpoint_arg: "embedded".into(),
-            dialect,
-            cases: config.cases,
-            seed: Some(config.seed),
-            report_dir: None,
-            scenarios_dir: config.scenarios_dir.clone(),
-            save_regressions: false,
-            emulator: EmulatorSettings {
-                mutant: mutant.map(|m| m.name.to_string()),
-                ..EmulatorSettings::default()
-            },
-            stop_at_first: mutant.is_some(),
-            reproduce_runs: 3,
-            concurrency_rounds: config.concurrency_rounds,
-            ..RunConfig::default()
-        };
-        let t0 = Instant::now();
-        let outcome = runner::run(run_config).await?;
-        let first = outcome.report.divergences.first();
-        let row = Row {
-            name: mutant
-                .map(|m| m.name.to_string())
-                .unwrap_or_else(|| format!("(correct, {})", dialect.name())),
-            description: mutant
-                .map(|m| m.description.to_string())
-                .unwrap_or_else(|| "the emulator as shipped".into()),
-            dialect,
-            mutant: mutant.map(|m| m.name.to_string()),
-            exit: outcome.exit,
-            rule: first.map(|d| d.rule.clone()),
-            trial: first.map(|d| d.trial.clone()),
-            calls: outcome.report.calls_to_first_divergence,
-            seconds: outcome.first_divergence_after.map(|d| d.as_secs_f64()),
-            shrunk_steps: first.map(|d| d.plan.steps.len()),
-            run_seconds: t0.elapsed().as_secs_f64(),
-            error: outcome.report.error.clone(),
-        };
-        progress(&row);
-        rows.push(row);
+    Ok(emulator::mutants()
+        .iter()
+        .filter(|m| config.mutants.is_empty() || config.mutants.iter().any(|n| n == m.name))
+        .collect())
+}
+
+/// The correct emulator in both dialects, then under each reading set, then each mutant under
+/// each of the mutant reading sets.
+fn targets(config: &SelftestConfig, mutants: &[&'static MutantInfo]) -> Vec<Target> {
+    let correct = |dialect, readings| Target {
+        mutant: None,
+        dialect,
+        readings,
+        seed: config.seed,
+    };
+    let mut out = vec![
+        correct(Dialect::AwsJson, ReadingSet::REFERENCE),
+        correct(Dialect::Envelope, ReadingSet::REFERENCE),
+    ];
+    out.extend(
+        config
+            .readings
+            .iter()
+            .filter(|r| !r.is_empty())
+            .map(|r| correct(Dialect::AwsJson, *r)),
+    );
+    for readings in &config.mutant_readings {
+        out.extend(mutants.iter().map(|m| Target {
+            mutant: Some(*m),
+            dialect: m.dialect.unwrap_or(Dialect::AwsJson),
+            readings: *readings,
+            seed: config.seed,
+        }));
     }
-    Ok(SelftestReport { rows })
+    out
+}
+
+async fn run_one(config: &SelftestConfig, target: Target) -> Result<Row, Error> {
+    let Target {
+        mutant,
+        dialect,
+        readings,
+        seed,
+    } = target;
+    let run_config = RunConfig {
+        endpoint: EndpointSpec::Embedded,
+        endpoint_arg: "embedded".into(),
+        dialect,
+        cases: config.cases,
+        seed: Some(seed),
+        report_dir: None,
+        scenarios_dir: config.scenarios_dir.clone(),
+        save_regressions: false,
+        emulator: EmulatorSettings {
+            mutant: mutant.map(|m| m.name.to_string()),
+            readings,
+            ..EmulatorSettings::default()
+        },
+        stop_at_first: mutant.is_some(),
+        reproduce_runs: 3,
+        concurrency_rounds: config.concurrency_rounds,
+        ..RunConfig::default()
+    };
+    let t0 = Instant::now();
+    let outcome = runner::run(run_config).await?;
+    let first = outcome.report.divergences.first();
+    let rule = first.map(|d| d.rule.clone());
+    let verdict = match (mutant, outcome.exit) {
+        (None, ExitCode::Pass) => Verdict::Passed,
+        (None, _) => Verdict::Failed,
+        (Some(m), ExitCode::Divergence) if rule.as_deref().is_some_and(|r| m.owns(r)) => {
+            Verdict::Killed
+        }
+        (Some(_), ExitCode::Divergence) => Verdict::Unrelated,
+        (Some(_), _) => Verdict::Survived,
+    };
+    Ok(Row {
+        name: mutant.map_or_else(|| "(correct)".to_string(), |m| m.name.to_string()),
+        description: mutant.map_or_else(
+            || "the emulator as shipped".to_string(),
+            |m| m.description.to_string(),
+        ),
+        dialect,
+        mutant: mutant.map(|m| m.name.to_string()),
+        readings,
+        exit: outcome.exit,
+        verdict,
+        rule,
+        reason: first.map(|d| d.message.clone()),
+        trial: first.map(|d| d.trial.clone()),
+        calls: outcome.report.calls_to_first_divergence,
+        seconds: outcome.first_divergence_after.map(|d| d.as_secs_f64()),
+        shrunk_steps: first.map(|d| d.plan.steps.len()),
+        run_seconds: t0.elapsed().as_secs_f64(),
+        error: outcome.report.error.clone(),
+    })
 }

@@ -175,7 +175,7 @@ mod mutant {
                     create(json!({"ServerName": "nope", "Description": "d".repeat(10_001)})).await,
                 );
             }
-            "racy-create" => {
+            "racy-create" | "racy-create-yield" => {
                 c.put_server("web", healthy).await;
                 let (a, b) = tokio::join!(
                     create(json!({"ServerName": "web"})),

@@ -26,6 +26,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::mutants::Mutant;
+use super::readings::ErrorForm;
+use super::settings::CallAnswer;
 use super::state::{Emulator, ModelError};
 use crate::model::service::{ServiceModel, TARGET_PREFIX};
 use crate::model::{self, BackupStatus, Operation, ServerSpec, ServerStatus};
@@ -65,34 +67,58 @@ async fn with_request_id(mut response: Response) -> Response {
     response
 }
 
+/// How an endpoint writes its errors: the dialect, and in aws-json the form of `__type` and
+/// `X-Amzn-Errortype` its readings choose.
+#[derive(Debug, Clone, Copy)]
+struct ErrorStyle {
+    dialect: Dialect,
+    form: ErrorForm,
+}
+
+impl ErrorStyle {
+    fn of(emulator: &Emulator) -> ErrorStyle {
+        let settings = emulator.settings();
+        ErrorStyle {
+            dialect: settings.dialect,
+            form: settings.readings.error_form(),
+        }
+    }
+
+    /// The control plane speaks one JSON error form in both dialects: it is the harness's
+    /// protocol, not the service's.
+    const CONTROL: ErrorStyle = ErrorStyle {
+        dialect: Dialect::AwsJson,
+        form: ErrorForm::PLAIN,
+    };
+}
+
 /// An error answer. Built by the handlers; turned into a response only in [`IntoResponse`].
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     name: String,
     message: String,
-    dialect: Dialect,
+    style: ErrorStyle,
     /// Set for errors the model decided: the protocol mutants perturb only those.
     modeled_by: Option<Option<Mutant>>,
 }
 
 impl ApiError {
-    fn new(dialect: Dialect, status: StatusCode, name: &str, message: impl Into<String>) -> Self {
+    fn new(style: ErrorStyle, status: StatusCode, name: &str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             name: name.to_string(),
             message: message.into(),
-            dialect,
+            style,
             modeled_by: None,
         }
     }
 
     fn modeled(emulator: &Emulator, e: ModelError) -> Self {
-        let settings = emulator.settings();
         ApiError {
-            modeled_by: Some(settings.mutant),
+            modeled_by: Some(emulator.settings().mutant),
             ..ApiError::new(
-                settings.dialect,
+                ErrorStyle::of(emulator),
                 StatusCode::BAD_REQUEST,
                 e.kind.name(),
                 e.message,
@@ -100,27 +126,46 @@ impl ApiError {
         }
     }
 
-    /// A bad control-plane request. The control plane speaks one JSON error form in both
-    /// dialects: it is the harness's protocol, not the service's.
+    /// A bad control-plane request.
     fn control(message: impl Into<String>) -> Self {
         ApiError::new(
-            Dialect::AwsJson,
+            ErrorStyle::CONTROL,
             StatusCode::BAD_REQUEST,
             "ValidationException",
             message,
         )
     }
+
+    /// The aws-json error in the endpoint's form (A12): `__type`, the message member, and
+    /// `X-Amzn-Errortype`.
+    fn restyle(&self, encoded: &mut EncodedResponse) {
+        let form = self.style.form;
+        if self.style.dialect != Dialect::AwsJson || form == ErrorForm::PLAIN {
+            return;
+        }
+        let (type_name, message_key) = form.body(&self.name);
+        let body = json!({ "__type": type_name, message_key: self.message });
+        encoded.body = serde_json::to_vec(&body).expect("serializes");
+        encoded
+            .headers
+            .retain(|(name, _)| *name != "x-amzn-errortype");
+        if let Some(header) = form.header(&self.name) {
+            encoded.headers.push(("x-amzn-errortype", header));
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut encoded = wire::encode_error(self.dialect, &self.name, &self.message);
+        let dialect = self.style.dialect;
+        let mut encoded = wire::encode_error(dialect, &self.name, &self.message);
         encoded.status = self.status.as_u16();
+        self.restyle(&mut encoded);
         match self.modeled_by {
             Some(Some(Mutant::ErrorHttp500)) => encoded.status = 500,
             Some(Some(Mutant::ErrorTypeMissing)) => {
                 let text = format!("{}: {}", self.name, self.message);
-                let body = match self.dialect {
+                let body = match dialect {
                     Dialect::AwsJson => json!({ "message": text }),
                     Dialect::Envelope => json!({"success": false, "error": {"message": text}}),
                 };
@@ -147,17 +192,17 @@ fn to_response(encoded: EncodedResponse) -> Response {
 }
 
 /// Reads the body, refusing more than [`MAX_BODY`] bytes.
-async fn read_body(body: Body, dialect: Dialect) -> Result<Bytes, ApiError> {
+async fn read_body(body: Body, style: ErrorStyle) -> Result<Bytes, ApiError> {
     match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::new(
-            dialect,
+            style,
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLargeException",
             format!("Request body is larger than {MAX_BODY} bytes"),
         )),
         Err(e) => Err(ApiError::new(
-            dialect,
+            style,
             StatusCode::BAD_REQUEST,
             "SerializationException",
             format!("The request body could not be read: {e}"),
@@ -170,10 +215,10 @@ async fn read_body(body: Body, dialect: Dialect) -> Result<Bytes, ApiError> {
 /// A missing target is answered UnknownOperationException (HTTP 400), as AWS's awsJson services
 /// answer it: without a target there is no operation to dispatch to, and the SDKs' error
 /// parsers know that name. Another operation of the service gets the same error, naming it.
-fn operation(headers: &HeaderMap, dialect: Dialect) -> Result<Operation, ApiError> {
+fn operation(headers: &HeaderMap, style: ErrorStyle) -> Result<Operation, ApiError> {
     let unknown = |message: String| {
         ApiError::new(
-            dialect,
+            style,
             StatusCode::BAD_REQUEST,
             "UnknownOperationException",
             message,
@@ -208,13 +253,13 @@ fn operation(headers: &HeaderMap, dialect: Dialect) -> Result<Operation, ApiErro
 }
 
 /// The JSON input; an empty body stands for `{}`.
-fn parse_input(body: &[u8], dialect: Dialect) -> Result<Value, ApiError> {
+fn parse_input(body: &[u8], style: ErrorStyle) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
     serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
-            dialect,
+            style,
             StatusCode::BAD_REQUEST,
             "SerializationException",
             format!("The request body is not valid JSON: {e}"),
@@ -224,35 +269,53 @@ fn parse_input(body: &[u8], dialect: Dialect) -> Result<Value, ApiError> {
 
 /// `POST /`: one API call.
 async fn api(State(emulator): State<Emulator>, request: Request) -> Result<Response, ApiError> {
-    let dialect = emulator.settings().dialect;
+    let style = ErrorStyle::of(&emulator);
     let (parts, body) = request.into_parts();
-    let body = read_body(body, dialect).await?;
+    let body = read_body(body, style).await?;
     if let Some(verifier) = &emulator.settings().verifier {
         verifier
             .verify(&parts, &body, SystemTime::now())
-            .map_err(|r| ApiError::new(dialect, StatusCode::FORBIDDEN, r.name, r.message))?;
+            .map_err(|r| ApiError::new(style, StatusCode::FORBIDDEN, r.name, r.message))?;
     }
-    let op = operation(&parts.headers, dialect)?;
-    let input = parse_input(&body, dialect)?;
+    let op = operation(&parts.headers, style)?;
+    if !emulator.settings().readings.serves(op) {
+        return Err(ApiError::new(
+            style,
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            format!("Operation {op} is not served by this endpoint"),
+        ));
+    }
+    let input = parse_input(&body, style)?;
     let answer = emulator
         .call(op, input)
         .await
         .map_err(|e| ApiError::modeled(&emulator, e))?;
-    let created = answer
-        .created
-        .as_ref()
-        .map(|(id, at)| (id.as_str(), at.as_str()));
-    Ok(to_response(wire::encode_success(
-        dialect,
-        &answer.output,
-        created,
-    )))
+    Ok(to_response(encode_answer(style.dialect, answer)))
+}
+
+/// A success on the wire. aws-json sends the rendered output as is; the envelope wraps it.
+fn encode_answer(dialect: Dialect, answer: CallAnswer) -> EncodedResponse {
+    match dialect {
+        Dialect::AwsJson => EncodedResponse {
+            status: 200,
+            headers: vec![("content-type", dialect.content_type().to_string())],
+            body: answer.output,
+        },
+        Dialect::Envelope => {
+            let created = answer
+                .created
+                .as_ref()
+                .map(|(id, at)| (id.as_str(), at.as_str()));
+            wire::encode_success(dialect, &answer.json(), created)
+        }
+    }
 }
 
 /// Anything that is neither the API nor the control plane.
 async fn no_route(State(emulator): State<Emulator>, request: Request) -> ApiError {
     ApiError::new(
-        emulator.settings().dialect,
+        ErrorStyle::of(&emulator),
         StatusCode::NOT_FOUND,
         "UnknownOperationException",
         format!(
@@ -276,10 +339,11 @@ async fn always_success() -> Response {
 
 /// A control-plane body: a JSON object (an empty body stands for `{}`).
 async fn control_body(body: Body) -> Result<Value, ApiError> {
-    let bytes = read_body(body, Dialect::AwsJson)
+    let bytes = read_body(body, ErrorStyle::CONTROL)
         .await
         .map_err(|e| ApiError::control(e.message))?;
-    let value = parse_input(&bytes, Dialect::AwsJson).map_err(|e| ApiError::control(e.message))?;
+    let value =
+        parse_input(&bytes, ErrorStyle::CONTROL).map_err(|e| ApiError::control(e.message))?;
     if !value.is_object() {
         return Err(ApiError::control(format!(
             "the body must be a JSON object, not {value}"
@@ -288,16 +352,22 @@ async fn control_body(body: Body) -> Result<Value, ApiError> {
     Ok(value)
 }
 
-/// `GET /_conformance/v1/capabilities`: always the configured (correct) limit, mutant or not.
-/// `settleOnly` (an optional extension of version 1) says that asynchronous work ends only
-/// through `settle`, never by itself, so the harness need not keep the worlds where it did.
+/// `GET /_conformance/v1/capabilities`: always the limit served (configured, or 10 under
+/// `limit-10`), mutant or not. `settleOnly` (an optional extension of version 1) says that
+/// asynchronous work ends only through `settle`, never by itself, so the harness need not keep
+/// the worlds where it did; `operations` (under `partial-operations-declared`) lists the
+/// operations served.
 async fn capabilities(State(emulator): State<Emulator>) -> Json<Value> {
     let settings = emulator.settings();
-    Json(json!({
+    let mut answer = json!({
         "version": 1,
         "maxManualBackups": settings.limit,
         "settleOnly": settings.backup_duration.is_none(),
-    }))
+    });
+    if let Some(ops) = settings.readings.declared_operations() {
+        answer["operations"] = json!(ops);
+    }
+    Json(answer)
 }
 
 /// `POST /_conformance/v1/reset`.

@@ -4,17 +4,23 @@
 //! One source of truth for behaviour: every API call is decoded, handed to
 //! [`crate::model::step`], answered with the first possibility (the reference reading), and
 //! encoded with [`crate::wire`]. This module only realizes what the model leaves open: the
-//! BackupIds and times it chooses, the output JSON, and when asynchronous work ends.
+//! BackupIds and times it chooses, the output JSON, and when asynchronous work ends. With
+//! `--reading NAME` it serves another legal reading instead, written from the documents.
 //!
+//! - `settings` has what the emulator was started with and what a call answers;
 //! - `state` holds the emulator's state behind one lock, and says what a call does to it;
+//! - [`readings`] lists the legal readings it can serve (`--reading NAME`) and decides them;
+//! - [`mutants`] lists the deliberately wrong variants for self-tests (`--mutant NAME`) and
+//!   decides them;
 //! - `render` writes output JSON and error messages;
 //! - `http` has the routes, the decoding, and the one place errors become responses;
-//! - [`sigv4`] verifies signatures (`--verify-sigv4`);
-//! - [`mutants`] lists the deliberately wrong variants for self-tests (`--mutant NAME`).
+//! - [`sigv4`] verifies signatures (`--verify-sigv4`).
 
 mod http;
 pub mod mutants;
+pub mod readings;
 mod render;
+mod settings;
 pub mod sigv4;
 mod state;
 
@@ -28,7 +34,9 @@ use tokio::task::JoinHandle;
 
 pub use http::{app, MAX_BODY};
 pub use mutants::{find_mutant, mutants, MutantInfo};
-pub use state::{CallAnswer, Emulator, ModelError};
+pub use readings::{Reading, ReadingInfo, ReadingSet};
+pub use settings::CallAnswer;
+pub use state::{Emulator, ModelError};
 
 use crate::model::DEFAULT_LIMIT;
 use crate::wire::Dialect;
@@ -41,6 +49,8 @@ pub struct EmulatorConfig {
     pub dialect: Dialect,
     /// Serve this deliberately wrong variant (see [`mutants`]).
     pub mutant: Option<String>,
+    /// Serve these legal readings of the ambiguous rules (see [`readings`]).
+    pub readings: ReadingSet,
     /// Refuse requests whose SigV4 signature does not verify.
     pub verify_sigv4: bool,
     /// Backups (and maintenance, restores, deletions) finish by themselves after this long;
@@ -58,6 +68,7 @@ impl Default for EmulatorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 4566)),
             dialect: Dialect::AwsJson,
             mutant: None,
+            readings: ReadingSet::REFERENCE,
             verify_sigv4: false,
             backup_duration: None,
             limit: DEFAULT_LIMIT,

@@ -5,6 +5,16 @@
 //! sent), never a separate implementation. `selftest` serves each one and counts how many the
 //! suite catches; a mutant that survives points at a rule the suite does not exercise.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::readings::{self, error, ReadingSet};
+use crate::model::{
+    self, Backup, BackupStatus, BackupType, ErrorKind, Expected, Operation, Pending, Possible,
+    ServerStatus, World,
+};
 use crate::wire::Dialect;
 
 /// One mutant, as `--list-mutants` prints it.
@@ -17,8 +27,20 @@ pub struct MutantInfo {
     /// The kind of rule it breaks: `state`, `backing-up-lock`, `limit`, `validation`,
     /// `not-found`, `async`, `listing`, `shape`, `protocol`, `race` or `stub`.
     pub family: &'static str,
+    /// The rules of its family: ids, or id prefixes (`validation` stands for `validation.*`).
+    /// `selftest` counts the mutant killed only by a divergence under one of them.
+    pub rules: &'static [&'static str],
     /// The only dialect it makes sense in (None: either).
     pub dialect: Option<Dialect>,
+}
+
+impl MutantInfo {
+    /// Whether a divergence under `rule` belongs to this mutant's family.
+    pub fn owns(&self, rule: &str) -> bool {
+        self.rules.iter().any(|r| {
+            rule == *r || (rule.starts_with(r) && rule.as_bytes().get(r.len()) == Some(&b'.'))
+        })
+    }
 }
 
 /// The mutants as the emulator's code matches on them.
@@ -45,44 +67,117 @@ pub(crate) enum Mutant {
     ErrorTypeMissing,
     NotFoundBeforeValidation,
     RacyCreate,
+    RacyCreateYield,
     AlwaysSuccess,
 }
 
-const fn mutant(name: &'static str, family: &'static str, description: &'static str) -> MutantInfo {
+// The rules of each family (ids or prefixes).
+const LIMIT: &[&str] = &[
+    "create-backup.limit",
+    "ambiguity.counted-statuses",
+    "ambiguity.limit-scope",
+    "ambiguity.limit-value",
+];
+const LOCK: &[&str] = &["create-backup.state.backing-up", "server.backing-up.locked"];
+/// A state gate skipped for some statuses only: at the limit, the endpoint then answers the
+/// limit first for those and the state first for the others, which is a precedence (A4) the
+/// endpoint does not hold.
+const GATE: &[&str] = &[
+    "create-backup.state",
+    "create-backup.effect.backing-up",
+    "server.backing-up.locked",
+    "ambiguity.error-precedence",
+];
+const STATE: &[&str] = &[
+    "create-backup.state",
+    "create-backup.effect.backing-up",
+    "server.backing-up.locked",
+];
+const VALIDATION: &[&str] = &[
+    "validation",
+    "ambiguity.tag-limits",
+    "ambiguity.type-error-kind",
+];
+const NAMES: &[&str] = &[
+    "create-backup.not-found",
+    "describe-backups.not-found",
+    "describe-backups.filter",
+    "describe-servers.not-found",
+    "update-server.not-found",
+    "delete-backup.not-found",
+    "restore-server.not-found",
+    "ambiguity.describe-unknown-server",
+];
+const PRECEDENCE: &[&str] = &[
+    "validation",
+    "create-backup.not-found",
+    "ambiguity.error-precedence",
+];
+const LISTING: &[&str] = &["describe-backups"];
+const ASYNC: &[&str] = &[
+    "backup.completion",
+    "create-backup.state",
+    "server.backing-up.locked",
+    "ambiguity.status-after-backup",
+];
+const SHAPE: &[&str] = &["response.shape", "create-backup.effect"];
+const PROTOCOL: &[&str] = &["protocol", "ambiguity.error-type-form"];
+const RACE: &[&str] = &[
+    "create-backup.state.backing-up",
+    "create-backup.limit",
+    "server.backing-up.locked",
+];
+const STUB: &[&str] = &[
+    "validation",
+    "create-backup",
+    "protocol",
+    "response.shape",
+    "control-plane.contract",
+];
+
+const fn mutant(
+    name: &'static str,
+    family: &'static str,
+    rules: &'static [&'static str],
+    description: &'static str,
+) -> MutantInfo {
     MutantInfo {
         name,
         description,
         family,
+        rules,
         dialect: None,
     }
 }
 
 static MUTANTS: &[MutantInfo] = &[
-    mutant("limit-off-by-one-high", "limit", "allows one manual backup more than the limit (the 51st succeeds)"),
-    mutant("limit-off-by-one-low", "limit", "refuses the last allowed manual backup (the 50th gives LimitExceededException)"),
-    mutant("counts-automated", "limit", "counts automated backups toward the manual-backup limit"),
-    mutant("delete-keeps-slot", "limit", "a deleted backup disappears from listings but still counts toward the limit"),
-    mutant("backing-up-allows-backup", "backing-up-lock", "CreateBackup succeeds while the server is BACKING_UP"),
-    mutant("backup-from-any-state", "state", "CreateBackup succeeds from any status but BACKING_UP (no state gate)"),
-    mutant("update-while-backing-up", "backing-up-lock", "UpdateServer is accepted while the server is BACKING_UP"),
-    mutant("no-backing-up-status", "state", "the server keeps its status after CreateBackup instead of turning BACKING_UP"),
-    mutant("case-insensitive-names", "not-found", "server names are matched ignoring case (WEB finds web)"),
-    mutant("description-off-by-one", "validation", "a Description of exactly 10000 characters is refused"),
-    mutant("tags-unchecked", "validation", "Tags are not validated at all"),
-    mutant("server-name-41", "validation", "a 41-character ServerName is answered ResourceNotFoundException instead of ValidationException"),
-    mutant("listing-oldest-first", "listing", "DescribeBackups lists the oldest backup first"),
-    mutant("settle-keeps-backing-up", "async", "after a backup finishes the server stays BACKING_UP"),
-    mutant("created-at-millis", "shape", "CreatedAt is sent in epoch milliseconds instead of seconds"),
-    mutant("status-lowercase", "shape", "Backup.Status is lowercase (in_progress)"),
-    mutant("missing-backup-id", "shape", "CreateBackup's Backup has no BackupId"),
-    mutant("error-http-500", "protocol", "modeled errors are sent with HTTP 500 instead of 400"),
-    mutant("error-type-missing", "protocol", "error bodies have no __type (and no X-Amzn-Errortype); the name is only in the message"),
-    mutant("not-found-before-validation", "not-found", "an unknown server with invalid input is answered ResourceNotFoundException before validation"),
-    mutant("racy-create", "race", "check-then-act race: the lock is released between the state/limit check and the act, so concurrent CreateBackup calls can all succeed"),
+    mutant("limit-off-by-one-high", "limit", LIMIT, "allows one manual backup more than the limit (the 51st succeeds)"),
+    mutant("limit-off-by-one-low", "limit", LIMIT, "refuses the last allowed manual backup (the 50th gives LimitExceededException)"),
+    mutant("counts-automated", "limit", LIMIT, "counts automated backups toward the manual-backup limit"),
+    mutant("delete-keeps-slot", "limit", LIMIT, "a deleted backup disappears from listings but still counts toward the limit"),
+    mutant("backing-up-allows-backup", "backing-up-lock", GATE, "CreateBackup succeeds while the server is BACKING_UP"),
+    mutant("backup-from-any-state", "state", GATE, "CreateBackup succeeds from any status but BACKING_UP (no state gate)"),
+    mutant("update-while-backing-up", "backing-up-lock", LOCK, "UpdateServer is accepted while the server is BACKING_UP"),
+    mutant("no-backing-up-status", "state", STATE, "the server keeps its status after CreateBackup instead of turning BACKING_UP"),
+    mutant("case-insensitive-names", "not-found", NAMES, "server names are matched ignoring case (WEB finds web)"),
+    mutant("description-off-by-one", "validation", VALIDATION, "a Description of exactly 10000 characters is refused"),
+    mutant("tags-unchecked", "validation", VALIDATION, "Tags are not validated at all"),
+    mutant("server-name-41", "validation", VALIDATION, "a 41-character ServerName is answered ResourceNotFoundException instead of ValidationException"),
+    mutant("listing-oldest-first", "listing", LISTING, "DescribeBackups lists the oldest backup first"),
+    mutant("settle-keeps-backing-up", "async", ASYNC, "after a backup finishes the server stays BACKING_UP"),
+    mutant("created-at-millis", "shape", SHAPE, "CreatedAt is sent in epoch milliseconds instead of seconds"),
+    mutant("status-lowercase", "shape", SHAPE, "Backup.Status is lowercase (in_progress)"),
+    mutant("missing-backup-id", "shape", SHAPE, "CreateBackup's Backup has no BackupId"),
+    mutant("error-http-500", "protocol", PROTOCOL, "modeled errors are sent with HTTP 500 instead of 400"),
+    mutant("error-type-missing", "protocol", PROTOCOL, "error bodies have no __type (and no X-Amzn-Errortype); the name is only in the message"),
+    mutant("not-found-before-validation", "not-found", PRECEDENCE, "an unknown server with invalid input is answered ResourceNotFoundException before validation"),
+    mutant("racy-create", "race", RACE, "check-then-act race: the lock is released for 5 ms between the state/limit check and the act, so concurrent CreateBackup calls can all succeed"),
+    mutant("racy-create-yield", "race", RACE, "check-then-act race with no sleep: the task only yields (tokio::task::yield_now) between the check and the act"),
     MutantInfo {
         name: "always-success",
         description: "answers every request, on any path, with the seed page's example success body",
         family: "stub",
+        rules: STUB,
         dialect: Some(Dialect::Envelope),
     },
 ];
@@ -168,10 +263,292 @@ impl Mutant {
             "error-type-missing" => Mutant::ErrorTypeMissing,
             "not-found-before-validation" => Mutant::NotFoundBeforeValidation,
             "racy-create" => Mutant::RacyCreate,
+            "racy-create-yield" => Mutant::RacyCreateYield,
             "always-success" => Mutant::AlwaysSuccess,
             other => unreachable!("mutant {other} is listed but not matched"),
         })
     }
+}
+
+/// How long `racy-create` leaves the lock released between its check and its act: about one
+/// realistic round trip to a database.
+const RACE_WINDOW: Duration = Duration::from_millis(5);
+
+/// What a racy mutant does between its check and its act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RaceGap {
+    Sleep(Duration),
+    /// Only `tokio::task::yield_now()`: another task may run, or not.
+    Yield,
+}
+
+impl RaceGap {
+    pub(crate) async fn wait(self) {
+        match self {
+            RaceGap::Sleep(d) => tokio::time::sleep(d).await,
+            RaceGap::Yield => tokio::task::yield_now().await,
+        }
+    }
+}
+
+impl Mutant {
+    /// The gap between check and act, for the mutants that race.
+    pub(crate) fn race_gap(self) -> Option<RaceGap> {
+        match self {
+            Mutant::RacyCreate => Some(RaceGap::Sleep(RACE_WINDOW)),
+            Mutant::RacyCreateYield => Some(RaceGap::Yield),
+            _ => None,
+        }
+    }
+}
+
+/// One call, with what a mutant's decision may read besides it.
+pub(crate) struct Call<'a> {
+    pub(crate) world: &'a World,
+    pub(crate) op: Operation,
+    pub(crate) input: &'a Value,
+    pub(crate) readings: ReadingSet,
+    /// The servers of manual backups deleted under `delete-keeps-slot` (they still count).
+    pub(crate) ghosts: &'a [String],
+}
+
+/// `delete-keeps-slot`: a manual backup that vanished is remembered, to be counted still.
+pub(crate) fn record_vanished(mutant: Option<Mutant>, backup: &Backup, ghosts: &mut Vec<String>) {
+    if mutant == Some(Mutant::DeleteKeepsSlot) && backup.kind == BackupType::Manual {
+        ghosts.push(backup.server.clone());
+    }
+}
+
+/// After backups finished (`before` -> `after`): servers that were backing up stay BACKING_UP
+/// under `settle-keeps-backing-up`.
+pub(crate) fn after_finish(mutant: Option<Mutant>, before: &World, after: &mut World) {
+    if mutant != Some(Mutant::SettleKeepsBackingUp) {
+        return;
+    }
+    for (name, s) in &before.servers {
+        if matches!(s.pending, Some(Pending::Backup { .. })) {
+            if let Some(a) = after.servers.get_mut(name) {
+                if a.pending.is_none() {
+                    a.status = ServerStatus::BackingUp;
+                }
+            }
+        }
+    }
+}
+
+/// `world` with one server in another status (and nothing in progress), for mutants that skip
+/// a state gate.
+fn with_status(world: &World, name: &str, status: ServerStatus) -> World {
+    let mut view = world.clone();
+    if let Some(s) = view.servers.get_mut(name) {
+        s.status = status;
+        s.pending = None;
+    }
+    view
+}
+
+/// The status a BACKING_UP server had before (HEALTHY when the fixture put it there directly).
+fn status_before(server: &model::Server) -> ServerStatus {
+    match &server.pending {
+        Some(Pending::Backup {
+            previous: Some(previous),
+        }) => *previous,
+        _ => ServerStatus::Healthy,
+    }
+}
+
+fn server_name(input: &Value) -> Option<&str> {
+    input.get("ServerName").and_then(Value::as_str)
+}
+
+/// The outcome the emulator serves: its readings' decision, perturbed by the mutant. Each
+/// mutant asks the same (reading-aware) path about a slightly wrong view of the call.
+pub(crate) fn decide(call: &Call, mutant: Option<Mutant>) -> Possible {
+    let (world, op, input) = (call.world, call.op, call.input);
+    let reference = |w: &World, input: &Value| readings::decide(w, op, input, call.readings);
+    let Some(mutant) = mutant else {
+        return reference(world, input);
+    };
+    let creating = op == Operation::CreateBackup;
+    match mutant {
+        Mutant::LimitOffByOneHigh | Mutant::LimitOffByOneLow if creating => {
+            let mut view = world.clone();
+            view.limit = if mutant == Mutant::LimitOffByOneHigh {
+                world.limit.saturating_add(1)
+            } else {
+                world.limit.saturating_sub(1)
+            };
+            let mut p = reference(&view, input);
+            p.world.limit = world.limit;
+            p
+        }
+        Mutant::CountsAutomated if creating => {
+            let mut view = world.clone();
+            for b in Arc::make_mut(&mut view.backups).iter_mut() {
+                b.kind = BackupType::Manual;
+            }
+            limit_only(call, &view)
+        }
+        Mutant::DeleteKeepsSlot if creating && !call.ghosts.is_empty() => {
+            let mut view = world.clone();
+            let seq = view.next_seq;
+            for server in call.ghosts {
+                Arc::make_mut(&mut view.backups).push(Backup {
+                    id: None,
+                    server: server.clone(),
+                    kind: BackupType::Manual,
+                    status: BackupStatus::Ok,
+                    description: None,
+                    seq,
+                    created_at_ms: None,
+                });
+            }
+            limit_only(call, &view)
+        }
+        Mutant::BackingUpAllowsBackup | Mutant::BackupFromAnyState if creating => {
+            skip_state_gate(call, mutant)
+        }
+        Mutant::UpdateWhileBackingUp if op == Operation::UpdateServer => {
+            let Some(s) = server_name(input)
+                .and_then(|n| world.servers.get(n))
+                .filter(|s| s.status == ServerStatus::BackingUp)
+            else {
+                return reference(world, input);
+            };
+            let mut p = reference(&with_status(world, &s.name, status_before(s)), input);
+            if let Some(after) = p.world.servers.get_mut(&s.name) {
+                after.status = s.status;
+                after.pending = s.pending.clone();
+            }
+            p
+        }
+        Mutant::NoBackingUpStatus if creating => {
+            let mut p = reference(world, input);
+            if let Some(after) = server_name(input).and_then(|n| p.world.servers.get_mut(n)) {
+                if after.status == ServerStatus::BackingUp {
+                    // The backup is still in progress (it ends as usual), but the status says nothing.
+                    after.status = status_before(after);
+                }
+            }
+            p
+        }
+        _ => decide_input(call, mutant),
+    }
+}
+
+/// The mutants that misread the input.
+fn decide_input(call: &Call, mutant: Mutant) -> Possible {
+    let (world, op, input) = (call.world, call.op, call.input);
+    let reference = |input: &Value| readings::decide(world, op, input, call.readings);
+    match mutant {
+        Mutant::CaseInsensitiveNames => {
+            let Some(name) = server_name(input).filter(|n| !world.servers.contains_key(*n)) else {
+                return reference(input);
+            };
+            let Some(found) = world.servers.keys().find(|k| k.eq_ignore_ascii_case(name)) else {
+                return reference(input);
+            };
+            let mut input = input.clone();
+            input["ServerName"] = json!(found);
+            reference(&input)
+        }
+        Mutant::DescriptionOffByOne if op == Operation::CreateBackup => {
+            let at_max = input
+                .get("Description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.chars().count() == 10_000);
+            if !at_max {
+                return reference(input);
+            }
+            // The length check counts one character too many.
+            let mut input = input.clone();
+            input["Description"] =
+                json!(format!("{}x", input["Description"].as_str().unwrap_or("")));
+            reference(&input)
+        }
+        Mutant::TagsUnchecked => {
+            let mut input = input.clone();
+            if let Some(obj) = input.as_object_mut() {
+                obj.remove("Tags");
+            }
+            reference(&input)
+        }
+        Mutant::ServerName41 => {
+            let forty_one = server_name(input).is_some_and(|n| {
+                let forty: String = n.chars().take(40).collect();
+                n.chars().count() == 41
+                    && model::validation_errors(op, &json!({ "ServerName": forty }))
+                        .iter()
+                        .all(|v| v.path != "ServerName")
+            });
+            if forty_one {
+                // The length check is missing: the lookup finds no such server.
+                error(
+                    world,
+                    ErrorKind::ResourceNotFoundException,
+                    "create-backup.not-found",
+                )
+            } else {
+                reference(input)
+            }
+        }
+        Mutant::NotFoundBeforeValidation => {
+            let unknown = server_name(input).is_some_and(|n| !world.servers.contains_key(n));
+            let invalid = model::has_definite(&model::validation_errors(op, input));
+            if unknown && invalid {
+                error(
+                    world,
+                    ErrorKind::ResourceNotFoundException,
+                    "create-backup.not-found",
+                )
+            } else {
+                reference(input)
+            }
+        }
+        _ => reference(input),
+    }
+}
+
+/// A limit mutant: the limit is judged on `view`; anything else as usual.
+fn limit_only(call: &Call, view: &World) -> Possible {
+    let p = readings::decide(view, call.op, call.input, call.readings);
+    match p.expected {
+        Expected::Error(ErrorKind::LimitExceededException) => {
+            error(call.world, ErrorKind::LimitExceededException, p.rule)
+        }
+        _ => readings::decide(call.world, call.op, call.input, call.readings),
+    }
+}
+
+/// `backing-up-allows-backup` and `backup-from-any-state`: CreateBackup as if the server were
+/// HEALTHY, remembering the status it really had.
+fn skip_state_gate(call: &Call, mutant: Mutant) -> Possible {
+    let (world, input) = (call.world, call.input);
+    let reference = |w: &World| readings::decide(w, call.op, input, call.readings);
+    let Some(s) = server_name(input).and_then(|n| world.servers.get(n)) else {
+        return reference(world);
+    };
+    let skipped = match mutant {
+        Mutant::BackingUpAllowsBackup => s.status == ServerStatus::BackingUp,
+        _ => s.status != ServerStatus::BackingUp && !s.status.may_back_up(),
+    };
+    if !skipped {
+        return reference(world);
+    }
+    let before = if s.status == ServerStatus::BackingUp {
+        status_before(s)
+    } else {
+        s.status
+    };
+    let mut p = reference(&with_status(world, &s.name, ServerStatus::Healthy));
+    if let Some(after) = p.world.servers.get_mut(&s.name) {
+        if matches!(after.pending, Some(Pending::Backup { .. })) {
+            after.pending = Some(Pending::Backup {
+                previous: Some(before),
+            });
+        }
+    }
+    p
 }
 
 #[cfg(test)]

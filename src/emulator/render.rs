@@ -6,14 +6,21 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::mutants::Mutant;
-use super::state::{CallAnswer, Settings};
-use crate::model::{self, Backup, ErrorKind, Expected, Operation, Server, ServerStatus, World};
+use super::readings::{self, Reading, ReadingSet};
+use super::settings::{CallAnswer, Settings};
+use crate::model::{self, Backup, ErrorKind, Expected, Operation, Server, World};
 
 /// The account every ARN the emulator makes belongs to (LocalStack's convention).
-pub const ACCOUNT: &str = "000000000000";
+macro_rules! account {
+    () => {
+        "000000000000"
+    };
+}
+pub const ACCOUNT: &str = account!();
 
 /// What a backup records of its server when it is made.
 #[derive(Debug, Clone)]
@@ -33,9 +40,14 @@ impl Snapshot {
     }
 }
 
-/// `<ServerName>-yyyyMMddHHmmssSSS` (UTC), the form the API reference documents.
-pub fn backup_id(server: &str, at_ms: i64) -> String {
-    format!("{server}-{}", utc(at_ms).format("%Y%m%d%H%M%S%3f"))
+/// A new BackupId (UTC): `<ServerName>-yyyyMMddHHmmssSSS`, the form the API reference
+/// documents, or `<ServerName>-yyyy-MM-ddTHH:mm:ss.SSSZ` under `iso-backup-id` (A7).
+pub fn backup_id(server: &str, at_ms: i64, readings: ReadingSet) -> String {
+    if readings.contains(Reading::IsoBackupId) {
+        format!("{server}-{}", rfc3339(at_ms))
+    } else {
+        format!("{server}-{}", utc(at_ms).format("%Y%m%d%H%M%S%3f"))
+    }
 }
 
 fn utc(ms: i64) -> chrono::DateTime<chrono::Utc> {
@@ -46,12 +58,20 @@ fn rfc3339(ms: i64) -> String {
     utc(ms).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Epoch seconds with a millisecond fraction, as awsJson sends timestamps.
-fn timestamp(ms: i64, mutant: Option<Mutant>) -> Value {
+/// A timestamp as awsJson sends it: epoch seconds with a millisecond fraction (milliseconds
+/// under `created-at-millis`).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Timestamp {
+    Seconds(f64),
+    Millis(i64),
+}
+
+fn timestamp(ms: i64, mutant: Option<Mutant>) -> Timestamp {
     if mutant == Some(Mutant::CreatedAtMillis) {
-        json!(ms)
+        Timestamp::Millis(ms)
     } else {
-        json!(ms as f64 / 1000.0)
+        Timestamp::Seconds(ms as f64 / 1000.0)
     }
 }
 
@@ -65,111 +85,216 @@ fn engine_details(engine: &str) -> (&'static str, &'static str) {
 
 const DEFAULT_BACKUP_WINDOW: &str = "08:00";
 const DEFAULT_MAINTENANCE_WINDOW: &str = "Mon:03:00";
+const INSTANCE_PROFILE_ARN: &str = concat!(
+    "arn:aws:iam::",
+    account!(),
+    ":instance-profile/aws-opsworks-cm-ec2-role"
+);
+const SERVICE_ROLE_ARN: &str = concat!(
+    "arn:aws:iam::",
+    account!(),
+    ":role/service-role/aws-opsworks-cm-service-role"
+);
+const USER_ARN: &str = concat!("arn:aws:iam::", account!(), ":user/test");
+const SECURITY_GROUP_IDS: [&str; 1] = ["sg-0123456789abcdef0"];
+const SUBNET_IDS: [&str; 1] = ["subnet-0123456789abcdef0"];
+const INSTANCE_TYPE: &str = "m5.large";
 
-/// A `Backup` structure.
-pub fn backup(b: &Backup, snapshots: &HashMap<String, Snapshot>, settings: &Settings) -> Value {
-    let mutant = settings.mutant;
-    let id = b.id.clone().unwrap_or_default();
-    let snapshot = snapshots
-        .get(&id)
-        .cloned()
-        .unwrap_or_else(|| Snapshot::of(None));
-    let (engine_model, engine_version) = engine_details(&snapshot.engine);
-    let status = if mutant == Some(Mutant::StatusLowercase) {
-        b.status.as_str().to_ascii_lowercase()
-    } else {
-        b.status.as_str().to_string()
-    };
-    let mut out = Map::new();
-    out.insert(
-        "BackupArn".into(),
-        json!(format!(
-            "arn:aws:opsworks-cm:{}:{ACCOUNT}:backup/{id}",
-            settings.region
-        )),
-    );
-    out.insert("BackupId".into(), json!(id));
-    out.insert("BackupType".into(), json!(b.kind.as_str()));
-    out.insert(
-        "CreatedAt".into(),
-        timestamp(b.created_at_ms.unwrap_or_default(), mutant),
-    );
-    if let Some(Some(d)) = &b.description {
-        out.insert("Description".into(), json!(d));
-    }
-    out.insert("Engine".into(), json!(snapshot.engine));
-    out.insert("EngineModel".into(), json!(engine_model));
-    out.insert("EngineVersion".into(), json!(engine_version));
-    out.insert(
-        "InstanceProfileArn".into(),
-        json!(format!(
-            "arn:aws:iam::{ACCOUNT}:instance-profile/aws-opsworks-cm-ec2-role"
-        )),
-    );
-    out.insert("InstanceType".into(), json!("m5.large"));
-    out.insert(
-        "PreferredBackupWindow".into(),
-        json!(snapshot
-            .backup_window
-            .as_deref()
-            .unwrap_or(DEFAULT_BACKUP_WINDOW)),
-    );
-    out.insert(
-        "PreferredMaintenanceWindow".into(),
-        json!(snapshot
-            .maintenance_window
-            .as_deref()
-            .unwrap_or(DEFAULT_MAINTENANCE_WINDOW)),
-    );
-    out.insert(
-        "S3LogUrl".into(),
-        json!(format!(
-            "https://s3.{}.amazonaws.com/opsworks-cm-{ACCOUNT}/{}/backups/{id}.log",
-            settings.region, b.server
-        )),
-    );
-    out.insert("SecurityGroupIds".into(), json!(["sg-0123456789abcdef0"]));
-    out.insert("ServerName".into(), json!(b.server));
-    out.insert(
-        "ServiceRoleArn".into(),
-        json!(format!(
-            "arn:aws:iam::{ACCOUNT}:role/service-role/aws-opsworks-cm-service-role"
-        )),
-    );
-    out.insert("Status".into(), json!(status));
-    out.insert("SubnetIds".into(), json!(["subnet-0123456789abcdef0"]));
-    out.insert("ToolsVersion".into(), json!("2.0.0"));
-    out.insert(
-        "UserArn".into(),
-        json!(format!("arn:aws:iam::{ACCOUNT}:user/test")),
-    );
-    Value::Object(out)
+/// A `Backup` structure, borrowed from the world.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BackupOut<'a> {
+    backup_arn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backup_id: Option<&'a str>,
+    backup_type: &'static str,
+    created_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    engine: &'a str,
+    engine_model: &'static str,
+    engine_version: &'static str,
+    instance_profile_arn: &'static str,
+    instance_type: &'static str,
+    preferred_backup_window: &'a str,
+    preferred_maintenance_window: &'a str,
+    #[serde(rename = "S3LogUrl")]
+    s3_log_url: String,
+    security_group_ids: [&'static str; 1],
+    server_name: &'a str,
+    service_role_arn: &'static str,
+    status: &'static str,
+    subnet_ids: [&'static str; 1],
+    tools_version: &'static str,
+    user_arn: &'static str,
 }
 
-/// A `Server` structure.
-pub fn server(s: &Server, settings: &Settings) -> Value {
+/// The snapshot of a backup the emulator did not see made.
+static NO_SNAPSHOT: std::sync::LazyLock<Snapshot> = std::sync::LazyLock::new(|| Snapshot::of(None));
+
+fn backup<'a>(
+    b: &'a Backup,
+    snapshots: &'a HashMap<String, Snapshot>,
+    settings: &Settings,
+) -> BackupOut<'a> {
+    let mutant = settings.mutant;
+    let id = b.id.as_deref().unwrap_or_default();
+    let snapshot = snapshots.get(id).unwrap_or(&NO_SNAPSHOT);
+    let (engine_model, engine_version) = engine_details(&snapshot.engine);
+    let status = if mutant == Some(Mutant::StatusLowercase) {
+        lowercase(b.status)
+    } else {
+        b.status.as_str()
+    };
+    BackupOut {
+        backup_arn: format!(
+            "arn:aws:opsworks-cm:{}:{ACCOUNT}:backup/{id}",
+            settings.region
+        ),
+        backup_id: Some(id),
+        backup_type: b.kind.as_str(),
+        created_at: timestamp(b.created_at_ms.unwrap_or_default(), mutant),
+        description: b.description.as_ref().and_then(|d| d.as_deref()),
+        engine: &snapshot.engine,
+        engine_model,
+        engine_version,
+        instance_profile_arn: INSTANCE_PROFILE_ARN,
+        instance_type: INSTANCE_TYPE,
+        preferred_backup_window: snapshot
+            .backup_window
+            .as_deref()
+            .unwrap_or(DEFAULT_BACKUP_WINDOW),
+        preferred_maintenance_window: snapshot
+            .maintenance_window
+            .as_deref()
+            .unwrap_or(DEFAULT_MAINTENANCE_WINDOW),
+        s3_log_url: format!(
+            "https://s3.{}.amazonaws.com/opsworks-cm-{ACCOUNT}/{}/backups/{id}.log",
+            settings.region, b.server
+        ),
+        security_group_ids: SECURITY_GROUP_IDS,
+        server_name: &b.server,
+        service_role_arn: SERVICE_ROLE_ARN,
+        status,
+        subnet_ids: SUBNET_IDS,
+        tools_version: "2.0.0",
+        user_arn: USER_ARN,
+    }
+}
+
+/// `status-lowercase`: the BackupStatus in lower case.
+fn lowercase(status: model::BackupStatus) -> &'static str {
+    match status {
+        model::BackupStatus::InProgress => "in_progress",
+        model::BackupStatus::Ok => "ok",
+        model::BackupStatus::Failed => "failed",
+        model::BackupStatus::Deleting => "deleting",
+    }
+}
+
+/// A `Server` structure, borrowed from the world.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServerOut<'a> {
+    associate_public_ip_address: bool,
+    backup_retention_count: i64,
+    server_name: &'a str,
+    created_at: Timestamp,
+    disable_automated_backup: bool,
+    endpoint: String,
+    engine: &'a str,
+    engine_model: &'static str,
+    engine_version: &'static str,
+    instance_profile_arn: &'static str,
+    instance_type: &'static str,
+    preferred_maintenance_window: &'a str,
+    preferred_backup_window: &'a str,
+    security_group_ids: [&'static str; 1],
+    service_role_arn: &'static str,
+    status: &'static str,
+    subnet_ids: [&'static str; 1],
+    server_arn: String,
+}
+
+fn server<'a>(s: &'a Server, settings: &Settings) -> ServerOut<'a> {
     let (engine_model, engine_version) = engine_details(&s.engine);
     let region = &settings.region;
-    json!({
-        "AssociatePublicIpAddress": true,
-        "BackupRetentionCount": s.backup_retention_count,
-        "ServerName": s.name,
-        "CreatedAt": timestamp(s.created_at_ms.unwrap_or_default(), settings.mutant),
-        "DisableAutomatedBackup": s.disable_automated_backup,
-        "Endpoint": format!("{}.{region}.opsworks-cm.io", s.name.to_ascii_lowercase()),
-        "Engine": s.engine,
-        "EngineModel": engine_model,
-        "EngineVersion": engine_version,
-        "InstanceProfileArn": format!("arn:aws:iam::{ACCOUNT}:instance-profile/aws-opsworks-cm-ec2-role"),
-        "InstanceType": "m5.large",
-        "PreferredMaintenanceWindow": s.preferred_maintenance_window.as_deref().unwrap_or(DEFAULT_MAINTENANCE_WINDOW),
-        "PreferredBackupWindow": s.preferred_backup_window.as_deref().unwrap_or(DEFAULT_BACKUP_WINDOW),
-        "SecurityGroupIds": ["sg-0123456789abcdef0"],
-        "ServiceRoleArn": format!("arn:aws:iam::{ACCOUNT}:role/service-role/aws-opsworks-cm-service-role"),
-        "Status": s.status.as_str(),
-        "SubnetIds": ["subnet-0123456789abcdef0"],
-        "ServerArn": format!("arn:aws:opsworks-cm:{region}:{ACCOUNT}:server/{}", s.name),
-    })
+    ServerOut {
+        associate_public_ip_address: true,
+        backup_retention_count: s.backup_retention_count,
+        server_name: &s.name,
+        created_at: timestamp(s.created_at_ms.unwrap_or_default(), settings.mutant),
+        disable_automated_backup: s.disable_automated_backup,
+        endpoint: format!("{}.{region}.opsworks-cm.io", s.name.to_ascii_lowercase()),
+        engine: &s.engine,
+        engine_model,
+        engine_version,
+        instance_profile_arn: INSTANCE_PROFILE_ARN,
+        instance_type: INSTANCE_TYPE,
+        preferred_maintenance_window: s
+            .preferred_maintenance_window
+            .as_deref()
+            .unwrap_or(DEFAULT_MAINTENANCE_WINDOW),
+        preferred_backup_window: s
+            .preferred_backup_window
+            .as_deref()
+            .unwrap_or(DEFAULT_BACKUP_WINDOW),
+        security_group_ids: SECURITY_GROUP_IDS,
+        service_role_arn: SERVICE_ROLE_ARN,
+        status: s.status.as_str(),
+        subnet_ids: SUBNET_IDS,
+        server_arn: format!("arn:aws:opsworks-cm:{region}:{ACCOUNT}:server/{}", s.name),
+    }
+}
+
+/// A `Server` structure as JSON (the control plane's answer to a put).
+pub fn server_json(s: &Server, settings: &Settings) -> Value {
+    serde_json::to_value(server(s, settings)).expect("a server serializes")
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BackupAnswer<'a> {
+    backup: BackupOut<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BackupsAnswer<'a> {
+    backups: Vec<BackupOut<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServersAnswer<'a> {
+    servers: Vec<ServerOut<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServerAnswer<'a> {
+    server: ServerOut<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AttributesAnswer {
+    attributes: [Attribute; 2],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Attribute {
+    name: &'static str,
+    maximum: u64,
+    used: u64,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+fn to_json(value: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).expect("an answer serializes")
 }
 
 /// The output of a successful call, from the world after it.
@@ -183,48 +308,74 @@ pub fn answer(
     let mut created = None;
     let output = match expected {
         Expected::Error(_) => unreachable!("errors are not rendered as answers"),
-        Expected::Done => json!({}),
+        Expected::Done => to_json(&Empty {}),
         Expected::CreatedBackup { .. } => {
             let b = world.backups.last().expect("the new backup is last");
             let mut shown = backup(b, snapshots, settings);
             if mutant == Some(Mutant::MissingBackupId) {
-                shown.as_object_mut().map(|o| o.remove("BackupId"));
+                shown.backup_id = None;
             }
             created = Some((
                 b.id.clone().unwrap_or_default(),
                 rfc3339(b.created_at_ms.unwrap_or_default()),
             ));
-            json!({ "Backup": shown })
+            to_json(&BackupAnswer { backup: shown })
         }
-        Expected::Backups { listed, .. } => {
-            let mut order = listed.clone();
+        Expected::Backups { listed, maybe_gone } => {
+            // Newest first, by creation time (fixture backups may be older than API ones);
+            // backups being deleted are still listed, as DELETING, until they are gone.
+            let mut order: Vec<&Backup> = listed
+                .iter()
+                .chain(maybe_gone)
+                .map(|&i| &world.backups[i])
+                .collect();
+            order.sort_by_key(|b| std::cmp::Reverse(b.created_at_ms));
             if mutant == Some(Mutant::ListingOldestFirst) {
                 order.reverse();
             }
-            let backups: Vec<Value> = order
-                .iter()
-                .map(|&i| backup(&world.backups[i], snapshots, settings))
+            let backups = order
+                .into_iter()
+                .map(|b| backup(b, snapshots, settings))
                 .collect();
-            json!({ "Backups": backups })
+            to_json(&BackupsAnswer { backups })
         }
         Expected::Servers(names) => {
-            let servers: Vec<Value> = names
+            let servers = names
                 .iter()
                 .filter_map(|n| world.servers.get(n))
                 .map(|s| server(s, settings))
                 .collect();
-            json!({ "Servers": servers })
+            to_json(&ServersAnswer { servers })
         }
-        Expected::Server(name) => json!({ "Server": server(&world.servers[name], settings) }),
-        Expected::AccountAttributes { used, maximum } => json!({
-            "Attributes": [
-                {"Name": "ServerLimit", "Maximum": 10, "Used": world.servers.len()},
-                // Every manual backup there is counts (the high end of the model's range).
-                {"Name": "ManualBackupLimit", "Maximum": maximum, "Used": used.1},
-            ]
+        Expected::Server(name) => to_json(&ServerAnswer {
+            server: server(&world.servers[name], settings),
+        }),
+        Expected::AccountAttributes { used, maximum } => to_json(&AttributesAnswer {
+            attributes: [
+                Attribute {
+                    name: "ServerLimit",
+                    maximum: 10,
+                    used: world.servers.len() as u64,
+                },
+                Attribute {
+                    name: "ManualBackupLimit",
+                    maximum: u64::from(*maximum),
+                    used: u64::from(used_backups(*used, settings.readings)),
+                },
+            ],
         }),
     };
     CallAnswer { output, created }
+}
+
+/// ManualBackupLimit's Used: the manual backups that count, every one by default (the high end
+/// of the model's range), only OK ones under `count-ok-only` (the low end).
+fn used_backups((ok, all): (u32, u32), readings: ReadingSet) -> u32 {
+    if readings.contains(Reading::CountOkOnly) {
+        ok
+    } else {
+        all
+    }
 }
 
 fn str_member<'a>(input: &'a Value, name: &str) -> &'a str {
@@ -262,6 +413,9 @@ pub fn error_message(
                 1 => format!("1 validation error detected: {}", shown[0]),
                 n => format!("{n} validation errors detected: {}", shown.join("; ")),
             }
+        }
+        ErrorKind::ValidationException if rule == readings::RETENTION_ZERO => {
+            "1 validation error detected: Value '0' at 'backupRetentionCount' failed to satisfy constraint: Member must have value greater than or equal to 1".to_string()
         }
         ErrorKind::ValidationException if rule == "ambiguity.delete-server-in-progress" => format!(
             "Cannot delete the server '{name}'. The current operation on the server is still in progress."
@@ -305,7 +459,7 @@ pub fn error_message(
             "start-maintenance.state" => format!(
                 "Server {name} is in state {status}; maintenance can start only in HEALTHY or UNHEALTHY"
             ),
-            "restore-server.state" if world.servers.get(name).is_some_and(|s| restorable(s.status)) => {
+            "restore-server.state" if world.servers.get(name).is_some_and(|s| s.status.may_restore()) => {
                 format!("Backup {backup_id} is not in state OK and cannot be restored")
             }
             "restore-server.state" => format!(
@@ -322,15 +476,4 @@ pub fn error_message(
         },
         ErrorKind::Other(other) => format!("{other}: the request cannot be served"),
     }
-}
-
-fn restorable(status: ServerStatus) -> bool {
-    matches!(
-        status,
-        ServerStatus::ConnectionLost
-            | ServerStatus::Healthy
-            | ServerStatus::Running
-            | ServerStatus::Unhealthy
-            | ServerStatus::Terminated
-    )
 }

@@ -14,20 +14,21 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::mutants::Mutant;
+use super::mutants::{self, Call, Mutant};
+use super::readings::{first, Reading, ReadingSet};
 use super::render::{self, Snapshot};
+use super::settings::{CallAnswer, Settings};
 use super::sigv4::Verifier;
 use super::EmulatorConfig;
 use crate::model::{
-    self, Action, BackupStatus, BackupType, ErrorKind, Expected, Operation, Pending, Possible,
-    Readings, ServerSpec, ServerStatus, World,
+    self, Action, BackupStatus, ErrorKind, Expected, Operation, Pending, Possible, ServerSpec,
+    ServerStatus, World, DEFAULT_LIMIT,
 };
-use crate::wire::Dialect;
 
-/// How long `racy-create` leaves the lock released between its check and its act.
-const RACE_WINDOW: Duration = Duration::from_millis(30);
+/// How far in the past `seeded-in-the-past` dates the control plane's backups.
+const SEED_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The emulator: shared state behind one lock, plus the settings it was started with. Cheap to
 /// clone (an `Arc`); every clone is the same emulator.
@@ -41,33 +42,20 @@ pub(crate) struct Shared {
     state: Mutex<State>,
 }
 
-/// What does not change while the emulator runs.
-pub(crate) struct Settings {
-    pub(crate) dialect: Dialect,
-    pub(crate) mutant: Option<Mutant>,
-    pub(crate) verifier: Option<Verifier>,
-    pub(crate) backup_duration: Option<Duration>,
-    pub(crate) region: String,
-    pub(crate) limit: u32,
-}
-
 struct State {
     world: World,
-    /// The last millisecond given to a backup: creation times strictly increase, so BackupIds
-    /// are unique and newest-first is well defined even for fixture backups made together.
+    /// The last millisecond given to a backup made through the API: creation times strictly
+    /// increase, so BackupIds are unique and newest-first is well defined even for fixture
+    /// backups made together.
     last_ms: i64,
     /// When each server's operation in progress ends by itself (`--backup-duration`).
     deadlines: BTreeMap<String, Instant>,
+    /// When each backup being deleted is gone (`async-delete` with `--backup-duration`).
+    deletions: BTreeMap<String, Instant>,
     /// What each backup recorded of its server when it was made (by BackupId).
     snapshots: HashMap<String, Snapshot>,
-}
-
-/// A successful answer: the output JSON, and for CreateBackup the id and RFC 3339 time the
-/// envelope dialect sends instead.
-#[derive(Debug, Clone)]
-pub struct CallAnswer {
-    pub output: Value,
-    pub created: Option<(String, String)>,
+    /// Deleted manual backups a mutant still counts (by server).
+    ghosts: Vec<String>,
 }
 
 /// An error the model decided, with a message that says what was wrong.
@@ -78,8 +66,8 @@ pub struct ModelError {
 }
 
 impl Emulator {
-    /// A fresh emulator (no servers) for `config`. Fails on an unknown mutant, or on a mutant
-    /// served in a dialect it does not make sense in.
+    /// A fresh emulator (no servers) for `config`. Fails on an unknown mutant, on a mutant
+    /// served in a dialect it does not make sense in, and on a limit `limit-10` contradicts.
     pub fn new(config: &EmulatorConfig) -> anyhow::Result<Emulator> {
         let mutant = match &config.mutant {
             None => None,
@@ -96,6 +84,14 @@ impl Emulator {
                 Some(Mutant::from_name(name).map_err(anyhow::Error::msg)?)
             }
         };
+        let readings = config.readings;
+        if readings.contains(Reading::LimitTen) && ![DEFAULT_LIMIT, 10].contains(&config.limit) {
+            anyhow::bail!(
+                "--limit {} contradicts the reading limit-10 (hint: drop one of them)",
+                config.limit
+            );
+        }
+        let limit = readings.limit(config.limit);
         let verifier = config
             .verify_sigv4
             .then(|| Verifier::from_env(&config.region));
@@ -104,16 +100,19 @@ impl Emulator {
                 settings: Settings {
                     dialect: config.dialect,
                     mutant,
+                    readings,
                     verifier,
                     backup_duration: config.backup_duration,
                     region: config.region.clone(),
-                    limit: config.limit,
+                    limit,
                 },
                 state: Mutex::new(State {
-                    world: World::new(config.limit, Readings::REFERENCE),
+                    world: World::new(limit, readings.model_readings()),
                     last_ms: 0,
                     deadlines: BTreeMap::new(),
+                    deletions: BTreeMap::new(),
                     snapshots: HashMap::new(),
+                    ghosts: Vec::new(),
                 }),
             }),
         })
@@ -125,6 +124,10 @@ impl Emulator {
 
     fn mutant(&self) -> Option<Mutant> {
         self.shared.settings.mutant
+    }
+
+    fn readings(&self) -> ReadingSet {
+        self.shared.settings.readings
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -142,14 +145,34 @@ impl Emulator {
         state.world.clone()
     }
 
-    /// One API call: decide with the model, realize, render.
+    /// The outcome served for a call from the current state (`mutant`: None to leave it out).
+    fn decide(
+        &self,
+        state: &State,
+        op: Operation,
+        input: &Value,
+        mutant: Option<Mutant>,
+    ) -> Possible {
+        let call = Call {
+            world: &state.world,
+            op,
+            input,
+            readings: self.readings(),
+            ghosts: &state.ghosts,
+        };
+        mutants::decide(&call, mutant)
+    }
+
+    /// One API call: decide (model, readings, mutant), realize, render.
     pub async fn call(&self, op: Operation, input: Value) -> Result<CallAnswer, ModelError> {
-        if self.mutant() == Some(Mutant::RacyCreate) && op == Operation::CreateBackup {
-            return self.racy_create(input).await;
+        if op == Operation::CreateBackup {
+            if let Some(gap) = self.mutant().and_then(Mutant::race_gap) {
+                return self.racy_create(input, gap).await;
+            }
         }
         let mut state = self.lock();
         self.expire(&mut state);
-        let possible = decide(&state.world, op, &input, self.mutant());
+        let possible = self.decide(&state, op, &input, self.mutant());
         self.conclude(&mut state, op, &input, possible)
     }
 
@@ -168,35 +191,39 @@ impl Emulator {
             });
         }
         state.world = possible.world;
-        self.realize(state);
+        self.realize(state, false);
         let answer = render::answer(
             &possible.expected,
             &state.world,
             &state.snapshots,
             &self.shared.settings,
         );
-        if self.mutant() != Some(Mutant::DeleteKeepsSlot) {
+        if !self.readings().contains(Reading::AsyncDelete) {
             // Deletion is immediate here: a legal reading (the backup may be gone at once).
-            state.world.forget_deleting();
+            self.vanish(state, |_| true);
         }
         self.arm_deadlines(state);
         Ok(answer)
     }
 
-    /// `racy-create`: the state and limit check, then the lock released for a moment, then the
+    /// A racy mutant: the state and limit check, then the lock released for `gap`, then the
     /// act on whatever the world has become meanwhile.
-    async fn racy_create(&self, input: Value) -> Result<CallAnswer, ModelError> {
+    async fn racy_create(
+        &self,
+        input: Value,
+        gap: mutants::RaceGap,
+    ) -> Result<CallAnswer, ModelError> {
         let op = Operation::CreateBackup;
         let checked = {
             let mut state = self.lock();
             self.expire(&mut state);
-            let possible = decide(&state.world, op, &input, None);
+            let possible = self.decide(&state, op, &input, None);
             if possible.expected.error().is_some() {
                 return self.conclude(&mut state, op, &input, possible);
             }
             possible
         };
-        tokio::time::sleep(RACE_WINDOW).await;
+        gap.wait().await;
         let mut state = self.lock();
         let mut world = state.world.clone();
         let mut new = checked
@@ -217,7 +244,7 @@ impl Emulator {
         server.pending = after.pending.clone();
         new.seq = world.next_seq;
         world.next_seq += 1;
-        std::sync::Arc::make_mut(&mut world.backups).push(new);
+        Arc::make_mut(&mut world.backups).push(new);
         let possible = Possible { world, ..checked };
         self.conclude(&mut state, op, &input, possible)
     }
@@ -228,7 +255,9 @@ impl Emulator {
         let possible = first(model::step(&state.world, &Action::Reset));
         state.world = possible.world;
         state.deadlines.clear();
+        state.deletions.clear();
         state.snapshots.clear();
+        state.ghosts.clear();
         // No backup is left whose id could clash: let creation times follow the wall clock
         // again (fixture backups push it ahead by a millisecond each).
         state.last_ms = 0;
@@ -243,41 +272,79 @@ impl Emulator {
         let possible = first(model::step(&state.world, &Action::PutServer(spec)));
         state.world = possible.world;
         state.deadlines.remove(&name);
-        self.realize(&mut state);
+        state.ghosts.retain(|g| *g != name);
+        self.realize(&mut state, true);
         self.arm_deadlines(&mut state);
-        render::server(&state.world.servers[&name], &self.shared.settings)
+        render::server_json(&state.world.servers[&name], &self.shared.settings)
     }
 
     /// Control plane: every IN_PROGRESS backup ends with `status`, every BACKING_UP server
-    /// returns to its earlier status.
+    /// returns to its earlier status; under `async-delete`, deletions in progress end too.
     pub fn settle(&self, status: BackupStatus) {
         let mut state = self.lock();
         self.expire(&mut state);
         let before = state.world.clone();
         let mut after = first(model::step(&before, &Action::Settle(status))).world;
-        if self.mutant() == Some(Mutant::SettleKeepsBackingUp) {
-            keep_backing_up(&before, &mut after);
-        }
+        mutants::after_finish(self.mutant(), &before, &mut after);
         state.world = after;
+        self.vanish(&mut state, |_| true);
         self.arm_deadlines(&mut state);
     }
 
+    /// Removes the backups being deleted whose id `due` accepts (all of them when the
+    /// deletion is immediate).
+    fn vanish(&self, state: &mut State, due: impl Fn(&str) -> bool) {
+        if !state
+            .world
+            .backups
+            .iter()
+            .any(|b| b.status == BackupStatus::Deleting)
+        {
+            return;
+        }
+        let State {
+            world,
+            ghosts,
+            deletions,
+            ..
+        } = state;
+        Arc::make_mut(&mut world.backups).retain(|b| {
+            let gone = b.status == BackupStatus::Deleting && due(b.id.as_deref().unwrap_or(""));
+            if gone {
+                mutants::record_vanished(self.mutant(), b, ghosts);
+                if let Some(id) = &b.id {
+                    deletions.remove(id);
+                }
+            }
+            !gone
+        });
+    }
+
     /// Gives every backup the model left unbound an id and a creation time, and every server a
-    /// creation time.
-    fn realize(&self, state: &mut State) {
+    /// creation time. `seeded`: the backups come from the control plane.
+    fn realize(&self, state: &mut State, seeded: bool) {
         let now = chrono::Utc::now().timestamp_millis();
         for server in state.world.servers.values_mut() {
             server.created_at_ms.get_or_insert(now);
         }
+        let in_the_past = seeded && self.readings().contains(Reading::SeededInThePast);
+        let mut next_seeded = now - SEED_AGE.as_millis() as i64;
         for i in 0..state.world.backups.len() {
             if state.world.backups[i].id.is_some() {
                 continue;
             }
             let server = state.world.backups[i].server.clone();
             let (id, at) = loop {
-                let at = now.max(state.last_ms + 1);
-                state.last_ms = at;
-                let id = render::backup_id(&server, at);
+                let at = if in_the_past {
+                    // A day ago, one second apart: servers put one after another interleave.
+                    next_seeded += 1000;
+                    next_seeded
+                } else {
+                    let at = now.max(state.last_ms + 1);
+                    state.last_ms = at;
+                    at
+                };
+                let id = render::backup_id(&server, at, self.readings());
                 // Unique by construction (times strictly increase); checked all the same.
                 if !state
                     .world
@@ -290,20 +357,24 @@ impl Emulator {
             };
             let snapshot = Snapshot::of(state.world.servers.get(&server));
             state.snapshots.insert(id.clone(), snapshot);
-            let b = &mut std::sync::Arc::make_mut(&mut state.world.backups)[i];
+            let b = &mut Arc::make_mut(&mut state.world.backups)[i];
             b.id = Some(id);
             b.created_at_ms = Some(at);
         }
     }
 
-    /// Records when each operation in progress ends by itself (with `--backup-duration`).
+    /// Records when each operation in progress, and each deletion, ends by itself (with
+    /// `--backup-duration`).
     fn arm_deadlines(&self, state: &mut State) {
         let Some(duration) = self.shared.settings.backup_duration else {
             return;
         };
         let now = Instant::now();
         let State {
-            world, deadlines, ..
+            world,
+            deadlines,
+            deletions,
+            ..
         } = state;
         deadlines.retain(|name, _| world.servers.get(name).is_some_and(|s| s.pending.is_some()));
         for (name, server) in &world.servers {
@@ -311,13 +382,18 @@ impl Emulator {
                 deadlines.entry(name.clone()).or_insert(now + duration);
             }
         }
+        for b in world.backups.iter() {
+            if let (BackupStatus::Deleting, Some(id)) = (b.status, &b.id) {
+                deletions.entry(id.clone()).or_insert(now + duration);
+            }
+        }
     }
 
-    /// Ends every operation past its deadline, the way the reference reading ends it: a backup
-    /// OK with the server back in its earlier status, maintenance and restores HEALTHY, a
-    /// deletion gone.
+    /// Ends every operation past its deadline: a backup OK with the server back in its
+    /// earlier status (or HEALTHY, `fresh-health-after-backup`), maintenance and restores
+    /// HEALTHY, a server deletion gone, a backup deletion gone.
     fn expire(&self, state: &mut State) {
-        if state.deadlines.is_empty() {
+        if state.deadlines.is_empty() && state.deletions.is_empty() {
             return;
         }
         let now = Instant::now();
@@ -335,11 +411,9 @@ impl Emulator {
             };
             match pending {
                 Pending::Backup { previous } => {
-                    let to = previous.unwrap_or(ServerStatus::Healthy);
+                    let to = self.readings().after_backup(previous);
                     state.world.finish_backup(&name, BackupStatus::Ok, to);
-                    if self.mutant() == Some(Mutant::SettleKeepsBackingUp) {
-                        keep_backing_up(&before, &mut state.world);
-                    }
+                    mutants::after_finish(self.mutant(), &before, &mut state.world);
                 }
                 Pending::Maintenance | Pending::Restore => {
                     let s = state.world.servers.get_mut(&name).expect("server exists");
@@ -351,246 +425,14 @@ impl Emulator {
                 }
             }
         }
-    }
-}
-
-fn first(possibles: Vec<Possible>) -> Possible {
-    possibles
-        .into_iter()
-        .next()
-        .expect("the model allows at least one outcome for every action")
-}
-
-fn error(world: &World, kind: ErrorKind, rule: &'static str) -> Possible {
-    Possible {
-        expected: Expected::Error(kind),
-        world: world.clone(),
-        rule,
-        exercised: vec![],
-    }
-}
-
-fn server_name(input: &Value) -> Option<&str> {
-    input.get("ServerName").and_then(Value::as_str)
-}
-
-/// `world` with one server in another status (and nothing in progress), for mutants that skip
-/// a state gate.
-fn with_status(world: &World, name: &str, status: ServerStatus) -> World {
-    let mut view = world.clone();
-    if let Some(s) = view.servers.get_mut(name) {
-        s.status = status;
-        s.pending = None;
-    }
-    view
-}
-
-/// The status a BACKING_UP server had before (HEALTHY when the fixture put it there directly).
-fn status_before(server: &model::Server) -> ServerStatus {
-    match &server.pending {
-        Some(Pending::Backup {
-            previous: Some(previous),
-        }) => *previous,
-        _ => ServerStatus::Healthy,
-    }
-}
-
-/// After a backup finished: servers that were backing up stay BACKING_UP (`settle-keeps-backing-up`).
-fn keep_backing_up(before: &World, after: &mut World) {
-    for (name, s) in &before.servers {
-        if matches!(s.pending, Some(Pending::Backup { .. })) {
-            if let Some(a) = after.servers.get_mut(name) {
-                if a.pending.is_none() {
-                    a.status = ServerStatus::BackingUp;
-                }
-            }
+        let gone: Vec<String> = state
+            .deletions
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        if !gone.is_empty() {
+            self.vanish(state, |id| gone.iter().any(|g| g == id));
         }
-    }
-}
-
-/// The outcome the emulator serves: the model's reference reading, perturbed by the mutant.
-pub(crate) fn decide(
-    world: &World,
-    op: Operation,
-    input: &Value,
-    mutant: Option<Mutant>,
-) -> Possible {
-    let reference = || {
-        first(model::step(
-            world,
-            &Action::Call {
-                op,
-                input: input.clone(),
-            },
-        ))
-    };
-    let Some(mutant) = mutant else {
-        return reference();
-    };
-    let creating = op == Operation::CreateBackup;
-    let server = server_name(input).and_then(|n| world.servers.get(n));
-    match mutant {
-        Mutant::LimitOffByOneHigh | Mutant::LimitOffByOneLow if creating => {
-            let mut view = world.clone();
-            view.limit = if mutant == Mutant::LimitOffByOneHigh {
-                world.limit.saturating_add(1)
-            } else {
-                world.limit.saturating_sub(1)
-            };
-            let mut p = first(model::step(
-                &view,
-                &Action::Call {
-                    op,
-                    input: input.clone(),
-                },
-            ));
-            p.world.limit = world.limit;
-            p
-        }
-        Mutant::CountsAutomated if creating => {
-            let mut view = world.clone();
-            for b in std::sync::Arc::make_mut(&mut view.backups).iter_mut() {
-                b.kind = BackupType::Manual;
-            }
-            let p = first(model::step(
-                &view,
-                &Action::Call {
-                    op,
-                    input: input.clone(),
-                },
-            ));
-            match p.expected {
-                Expected::Error(ErrorKind::LimitExceededException) => {
-                    error(world, ErrorKind::LimitExceededException, p.rule)
-                }
-                _ => reference(),
-            }
-        }
-        Mutant::BackingUpAllowsBackup | Mutant::BackupFromAnyState if creating => {
-            let Some(s) = server else {
-                return reference();
-            };
-            let skipped = match mutant {
-                Mutant::BackingUpAllowsBackup => s.status == ServerStatus::BackingUp,
-                _ => s.status != ServerStatus::BackingUp && !s.status.may_back_up(),
-            };
-            if !skipped {
-                return reference();
-            }
-            let before = if s.status == ServerStatus::BackingUp {
-                status_before(s)
-            } else {
-                s.status
-            };
-            let view = with_status(world, &s.name, ServerStatus::Healthy);
-            let mut p = first(model::step(
-                &view,
-                &Action::Call {
-                    op,
-                    input: input.clone(),
-                },
-            ));
-            if let Some(after) = p.world.servers.get_mut(&s.name) {
-                if matches!(after.pending, Some(Pending::Backup { .. })) {
-                    after.pending = Some(Pending::Backup {
-                        previous: Some(before),
-                    });
-                }
-            }
-            p
-        }
-        Mutant::UpdateWhileBackingUp if op == Operation::UpdateServer => {
-            let Some(s) = server.filter(|s| s.status == ServerStatus::BackingUp) else {
-                return reference();
-            };
-            let view = with_status(world, &s.name, status_before(s));
-            let mut p = first(model::step(
-                &view,
-                &Action::Call {
-                    op,
-                    input: input.clone(),
-                },
-            ));
-            if let Some(after) = p.world.servers.get_mut(&s.name) {
-                after.status = s.status;
-                after.pending = s.pending.clone();
-            }
-            p
-        }
-        Mutant::NoBackingUpStatus if creating => {
-            let mut p = reference();
-            if let Some(after) = server_name(input).and_then(|n| p.world.servers.get_mut(n)) {
-                if after.status == ServerStatus::BackingUp {
-                    // The backup is still in progress (it ends as usual), but the status says nothing.
-                    after.status = status_before(after);
-                }
-            }
-            p
-        }
-        Mutant::CaseInsensitiveNames => {
-            let Some(name) = server_name(input).filter(|n| !world.servers.contains_key(*n)) else {
-                return reference();
-            };
-            let Some(found) = world.servers.keys().find(|k| k.eq_ignore_ascii_case(name)) else {
-                return reference();
-            };
-            let mut input = input.clone();
-            input["ServerName"] = json!(found);
-            first(model::step(world, &Action::Call { op, input }))
-        }
-        Mutant::DescriptionOffByOne if creating => {
-            let at_max = input
-                .get("Description")
-                .and_then(Value::as_str)
-                .is_some_and(|d| d.chars().count() == 10_000);
-            if !at_max {
-                return reference();
-            }
-            // The length check counts one character too many.
-            let mut input = input.clone();
-            input["Description"] =
-                json!(format!("{}x", input["Description"].as_str().unwrap_or("")));
-            first(model::step(world, &Action::Call { op, input }))
-        }
-        Mutant::TagsUnchecked => {
-            let mut input = input.clone();
-            if let Some(obj) = input.as_object_mut() {
-                obj.remove("Tags");
-            }
-            first(model::step(world, &Action::Call { op, input }))
-        }
-        Mutant::ServerName41 => {
-            let forty_one = server_name(input).is_some_and(|n| {
-                let forty: String = n.chars().take(40).collect();
-                n.chars().count() == 41
-                    && model::validation_errors(op, &json!({ "ServerName": forty }))
-                        .iter()
-                        .all(|v| v.path != "ServerName")
-            });
-            if forty_one {
-                // The length check is missing: the lookup finds no such server.
-                error(
-                    world,
-                    ErrorKind::ResourceNotFoundException,
-                    "create-backup.not-found",
-                )
-            } else {
-                reference()
-            }
-        }
-        Mutant::NotFoundBeforeValidation => {
-            let unknown = server_name(input).is_some_and(|n| !world.servers.contains_key(n));
-            let invalid = model::has_definite(&model::validation_errors(op, input));
-            if unknown && invalid {
-                error(
-                    world,
-                    ErrorKind::ResourceNotFoundException,
-                    "create-backup.not-found",
-                )
-            } else {
-                reference()
-            }
-        }
-        _ => reference(),
     }
 }

@@ -93,6 +93,11 @@ impl ServerStatus {
         matches!(self, ServerStatus::Healthy | ServerStatus::Unhealthy)
     }
 
+    /// The statuses in which an operation is in progress (DeleteServer refuses them, A10).
+    pub fn has_operation_in_progress(self) -> bool {
+        self == ServerStatus::BackingUp || self.operation_in_progress()
+    }
+
     /// The statuses of a server with an operation in progress, other than a backup or a
     /// deletion (DeleteServer refuses them, A10).
     pub fn operation_in_progress(self) -> bool {

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::check::{Checker, StepVerdict};
-use crate::model::{Action, BackupStatus, CallWindow, Observation, Operation, Polarity};
+use crate::model::{Action, BackupStatus, CallWindow, Observation, Operation, Polarity, Readings};
 use crate::plan::{self, IdRef, Plan, Step};
+use crate::readings::Flip;
 use crate::report::{FaultClass, TimelineEntry};
 use crate::wire::{self, Answer, Dialect, Exchange};
 
@@ -25,6 +26,8 @@ pub(super) struct Failure {
     pub(super) observed: String,
     pub(super) exchange: Option<Exchange>,
     pub(super) timeline: Vec<TimelineEntry>,
+    /// When the step flipped a reading the endpoint kept to before: which, and both answers.
+    pub(super) flip: Option<Flip>,
 }
 
 /// How one run of a plan ended.
@@ -134,7 +137,7 @@ impl<'s> Case<'s> {
     }
 
     /// Runs one plan from a fresh state; returns its result and the readings still possible.
-    pub(super) async fn run(session: &mut Session, plan: &Plan) -> (CaseResult, Vec<String>) {
+    pub(super) async fn run(session: &mut Session, plan: &Plan) -> (CaseResult, Vec<Readings>) {
         let mut case = Case::new(session);
         if let Err(stop) = case.start().await {
             return (stop, vec![]);
@@ -151,7 +154,7 @@ impl<'s> Case<'s> {
             case.session.to_clean.append(&mut case.ids.created);
             case.session.cleanup().await;
         }
-        (result, case.checker.readings())
+        (result, case.checker.surviving_readings())
     }
 
     /// A fresh state: reset through the control plane, or learned through the public API.
@@ -241,6 +244,7 @@ impl<'s> Case<'s> {
                     observed: "200".into(),
                     exchange: None,
                     timeline: self.timeline.clone(),
+                    flip: d.flip,
                 }))
             }
             StepVerdict::TooManyWorlds(n) => {
@@ -348,6 +352,7 @@ impl<'s> Case<'s> {
                 let failure = self.failure(&sent, d.mismatch.rule, d.mismatch.message, observed);
                 CaseResult::Diverged(Box::new(Failure {
                     allowed: d.allowed,
+                    flip: d.flip,
                     ..failure
                 }))
             }
@@ -419,6 +424,7 @@ impl<'s> Case<'s> {
             observed,
             exchange: Some(sent.exchange.clone()),
             timeline,
+            flip: None,
         }
     }
 }

@@ -228,6 +228,7 @@ impl Round {
             observed: observed_line(&self.history[e.failed_at].observed),
             exchange: self.exchanges.get(e.failed_at).cloned(),
             timeline,
+            flip: None,
         }
     }
 }
@@ -247,6 +248,7 @@ fn protocol_failure(
         observed: format!("HTTP {}", ex.status.unwrap_or(0)),
         exchange: Some(ex),
         timeline: timeline.to_vec(),
+        flip: None,
     }))
 }
 

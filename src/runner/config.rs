@@ -68,6 +68,8 @@ pub struct RunConfig {
 #[derive(Debug, Clone, Default)]
 pub struct EmulatorSettings {
     pub mutant: Option<String>,
+    /// Legal readings to serve (`--reading`).
+    pub readings: crate::emulator::ReadingSet,
     pub backup_duration: Option<Duration>,
     pub verify_sigv4: bool,
 }

@@ -88,7 +88,7 @@ impl Run<'_> {
             cases: found.cases,
             calls: session.calls,
             calls_to_first_divergence: found.calls_to_first,
-            readings: found.readings,
+            readings: session.held.summary(),
             coverage,
             trials: found.trials,
             divergences: found.divergences,

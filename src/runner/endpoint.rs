@@ -25,6 +25,7 @@ pub(super) async fn connect(
                 listen: "127.0.0.1:0".parse().expect("a loopback address"),
                 dialect: config.dialect,
                 mutant: config.emulator.mutant.clone(),
+                readings: config.emulator.readings,
                 verify_sigv4: config.emulator.verify_sigv4,
                 backup_duration: config.emulator.backup_duration,
                 limit: DEFAULT_LIMIT,

@@ -21,6 +21,7 @@ mod discover;
 mod divergence;
 mod ending;
 mod endpoint;
+mod held;
 mod no_control_plane;
 mod session;
 mod shrink;

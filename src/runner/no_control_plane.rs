@@ -92,7 +92,7 @@ impl Session {
                 return Err(CaseResult::Unjudged(self.fault(FaultClass::Discovery, &m)));
             }
         };
-        let mut worlds = World::all_readings(self.limit);
+        let mut worlds = World::with_readings(self.limit, &self.held.set);
         for w in &mut worlds {
             add_servers(w, &servers);
             add_backups(w, &backups);
@@ -153,6 +153,7 @@ fn learning_failure(op: &str, rule: &'static str, message: &str, ex: &Exchange) 
         ),
         exchange: Some(ex.clone()),
         timeline: vec![],
+        flip: None,
     }
 }
 

@@ -17,6 +17,7 @@ use crate::target::{Target, Transport};
 use crate::wire::{self, Answer, Exchange};
 
 use super::coverage::Coverage;
+use super::held::HeldReadings;
 use super::RunConfig;
 
 /// Why a case could not be judged.
@@ -44,6 +45,8 @@ pub(super) struct Session {
     /// The control plane says asynchronous work ends only through settle.
     pub(super) settle_only: bool,
     pub(super) progress: Option<ProgressBar>,
+    /// The readings the endpoint has kept to so far: every case starts from them.
+    pub(super) held: HeldReadings,
 }
 
 impl Session {
@@ -63,6 +66,7 @@ impl Session {
             judged: 0,
             settle_only: false,
             progress: None,
+            held: HeldReadings::default(),
         }
     }
 
@@ -113,7 +117,7 @@ impl Session {
     }
 
     pub(super) fn new_checker(&self) -> Checker {
-        let checker = Checker::new(self.limit);
+        let checker = Checker::with_readings(self.limit, &self.held.set);
         if self.control_plane && self.settle_only {
             checker.settle_only()
         } else {

@@ -6,12 +6,14 @@ use std::time::{Duration, Instant};
 use proptest::strategy::{Strategy, ValueTree};
 
 use crate::generate::{self, GenConfig};
+use crate::model::Readings;
 use crate::plan::Plan;
 use crate::report::{Divergence, TrialKind, TrialOutcome, TrialResult};
 
 use super::case::{Case, CaseResult, Failure};
 use super::concurrent::{self, concurrent_round_plan};
 use super::divergence::Counterexample;
+use super::held;
 use super::session::Session;
 use super::RunConfig;
 
@@ -39,8 +41,6 @@ pub(super) struct Findings {
     pub(super) unjudged: Vec<String>,
     /// `name: why` of scenario files the model contradicts.
     pub(super) bad_scenarios: Vec<String>,
-    /// The readings of the ambiguous rules the endpoint was found consistent with.
-    pub(super) readings: Vec<String>,
     /// Generated cases run.
     pub(super) cases: u64,
 }
@@ -203,14 +203,18 @@ impl Run<'_> {
         trial: &mut TrialResult,
         source: Source<'_>,
         result: CaseResult,
-        readings: Vec<String>,
+        readings: Vec<Readings>,
     ) -> bool {
         let (outcome, message) = match result {
             CaseResult::Passed => {
-                for r in readings {
-                    if !self.found.readings.contains(&r) {
-                        self.found.readings.push(r);
-                    }
+                // The readings narrow over the whole run: the next case starts from these.
+                let plan = match &source {
+                    Source::Scenario(plan) => Some(*plan),
+                    Source::Generated { plan, .. } => Some(plan),
+                    Source::Round(_) => None,
+                };
+                if let Some(plan) = plan {
+                    self.session.held.narrow(&trial.name, plan, readings);
                 }
                 return true;
             }
@@ -291,7 +295,32 @@ impl Run<'_> {
                 }
             }
         };
+        let found = self.with_witness(found);
         self.finish_divergence(trial, found).await
+    }
+
+    /// A counterexample that flips a reading an earlier case settled: shown and saved with that
+    /// case's steps first, so it replays from scratch (alone, the failing case may pass).
+    fn with_witness(&self, mut c: Counterexample) -> Counterexample {
+        let Some(flip) = c.failure.flip.clone() else {
+            return c;
+        };
+        let Some(w) = self.session.held.witness(flip.reading) else {
+            return c;
+        };
+        let (plan, offset) = held::with_witness(w, &c.plan, self.session.control_plane);
+        c.failure.message = format!(
+            "{} (case {} answered this question: {})",
+            c.failure.message, w.trial, flip.before
+        );
+        c.failure.step_index += offset;
+        for entry in &mut c.failure.timeline {
+            entry.index += offset;
+        }
+        c.failure.timeline.insert(0, held::witness_entry(w, &flip));
+        c.original_steps += offset;
+        c.plan = plan;
+        c
     }
 }
 
