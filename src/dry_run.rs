@@ -154,9 +154,13 @@ fn after(p: &Possible, id: &str) -> Result<World, String> {
         Expected::CreatedBackup {
             server,
             description,
+            finished,
         } => {
             let engine = &p.world.servers[server].engine;
-            let body = created_body(server, engine, id, description.as_deref());
+            let mut body = created_body(server, engine, id, description.as_deref());
+            if *finished {
+                body["Backup"]["Status"] = json!("OK");
+            }
             p.explain(&Observation::Success(body), None)
                 .map_err(|m| format!("the synthetic answer does not fit: {}", m.message))
         }

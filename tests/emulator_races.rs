@@ -88,7 +88,20 @@ async fn parallel_create_backup_on_one_server_succeeds_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_racy_create_mutant_lets_parallel_calls_through() {
-    let (successes, _, listed) = race(Some("racy-create")).await;
-    assert!(successes > 1, "the race is real: {successes} successes");
-    assert_eq!(listed, successes);
+    // Whether two of 32 parallel calls meet inside the 5 ms window depends on scheduling; on a
+    // loaded 2-core machine one round may serialize them. So up to 20 rounds (bounded), and
+    // every round must list exactly the backups it answered with success.
+    let mut most = 0;
+    for _ in 0..20 {
+        let (successes, _, listed) = race(Some("racy-create")).await;
+        assert_eq!(listed, successes);
+        most = most.max(successes);
+        if most > 1 {
+            break;
+        }
+    }
+    assert!(
+        most > 1,
+        "the race is real: at most {most} success per round"
+    );
 }

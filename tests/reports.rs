@@ -953,6 +953,13 @@ fn the_failing_report_renders_in_a_headless_browser() {
     assert!(!links.is_empty(), "no in-page links: {context}");
     let broken: Vec<&Value> = links.iter().filter(|l| l["exists"] != true).collect();
     assert!(broken.is_empty(), "links to nothing: {broken:?}");
+    // A reader goes from a coverage row to its divergence, and from a divergence to its timeline.
+    for target in ["#divergence-1", "#timeline-1"] {
+        assert!(
+            links.iter().any(|l| l["href"] == target),
+            "no link to {target}: {links:?}"
+        );
+    }
     assert_eq!(r["windowWidth"], 1280, "{context}");
     let (scroll, client) = (r["scrollWidth"].as_u64(), r["clientWidth"].as_u64());
     assert!(

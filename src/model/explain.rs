@@ -115,9 +115,19 @@ impl Possible {
             Expected::CreatedBackup {
                 server,
                 description,
+                finished,
             } => {
                 let id = created_backup(body, server, description.as_deref(), window)?;
                 let b = &body["Backup"];
+                if *finished && b["Status"].as_str() != Some("OK") {
+                    return Err(mismatch(
+                        "create-backup.effect.backing-up",
+                        format!(
+                            "Backup.Status is {}: the backup is still in progress",
+                            b["Status"]
+                        ),
+                    ));
+                }
                 server_facts(&world, server, b)?;
                 world = id_form(world, server, &id)?;
                 let at_ms = b["CreatedAt"].as_f64().map(|s| (s * 1000.0).round() as i64);

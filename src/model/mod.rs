@@ -790,6 +790,9 @@ pub enum Expected {
     CreatedBackup {
         server: String,
         description: Option<String>,
+        /// The answer says the backup is already done (Status OK, A6) and the world after has
+        /// the server out of BACKING_UP.
+        finished: bool,
     },
     /// DescribeBackups: exactly these backups (by index into the world after), newest first;
     /// `maybe_gone` ones are being deleted and may be listed as DELETING or be gone.

@@ -210,6 +210,7 @@ fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> V
             // follows UpdateServer's own shape (a plain Integer) and accepts.
             let before = o.world.clone();
             if o.allows(Choice::RetentionZero, 1) {
+                o.pass(v.rule);
                 o.commit(Choice::RetentionZero, 1);
                 operation(&mut o, op, input);
             }
@@ -364,14 +365,43 @@ fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &
     ] {
         o.pass(rule);
     }
+    let previous = server.status;
+    let readings = w.readings.after_backup;
     o.success(
         Expected::CreatedBackup {
             server: name.to_string(),
-            description,
+            description: description.clone(),
+            finished: false,
         },
-        w,
+        w.clone(),
         "create-backup.effect.response",
     );
+    // A6: the answer may say the backup is done already (OK); then it is over, and the
+    // server has left BACKING_UP as after any backup.
+    for to in end_targets(Some(previous), readings) {
+        let mut done = w.clone();
+        done.finish_backup(name, BackupStatus::Ok, to);
+        let expected = Expected::CreatedBackup {
+            server: name.to_string(),
+            description: description.clone(),
+            finished: true,
+        };
+        o.success(expected, done, "ambiguity.created-status");
+    }
+}
+
+/// The statuses a server may take when its backup ends by itself (A5): the one before the
+/// backup, or a fresh health status; any that can back up when the earlier one is unknown.
+fn end_targets(previous: Option<ServerStatus>, after: AfterBackup) -> Vec<ServerStatus> {
+    match (previous, after) {
+        (Some(p), AfterBackup::Previous) => vec![p],
+        (None, AfterBackup::Previous) => vec![
+            ServerStatus::Healthy,
+            ServerStatus::Running,
+            ServerStatus::Unhealthy,
+        ],
+        (_, AfterBackup::FreshHealth) => vec![ServerStatus::Healthy, ServerStatus::Unhealthy],
+    }
 }
 
 /// Splits the backups that match `filter` into those that must be listed and those that may be
@@ -757,17 +787,7 @@ pub fn spontaneous(world: &World) -> Vec<World> {
         for w in &worlds {
             match pending {
                 Pending::Backup { previous } => {
-                    let targets = match (previous, world.readings.after_backup) {
-                        (Some(p), AfterBackup::Previous) => vec![*p],
-                        (None, AfterBackup::Previous) => vec![
-                            ServerStatus::Healthy,
-                            ServerStatus::Running,
-                            ServerStatus::Unhealthy,
-                        ],
-                        (_, AfterBackup::FreshHealth) => {
-                            vec![ServerStatus::Healthy, ServerStatus::Unhealthy]
-                        }
-                    };
+                    let targets = end_targets(*previous, world.readings.after_backup);
                     for status in [BackupStatus::Ok, BackupStatus::Failed] {
                         for t in &targets {
                             let mut w = w.clone();

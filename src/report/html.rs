@@ -116,6 +116,8 @@ struct CoverageRow {
     divergences: u64,
     /// `untested`, `diverged` or `ok`: the row's colour.
     state: &'static str,
+    /// The first divergence shown in full that broke this rule (its section's number).
+    first_divergence: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -290,6 +292,12 @@ impl Page {
                 passed: rule.passed,
                 failed: rule.failed,
                 divergences: rule.divergences,
+                first_divergence: report
+                    .divergences
+                    .iter()
+                    .take(MAX_FULL_DIVERGENCES)
+                    .position(|d| d.rule == rule.id)
+                    .map(|i| i + 1),
                 state: if rule.divergences > 0 {
                     "diverged"
                 } else if !rule.exercised() {

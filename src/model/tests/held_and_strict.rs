@@ -177,7 +177,8 @@ fn delete_backup_in_progress_is_accepted_and_the_server_follows_one_reading() {
     let (w, id) = created(&healthy_web(), "web");
     let del = call(Operation::DeleteBackup, json!({"BackupId": id}));
     let ps = step(&w, &del);
-    assert_eq!(names(&ps), ["success", "success"]);
+    assert_eq!(ps.len(), 2);
+    assert_eq!(names(&ps), ["success"]);
     assert_eq!(rules_of(&ps), ["delete-backup.in-progress"; 2]);
     let (ended, kept) = (&ps[0].world, &ps[1].world);
     assert_eq!(ended.servers["web"].status, ServerStatus::Healthy);
