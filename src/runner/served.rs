@@ -133,6 +133,33 @@ pub(super) fn not_served(dialect: Dialect, op: Operation, status: u16, body: &[u
     )
 }
 
+/// The readings `set` allows, keeping only the answers every one of them agrees on: fewer
+/// readings (at most one per limit scope and status-after-backup), each allowing at least what
+/// one of `set` allows, so the worlds built on them stay few and still cover the endpoint.
+pub(super) fn settled_only(set: &[Readings]) -> Vec<Readings> {
+    let agreed = |choice: model::Choice| {
+        let mut picks = set.iter().map(|r| r.pick(choice));
+        let first = picks.next().flatten()?;
+        picks.all(|p| p == Some(first)).then_some(first)
+    };
+    let mut out: Vec<Readings> = Vec::new();
+    for r in set {
+        let mut merged = Readings {
+            picks: Default::default(),
+            ..r.clone()
+        };
+        for choice in model::Choice::ALL {
+            if let Some(p) = agreed(choice) {
+                merged.picks.insert(choice, p);
+            }
+        }
+        if !out.contains(&merged) {
+            out.push(merged);
+        }
+    }
+    out
+}
+
 /// How many worlds [`stateless_worlds`] makes, if it fits in `usize`.
 pub(super) fn stateless_world_count(limit: u32, readings: usize, servers: usize) -> Option<usize> {
     let per_server = ServerStatus::ALL.len().checked_mul(limit as usize + 1)?;
@@ -153,8 +180,9 @@ impl Session {
     /// for the named servers. Too many to judge (several servers) is a fault, with a hint.
     pub(super) fn unobserved_state(&mut self) -> Result<Vec<World>, CaseResult> {
         let servers = self.named_servers.clone();
-        let count = stateless_world_count(self.limit, self.held.set.len(), servers.len());
-        let Some(count) = count.filter(|n| *n <= MAX_WORLDS) else {
+        let readings = settled_only(&self.held.set);
+        let count = stateless_world_count(self.limit, readings.len(), servers.len());
+        if count.is_none_or(|n| n > MAX_WORLDS) {
             let m = format!(
                 "the endpoint's state cannot be observed (DescribeServers or DescribeBackups is not served) and {} named servers, each in any of {} statuses with 0 to {} manual backups, make more than {MAX_WORLDS} possible worlds (hint: name one server at a time with --server)",
                 servers.len(),
@@ -164,7 +192,7 @@ impl Session {
             return Err(CaseResult::Unjudged(self.fault(FaultClass::Discovery, &m)));
         };
         self.not_exercised(format!(
-            "the state cannot be observed (DescribeServers or DescribeBackups is not served): each case starts from every status and 0 to {} manual backups of {} ({count} worlds), and only CreateBackup's answers narrow them",
+            "the state cannot be observed (DescribeServers or DescribeBackups is not served): each case starts from every status and 0 to {} manual backups of {}, and only CreateBackup's answers narrow them",
             self.limit,
             if servers.is_empty() { "no server".to_string() } else { servers.join(", ") },
         ));
@@ -172,7 +200,7 @@ impl Session {
             "without a listing, the BACKING_UP lock and the limit are judged only within a case: a backup may finish at any time, and a FAILED one may not count (A3), so a success after a refusal is judged only when no backup of the case was in progress"
                 .into(),
         );
-        Ok(stateless_worlds(self.limit, &self.held.set, &servers))
+        Ok(stateless_worlds(self.limit, &readings, &servers))
     }
 
     /// The backups waiting for deletion stay on the endpoint: DeleteBackup is not served.
@@ -223,6 +251,26 @@ mod tests {
         assert!(served.learn(Operation::RestoreServer));
         assert!(!served.learn(Operation::RestoreServer));
         assert_eq!(served.not_served_names(), vec!["RestoreServer".to_string()]);
+    }
+
+    #[test]
+    fn readings_keep_only_what_all_agree_on() {
+        let base = Readings::all();
+        let mut set = Vec::new();
+        for r in &base {
+            for pick in [0, 1] {
+                let mut r = r.clone();
+                r.picks.insert(model::Choice::CountsFailed, pick);
+                r.picks.insert(model::Choice::TypeErrorKind, 0);
+                set.push(r);
+            }
+        }
+        let merged = settled_only(&set);
+        assert_eq!(merged.len(), base.len());
+        for r in &merged {
+            assert_eq!(r.pick(model::Choice::CountsFailed), None);
+            assert_eq!(r.pick(model::Choice::TypeErrorKind), Some(0));
+        }
     }
 
     #[test]
