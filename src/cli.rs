@@ -87,6 +87,20 @@ pub struct TargetArgs {
     /// such as real AWS). Repeatable.
     #[arg(long = "server", value_name = "NAME")]
     pub servers: Vec<String>,
+    /// Which operations the endpoint must serve: `served` judges it on the operations it
+    /// serves (those answered with UnknownOperationException are reported), `all` fails the
+    /// run when one is not served.
+    #[arg(long, value_enum, default_value = "served", value_name = "WHICH")]
+    pub require_operations: RequireOperationsArg,
+}
+
+/// `--require-operations`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RequireOperationsArg {
+    /// Judge the endpoint on the operations it serves.
+    Served,
+    /// Every operation must be served.
+    All,
 }
 
 impl TargetArgs {
@@ -309,6 +323,7 @@ pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
         region,
         control_plane: e.target.control_plane.into(),
         servers: e.target.servers.clone(),
+        require_all_operations: e.target.require_operations == RequireOperationsArg::All,
         max_calls: e.max_calls,
         profile: e.profile.clone(),
         progress: std::io::stderr().is_terminal(),

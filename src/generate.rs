@@ -50,6 +50,8 @@ pub struct GenConfig {
     pub servers: Vec<String>,
     /// The most steps a plan has.
     pub max_steps: usize,
+    /// The API operations the endpoint serves: no other is called (CreateBackup always is).
+    pub operations: Vec<Operation>,
 }
 
 impl Default for GenConfig {
@@ -59,6 +61,7 @@ impl Default for GenConfig {
             control_plane: true,
             servers: Vec::new(),
             max_steps: 24,
+            operations: Operation::ALL.to_vec(),
         }
     }
 }
@@ -506,55 +509,89 @@ fn choice(config: &GenConfig) -> BoxedStrategy<Choice> {
     ])
     .prop_map(Choice::DescribeBackups)
     .boxed();
-    let mut arms: Vec<(u32, BoxedStrategy<Choice>)> = vec![
-        (2, Just(Choice::DescribeAccountAttributes).boxed()),
-        (6, describe_servers),
-        (9, describe_backups),
-        (30, create_input().prop_map(Choice::CreateBackup).boxed()),
+    // Each arm with the operation it calls (None: a fixture step).
+    let mut arms: Vec<(u32, Option<Operation>, BoxedStrategy<Choice>)> = vec![
+        (
+            2,
+            Some(Operation::DescribeAccountAttributes),
+            Just(Choice::DescribeAccountAttributes).boxed(),
+        ),
+        (6, Some(Operation::DescribeServers), describe_servers),
+        (9, Some(Operation::DescribeBackups), describe_backups),
+        (
+            30,
+            None,
+            create_input().prop_map(Choice::CreateBackup).boxed(),
+        ),
     ];
     if config.control_plane {
-        arms.extend([
-            (16, put_server(config.limit)),
-            (
-                7,
-                weighted(vec![
-                    (3, Just(None).boxed()),
-                    (1, Just(Some(BackupStatus::Ok)).boxed()),
-                    (2, Just(Some(BackupStatus::Failed)).boxed()),
-                ])
-                .prop_map(Choice::Settle)
-                .boxed(),
-            ),
-            (
-                8,
-                backup_ref_strategy().prop_map(Choice::DeleteBackup).boxed(),
-            ),
-            (
-                6,
-                (target(), 0..10usize)
-                    .prop_map(|(t, u)| Choice::UpdateServer(t, u))
-                    .boxed(),
-            ),
-            (2, target().prop_map(Choice::StartMaintenance).boxed()),
-            (2, target().prop_map(Choice::DeleteServer).boxed()),
-            (
-                2,
-                (target(), backup_ref_strategy())
-                    .prop_map(|(t, b)| Choice::RestoreServer(t, b))
-                    .boxed(),
-            ),
-            (1, Just(Choice::Reset).boxed()),
-        ]);
+        arms.extend(control_plane_arms(config.limit));
     } else {
         // Only backups this plan created are ever deleted (read against the shadow).
         arms.push((
             4,
+            Some(Operation::DeleteBackup),
             (0..4usize)
                 .prop_map(|n| Choice::DeleteBackup(BackupRef::Created(n)))
                 .boxed(),
         ));
     }
-    weighted(arms)
+    let served = |op: &Option<Operation>| op.is_none_or(|op| config.operations.contains(&op));
+    weighted(
+        arms.into_iter()
+            .filter(|(_, op, _)| served(op))
+            .map(|(w, _, s)| (w, s))
+            .collect(),
+    )
+}
+
+/// The choices only a control plane allows, each with the operation it calls (None: fixture).
+fn control_plane_arms(limit: u32) -> Vec<(u32, Option<Operation>, BoxedStrategy<Choice>)> {
+    let call = Some;
+    vec![
+        (16, None, put_server(limit)),
+        (
+            7,
+            None,
+            weighted(vec![
+                (3, Just(None).boxed()),
+                (1, Just(Some(BackupStatus::Ok)).boxed()),
+                (2, Just(Some(BackupStatus::Failed)).boxed()),
+            ])
+            .prop_map(Choice::Settle)
+            .boxed(),
+        ),
+        (
+            8,
+            call(Operation::DeleteBackup),
+            backup_ref_strategy().prop_map(Choice::DeleteBackup).boxed(),
+        ),
+        (
+            6,
+            call(Operation::UpdateServer),
+            (target(), 0..10usize)
+                .prop_map(|(t, u)| Choice::UpdateServer(t, u))
+                .boxed(),
+        ),
+        (
+            2,
+            call(Operation::StartMaintenance),
+            target().prop_map(Choice::StartMaintenance).boxed(),
+        ),
+        (
+            2,
+            call(Operation::DeleteServer),
+            target().prop_map(Choice::DeleteServer).boxed(),
+        ),
+        (
+            2,
+            call(Operation::RestoreServer),
+            (target(), backup_ref_strategy())
+                .prop_map(|(t, b)| Choice::RestoreServer(t, b))
+                .boxed(),
+        ),
+        (1, None, Just(Choice::Reset).boxed()),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -911,6 +948,20 @@ impl<'a> Shadow<'a> {
         }
     }
 
+    /// A call that changes nothing, in place of one that cannot be made: a listing, or (when
+    /// the endpoint serves no listing) a CreateBackup on a server that does not exist.
+    fn look(&mut self) {
+        let serves = |op| self.config.operations.contains(&op);
+        if serves(Operation::DescribeBackups) {
+            self.call(Operation::DescribeBackups, json!({}));
+        } else if serves(Operation::DescribeServers) {
+            self.call(Operation::DescribeServers, json!({}));
+        } else {
+            let name = self.unknown_name(0);
+            self.call(Operation::CreateBackup, json!({ "ServerName": name }));
+        }
+    }
+
     fn call(&mut self, op: Operation, input: Value) {
         self.steps.push(Step::call(op, input));
     }
@@ -925,7 +976,7 @@ impl<'a> Shadow<'a> {
     fn read(&mut self, choice: &Choice) {
         if !self.config.control_plane && !choice_allowed_without_control_plane(choice) {
             // Never reached through `plan_strategy`; kept so a hand-made choice list is safe.
-            self.call(Operation::DescribeServers, json!({}));
+            self.look();
             return;
         }
         match *choice {
@@ -1118,7 +1169,7 @@ impl<'a> Shadow<'a> {
         if !self.config.control_plane {
             // Only backups this plan created; with none, look instead.
             if self.created.is_empty() {
-                self.call(Operation::DescribeBackups, json!({}));
+                self.look();
                 return;
             }
             let k = match r {
@@ -1589,6 +1640,34 @@ mod tests {
         assert!(hits.missing_member >= 5, "{hits:?}");
         assert!(hits.delete_placeholder >= 5, "{hits:?}");
         assert_eq!(hits.operations.len(), Operation::ALL.len(), "{hits:?}");
+    }
+
+    #[test]
+    fn plans_call_only_the_operations_the_endpoint_serves() {
+        let partial = GenConfig {
+            operations: vec![
+                Operation::CreateBackup,
+                Operation::DescribeBackups,
+                Operation::DeleteBackup,
+                Operation::DescribeServers,
+                Operation::UpdateServer,
+            ],
+            ..with_control_plane()
+        };
+        let create_only = GenConfig {
+            operations: vec![Operation::CreateBackup],
+            ..without_control_plane(&["web"])
+        };
+        for config in [partial, create_only] {
+            let mut seen = std::collections::BTreeSet::new();
+            for plan in plans_for_seed(&config, 11, 200) {
+                for (op, _) in plan.steps.iter().filter_map(call_parts) {
+                    assert!(config.operations.contains(&op), "{op} in {plan:?}");
+                    seen.insert(op);
+                }
+            }
+            assert_eq!(seen.len(), config.operations.len(), "{seen:?}");
+        }
     }
 
     #[test]

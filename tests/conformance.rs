@@ -19,9 +19,9 @@ use std::sync::{Arc, Mutex};
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, ValueEnum};
 use libtest_mimic::{Arguments, Failed, Trial};
-use opsworkscm_conformance::cli::{DialectArg, SuiteArgs};
+use opsworkscm_conformance::cli::{DialectArg, RequireOperationsArg, SuiteArgs};
 use opsworkscm_conformance::model::rules::RULES;
-use opsworkscm_conformance::report::TrialOutcome;
+use opsworkscm_conformance::report::{TrialOutcome, Verdict};
 use opsworkscm_conformance::runner::{self, ControlPlaneMode, EmulatorSettings, RunConfig};
 use opsworkscm_conformance::target::EndpointSpec;
 use opsworkscm_conformance::wire::Dialect;
@@ -37,6 +37,8 @@ struct Suite {
     seed: u64,
     control_plane: ControlPlaneMode,
     servers: Vec<String>,
+    /// `--require-operations all`.
+    require_all_operations: bool,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -102,6 +104,7 @@ fn parse() -> Result<(Suite, Vec<String>), String> {
             seed,
             control_plane: flags.target.control_plane.into(),
             servers: flags.target.servers,
+            require_all_operations: flags.target.require_operations == RequireOperationsArg::All,
         },
         rest,
     ))
@@ -143,7 +146,15 @@ const PROPERTIES: &[Property] = &[
     },
 ];
 
-type Coverage = Arc<Mutex<BTreeMap<String, (u64, u64)>>>;
+/// What the trials saw, across trials: each rule's (passed, failed) counts, and the operations
+/// the endpoint does not serve.
+#[derive(Default)]
+struct Seen {
+    rules: BTreeMap<String, (u64, u64)>,
+    not_served: std::collections::BTreeSet<String>,
+}
+
+type Coverage = Arc<Mutex<Seen>>;
 
 fn run_trial(
     suite: &Suite,
@@ -171,6 +182,7 @@ fn run_trial(
         scenarios_dir: Some(scenarios_dir()),
         control_plane: suite.control_plane,
         servers: suite.servers.clone(),
+        require_all_operations: suite.require_all_operations,
         save_regressions: false,
         only_trials: vec![only.clone()],
         generated,
@@ -194,10 +206,21 @@ fn run_trial(
     {
         let mut cov = coverage.lock().unwrap_or_else(|p| p.into_inner());
         for r in &outcome.report.coverage {
-            let e = cov.entry(r.id.clone()).or_default();
+            let e = cov.rules.entry(r.id.clone()).or_default();
             e.0 += r.passed;
             e.1 += r.failed;
         }
+    }
+    coverage
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .not_served
+        .extend(outcome.report.operations_not_served.iter().cloned());
+    if outcome.report.verdict == Verdict::Fail && outcome.report.divergences.is_empty() {
+        // --require-operations all, and an operation is not served.
+        return Err(Failed::from(
+            outcome.report.error.clone().unwrap_or_default(),
+        ));
     }
     let trial = outcome.report.trials.iter().find(|t| t.name == only);
     match trial {
@@ -256,17 +279,27 @@ fn main() {
         let untested: Vec<&str> = RULES
             .iter()
             .map(|r| r.id)
-            .filter(|id| cov.get(*id).is_none_or(|(p, f)| p + f == 0))
+            .filter(|id| cov.rules.get(*id).is_none_or(|(p, f)| p + f == 0))
             .collect();
-        if !untested.is_empty() {
+        if !untested.is_empty() && !cov.not_served.is_empty() {
+            // Judged on the operations it serves: the rules of the others cannot be reached.
+            let not_served: Vec<&str> = cov.not_served.iter().map(String::as_str).collect();
+            eprintln!(
+                "\nrule coverage: the endpoint does not serve {}; {} rule id(s) were exercised by no trial: {}",
+                not_served.join(", "),
+                untested.len(),
+                untested.join(", ")
+            );
+        } else if !untested.is_empty() {
             eprintln!(
                 "\nrule coverage: {} rule id(s) were exercised by no trial: {}\n(hint: add a scenario under scenarios/ that exercises each)",
                 untested.len(),
                 untested.join(", ")
             );
             std::process::exit(101);
+        } else {
+            println!("rule coverage: all {} rule ids exercised", RULES.len());
         }
-        println!("rule coverage: all {} rule ids exercised", RULES.len());
     }
     conclusion.exit();
 }

@@ -218,6 +218,8 @@ fn base(verdict: Verdict) -> RunReport {
         ],
         divergences: vec![],
         faults: vec![],
+        operations_not_served: vec![],
+        not_exercised: vec![],
     }
 }
 

@@ -24,6 +24,14 @@ pub fn console_summary(report: &RunReport, written: Option<&WrittenReports>) -> 
     let n = report.divergences.len();
     let _ = match report.verdict {
         Verdict::Pass => writeln!(out, "PASS: every case conformed to the reference model"),
+        Verdict::Fail if n == 0 => writeln!(
+            out,
+            "FAIL: {}",
+            c.line(
+                report.error.as_deref().unwrap_or("no reason recorded"),
+                1000
+            )
+        ),
         Verdict::Fail => writeln!(
             out,
             "FAIL: {} from the reference model",
@@ -71,6 +79,16 @@ pub fn console_summary(report: &RunReport, written: Option<&WrittenReports>) -> 
         plural(report.calls as usize, "call", "calls"),
         text::duration(report.duration_ms)
     );
+    if !report.operations_not_served.is_empty() {
+        let _ = writeln!(
+            out,
+            "not served {} (judged on the rest; --require-operations all makes this a failure)",
+            c.line(&report.operations_not_served.join(", "), 1000)
+        );
+    }
+    for line in &report.not_exercised {
+        let _ = writeln!(out, "not exercised  {}", c.line(line, 1000));
+    }
     let coverage = report.full_coverage();
     let untested: Vec<&str> = coverage
         .iter()

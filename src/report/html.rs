@@ -227,6 +227,10 @@ impl Page {
         let n = report.divergences.len();
         let verdict_line = match report.verdict {
             Verdict::Pass => "every case conformed to the reference model".to_string(),
+            Verdict::Fail if n == 0 => c.clip(
+                report.error.as_deref().unwrap_or("no reason recorded"),
+                MAX_LINE,
+            ),
             Verdict::Fail => format!(
                 "{} from the reference model",
                 plural(n, "divergence", "divergences")
@@ -267,7 +271,19 @@ impl Page {
                 format!("{} ({})", t.limit, c.line(&t.limit_source, 200)),
             ),
             ("started", c.line(&report.started_at, 100)),
+            (
+                "not served",
+                if report.operations_not_served.is_empty() {
+                    "none (every operation answered)".to_string()
+                } else {
+                    c.line(&report.operations_not_served.join(", "), MAX_LINE)
+                },
+            ),
         ];
+        let mut facts = facts;
+        for line in &report.not_exercised {
+            facts.push(("not exercised", c.clip(line, MAX_LINE)));
+        }
 
         let coverage = report.full_coverage();
         let exercised = coverage.iter().filter(|c| c.exercised()).count();

@@ -298,6 +298,15 @@ pub struct RunReport {
     pub trials: Vec<TrialResult>,
     pub divergences: Vec<Divergence>,
     pub faults: Vec<Fault>,
+    /// API operations the endpoint does not serve (UnknownOperationException, an envelope 404
+    /// without a documented code, or left out of its capabilities' `"operations"`): the verdict
+    /// is judged on the rest.
+    #[serde(default)]
+    pub operations_not_served: Vec<String>,
+    /// What the run could not exercise on this endpoint, one line each (operations not served,
+    /// a state that cannot be observed, backups left behind).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_exercised: Vec<String>,
 }
 
 impl RunReport {

@@ -293,6 +293,9 @@ impl Session {
             let (answer, ex) = self.api(op, &input).await;
             let observed = match answer {
                 Ok(Answer::Observed(o)) => o,
+                Ok(Answer::NotServed(_)) if op != Operation::CreateBackup => {
+                    return CaseResult::NotServed(op)
+                }
                 Ok(Answer::Protocol(m) | Answer::NotServed(m)) => {
                     return protocol_failure(m, 2, ex, &timeline)
                 }
@@ -329,6 +332,9 @@ impl Session {
             // No retry inside a burst: a throttled call cannot be judged.
             let observed = match self.decode(op, t) {
                 Ok(Answer::Observed(o)) => o,
+                Ok(Answer::NotServed(_)) if op != Operation::CreateBackup => {
+                    return Err(CaseResult::NotServed(op))
+                }
                 Ok(Answer::Protocol(m) | Answer::NotServed(m)) => {
                     return Err(protocol_failure(m, 1, ex, timeline))
                 }

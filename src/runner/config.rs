@@ -60,6 +60,8 @@ pub struct RunConfig {
     pub property_name: String,
     /// Stop at the first divergence (self-tests: one is enough to kill a mutant).
     pub stop_at_first: bool,
+    /// `--require-operations all`: an operation the endpoint does not serve fails the run.
+    pub require_all_operations: bool,
     /// Credentials to sign with instead of the standard sources (for tests and embedding).
     pub credentials: Option<aws_credential_types::Credentials>,
 }
@@ -104,6 +106,7 @@ impl Default for RunConfig {
             property_name: "property::generated-sequences".into(),
             stop_at_first: false,
             credentials: None,
+            require_all_operations: false,
         }
     }
 }

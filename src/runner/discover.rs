@@ -39,6 +39,10 @@ impl Session {
                 }
                 Ok("default 50 (DescribeAccountAttributes has no ManualBackupLimit)".into())
             }
+            // Not served (learned by the session): no attribute, the default limit.
+            Ok(Answer::NotServed(_)) => {
+                Ok("default 50 (DescribeAccountAttributes is not served)".into())
+            }
             Err(f) if f.class == FaultClass::Unreachable => Err(f),
             _ => Ok("default 50".into()),
         }
@@ -64,6 +68,13 @@ impl Session {
                 }
                 self.control_plane = true;
                 self.settle_only = v["settleOnly"].as_bool() == Some(true);
+                let unknown = self.served.declare(&v["operations"]);
+                if !unknown.is_empty() {
+                    self.not_exercised(format!(
+                        "the capabilities' \"operations\" name operations this harness does not call: {}",
+                        unknown.join(", ")
+                    ));
+                }
                 if let Some(limit) = v["maxManualBackups"].as_u64() {
                     self.limit = limit.clamp(1, 10_000) as u32;
                     return Ok(Some("control plane capabilities (maxManualBackups)".into()));

@@ -46,6 +46,8 @@ impl Run<'_> {
             Ending::unjudged(format!("no answer could be judged ({why})"))
         } else if self.session.interrupted() {
             Ending::unjudged("the run was interrupted (Ctrl-C)".into())
+        } else if let Some(why) = self.missing_required() {
+            Ending::new(Verdict::Fail, ExitCode::Divergence, Some(why))
         } else if !found.unjudged.is_empty() {
             let why = self
                 .session
@@ -57,6 +59,17 @@ impl Run<'_> {
         } else {
             Ending::new(Verdict::Pass, ExitCode::Pass, None)
         }
+    }
+
+    /// With `--require-operations all`: why the operations not served fail the run.
+    fn missing_required(&self) -> Option<String> {
+        let names = self.session.served.not_served_names();
+        (self.config.require_all_operations && !names.is_empty()).then(|| {
+            format!(
+                "--require-operations all: the endpoint does not serve {} (hint: serve them, or drop --require-operations to judge the endpoint on the operations it serves)",
+                names.join(", ")
+            )
+        })
     }
 
     /// The run's report; `limit_source` is None when the endpoint could not be discovered (no
@@ -92,6 +105,8 @@ impl Run<'_> {
             coverage,
             trials: found.trials,
             divergences: found.divergences,
+            operations_not_served: session.served.not_served_names(),
+            not_exercised: session.not_exercised_lines(),
             faults: session
                 .faults
                 .iter()

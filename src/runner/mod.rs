@@ -23,6 +23,7 @@ mod ending;
 mod endpoint;
 mod held;
 mod no_control_plane;
+mod served;
 mod session;
 mod shrink;
 mod timeline;

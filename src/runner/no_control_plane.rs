@@ -13,6 +13,7 @@ use crate::target::Transport;
 use crate::wire::{Answer, Exchange};
 
 use super::case::{Case, CaseResult, Failure};
+use super::served;
 use super::session::{FaultInfo, Session};
 use super::timeline::abbreviate;
 
@@ -20,6 +21,9 @@ impl Case<'_> {
     /// Polls DescribeBackups (every answer judged) until none of the backups this case created
     /// is IN_PROGRESS, for at most `--settle-wait`.
     pub(super) async fn await_settled(&mut self, index: usize) -> CaseResult {
+        if !self.session.served.serves(Operation::DescribeBackups) {
+            return CaseResult::Passed;
+        }
         let deadline = Instant::now() + self.session.settle_wait;
         let probe = Step::call(Operation::DescribeBackups, json!({}));
         loop {
@@ -63,8 +67,14 @@ impl Session {
 
     /// Learns every server and backup through the public API.
     pub(super) async fn discover_state(&mut self) -> Result<Vec<World>, CaseResult> {
+        if !self.observable() {
+            return self.unobserved_state();
+        }
         let (servers, servers_ex) = self.api(Operation::DescribeServers, &json!({})).await;
         let (backups, backups_ex) = self.api(Operation::DescribeBackups, &json!({})).await;
+        if !self.observable() {
+            return self.unobserved_state();
+        }
         for (answer, ex, op) in [
             (&servers, &servers_ex, "DescribeServers"),
             (&backups, &backups_ex, "DescribeBackups"),
@@ -106,6 +116,10 @@ impl Session {
         if self.control_plane || self.to_clean.is_empty() {
             return;
         }
+        if !self.served.serves(Operation::DeleteBackup) {
+            self.left_behind();
+            return;
+        }
         let deadline = Instant::now() + self.settle_wait;
         let budget = self.max_calls.take();
         let mut pending = std::mem::take(&mut self.to_clean);
@@ -121,8 +135,24 @@ impl Session {
                     Transport::Answered { status: 200, .. } => {}
                     Transport::Answered { body, .. }
                         if String::from_utf8_lossy(&body).contains("ResourceNotFound") => {}
+                    Transport::Answered { status, body, .. }
+                        if served::not_served(
+                            self.target.dialect,
+                            Operation::DeleteBackup,
+                            status,
+                            &body,
+                        ) =>
+                    {
+                        self.served.learn(Operation::DeleteBackup);
+                        self.to_clean.push(id);
+                    }
                     _ => left.push(id),
                 }
+            }
+            if !self.served.serves(Operation::DeleteBackup) {
+                self.to_clean.extend(left);
+                self.left_behind();
+                break;
             }
             if left.is_empty() || Instant::now() >= deadline {
                 if !left.is_empty() {

@@ -18,6 +18,7 @@ use crate::wire::{self, Answer, Exchange};
 
 use super::coverage::Coverage;
 use super::held::HeldReadings;
+use super::served::Served;
 use super::RunConfig;
 
 /// Why a case could not be judged.
@@ -47,6 +48,12 @@ pub(super) struct Session {
     pub(super) progress: Option<ProgressBar>,
     /// The readings the endpoint has kept to so far: every case starts from them.
     pub(super) held: HeldReadings,
+    /// The operations the endpoint does not serve.
+    pub(super) served: Served,
+    /// The servers named with `--server` (no control plane).
+    pub(super) named_servers: Vec<String>,
+    /// What the run could not exercise, one line each, in the order found.
+    pub(super) not_exercised: Vec<String>,
 }
 
 impl Session {
@@ -67,6 +74,9 @@ impl Session {
             settle_only: false,
             progress: None,
             held: HeldReadings::default(),
+            served: Served::default(),
+            named_servers: config.servers.clone(),
+            not_exercised: Vec::new(),
         }
     }
 
@@ -191,6 +201,11 @@ impl Session {
             }
         };
         match answer {
+            Answer::NotServed(_) if op != Operation::CreateBackup => {
+                // Learned once: the generator stops calling it, scenarios that need it skip.
+                self.served.learn(op);
+                Ok(answer)
+            }
             Answer::Unavailable(m) => Err(self.fault(FaultClass::Unavailable, &m)),
             Answer::AuthRefused(m) => {
                 let hint = if self.target.signed() {
@@ -210,6 +225,13 @@ impl Session {
                 }
                 Ok(other)
             }
+        }
+    }
+
+    /// Notes once that something could not be exercised.
+    pub(super) fn not_exercised(&mut self, line: String) {
+        if !self.not_exercised.contains(&line) {
+            self.not_exercised.push(line);
         }
     }
 

@@ -14,6 +14,7 @@ use super::case::{Case, CaseResult, Failure};
 use super::concurrent::{self, concurrent_round_plan};
 use super::divergence::Counterexample;
 use super::held;
+use super::served;
 use super::session::Session;
 use super::RunConfig;
 
@@ -102,6 +103,9 @@ impl Run<'_> {
                 trial.message = Some(
                     "needs the fixture control plane, which this endpoint does not offer".into(),
                 );
+            } else if let Some(op) = self.session.served.unserved_in(plan) {
+                trial.outcome = TrialOutcome::Skipped;
+                trial.message = Some(served::skip_reason(op));
             } else {
                 let (result, readings) = Case::run(&mut self.session, plan).await;
                 self.record_case(&mut trial, Source::Scenario(plan), result, readings)
@@ -122,16 +126,18 @@ impl Run<'_> {
             return;
         }
         let t0 = (Instant::now(), self.session.calls);
-        let gen = GenConfig {
+        let mut gen = GenConfig {
             limit: self.session.limit,
             control_plane: self.session.control_plane,
             servers: self.config.servers.clone(),
             max_steps: self.config.max_steps,
+            operations: self.session.served.operations(),
         };
-        let strategy = generate::plan_strategy(&gen);
+        let mut strategy = generate::plan_strategy(&gen);
         let mut runner = generate::runner_for_seed(self.seed);
         let mut trial = new_trial(&property, TrialKind::Property);
-        for case in 0..self.config.cases {
+        let mut case = 0;
+        while case < self.config.cases {
             if self.session.stopped() {
                 break;
             }
@@ -147,10 +153,20 @@ impl Run<'_> {
             plan.name = format!("seed-{}-case-{case}", self.seed);
             plan.origin = Some(format!("seed {}, case {case}", self.seed));
             let (result, readings) = Case::run(&mut self.session, &plan).await;
+            if let CaseResult::NotServed(_) = result {
+                // An operation just found not served: draw this case again without it.
+                let operations = self.session.served.operations();
+                if operations != gen.operations {
+                    gen.operations = operations;
+                    strategy = generate::plan_strategy(&gen);
+                    continue;
+                }
+            }
+            case += 1;
             self.found.cases += 1;
             self.session.tick(self.found.divergences.len());
             let source = Source::Generated {
-                case,
+                case: case - 1,
                 plan,
                 tree: &mut tree,
             };
@@ -173,6 +189,13 @@ impl Run<'_> {
         }
         let t0 = (Instant::now(), self.session.calls);
         let mut trial = new_trial(name, TrialKind::Property);
+        let round_plan = concurrent_round_plan(self.session.limit, 0);
+        if let Some(op) = self.session.served.unserved_in(&round_plan) {
+            trial.outcome = TrialOutcome::Skipped;
+            trial.message = Some(served::skip_reason(op));
+            self.close(trial, t0);
+            return;
+        }
         for round in 0..self.config.concurrency_rounds {
             if self.session.stopped() {
                 break;
@@ -226,6 +249,7 @@ impl Run<'_> {
                 self.found.divergences.push(d);
                 (TrialOutcome::Failed, message)
             }
+            CaseResult::NotServed(op) => (TrialOutcome::Skipped, served::skip_reason(op)),
             CaseResult::BadScenario(msg) if matches!(source, Source::Scenario(_)) => {
                 self.found
                     .bad_scenarios
