@@ -103,7 +103,17 @@ impl Checker {
     /// The worlds after what the endpoint may have done by itself.
     fn expanded(&self) -> Vec<World> {
         if !self.spontaneous {
-            return self.worlds.clone();
+            // Only backups in progress wait for settle; a deletion may end at any time.
+            let mut out: Vec<World> = Vec::new();
+            let mut seen = BTreeSet::new();
+            for w in &self.worlds {
+                for e in model::deletions_ending(w) {
+                    if seen.insert(e.clone()) {
+                        out.push(e);
+                    }
+                }
+            }
+            return out;
         }
         self.expanded_any_timing()
     }

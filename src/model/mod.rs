@@ -894,7 +894,7 @@ pub struct CallWindow {
 pub const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 mod ops;
-pub use ops::{spontaneous, step, step_all};
+pub use ops::{deletions_ending, spontaneous, step, step_all};
 
 mod explain;
 
