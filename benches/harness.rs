@@ -250,7 +250,6 @@ async fn harness_once(emu: &RunningEmulator, cases: u64) -> (u64, f64) {
         scenarios_dir: None,
         plans: Some(vec![]),
         save_regressions: false,
-        concurrency_rounds: 0,
         ..RunConfig::default()
     };
     let t0 = Instant::now();
@@ -295,8 +294,18 @@ async fn raw_once(base: &str, plans: &[Plan]) -> (u64, f64) {
         .await;
         let mut by_server: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut created: Vec<String> = Vec::new();
-        for step in &p.steps {
+        // A parallel block's calls go one after another here (the same requests, no race).
+        let steps: Vec<Step> = p
+            .steps
+            .iter()
+            .flat_map(|s| match s {
+                Step::Parallel { calls } => calls.iter().map(|c| c.as_step()).collect(),
+                other => vec![other.clone()],
+            })
+            .collect();
+        for step in &steps {
             match step {
+                Step::Parallel { .. } => unreachable!("taken apart above"),
                 Step::Reset {} => {
                     raw.control(
                         reqwest::Method::POST,
@@ -725,7 +734,6 @@ fn shortest(
             plans: Some(vec![(format!("minimal::{mutant:?}"), plan.clone())]),
             generated: false,
             save_regressions: false,
-            concurrency_rounds: 0,
             reproduce_runs: 0,
             emulator: runner::EmulatorSettings {
                 mutant: mutant.map(str::to_string),

@@ -7,7 +7,9 @@
 //! equal the set the file lists: a name the model does not allow is a mistake in the file, and
 //! an allowed name the file leaves out would fail a legal endpoint. The outcomes the file
 //! lists are the ones the run follows afterwards. Placeholders are bound to synthetic ids as
-//! the harness would learn them.
+//! the harness would learn them. A parallel block's calls may take effect in any order: each
+//! call's outcomes are those it has in some order, and the worlds after the block those of
+//! every order.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use crate::model::{spontaneous, step, Action, Expected, Observation, Possible, World};
-use crate::plan::{resolve_placeholders, IdRef, Plan, Step};
+use crate::plan::{resolve_placeholders, IdRef, ParallelCall, Plan, Step, MAX_PARALLEL};
 
 /// The limits a scenario library must hold for: the API's 50 and the user guide's 10 (A2).
 pub const LIMITS: [u32; 2] = [crate::model::DEFAULT_LIMIT, 10];
@@ -55,6 +57,10 @@ pub fn dry_run_at(plan: &Plan, limit: u32) -> Result<BTreeSet<&'static str>, Str
     let mut seen_rules = BTreeSet::new();
     for (i, st) in plan.steps.iter().enumerate() {
         let at = format!("step {} ({st})", i + 1);
+        if let Step::Parallel { calls } = st {
+            worlds = block(worlds, calls, &mut ids, &at, &mut seen_rules)?;
+            continue;
+        }
         let input = match st {
             Step::Call { input, .. } => Some(ids.resolve(input).map_err(|e| format!("{at}: {e}"))?),
             _ => None,
@@ -108,6 +114,84 @@ pub fn dry_run_at(plan: &Plan, limit: u32) -> Result<BTreeSet<&'static str>, Str
         worlds = kept.into_iter().collect();
     }
     Ok(seen_rules)
+}
+
+/// The worlds after a parallel block, from `worlds`: every order of its calls, each call after
+/// whatever the endpoint may have finished by itself. Each call's `expect` must equal the
+/// outcomes it has in some order.
+fn block(
+    worlds: Vec<World>,
+    calls: &[ParallelCall],
+    ids: &mut Ids,
+    at: &str,
+    seen_rules: &mut BTreeSet<&'static str>,
+) -> Result<Vec<World>, String> {
+    let n = calls.len();
+    let mut actions = Vec::with_capacity(n);
+    for c in calls {
+        let input = ids.resolve(&c.input).map_err(|e| format!("{at}: {e}"))?;
+        actions.push(c.as_step().action(Some(input)));
+    }
+    let expects: Vec<Option<BTreeSet<String>>> = calls
+        .iter()
+        .map(|c| {
+            let e = c.expect.as_ref()?;
+            Some(e.outcomes().into_iter().map(str::to_string).collect())
+        })
+        .collect();
+    // The worlds after each subset of the calls (a bit mask), in any order.
+    let full = (1usize << n) - 1;
+    let mut after_set: Vec<BTreeSet<World>> = vec![BTreeSet::new(); full + 1];
+    after_set[0] = worlds.into_iter().collect();
+    let mut allowed = vec![BTreeSet::new(); n];
+    let mut may_create = false;
+    for mask in 0..full {
+        let before: BTreeSet<World> = std::mem::take(&mut after_set[mask])
+            .iter()
+            .flat_map(spontaneous)
+            .collect();
+        for i in (0..n).filter(|i| mask & (1 << i) == 0) {
+            for w in &before {
+                for p in step(w, &actions[i]) {
+                    let o = outcome(&p);
+                    allowed[i].insert(o.clone());
+                    if expects[i].as_ref().is_some_and(|e| !e.contains(&o)) {
+                        continue;
+                    }
+                    seen_rules.insert(p.rule);
+                    seen_rules.extend(p.exercised.iter().map(|(r, _)| *r));
+                    // An id per call of the block, whatever the order.
+                    let id = match &p.expected {
+                        Expected::CreatedBackup { server, .. } => {
+                            may_create = true;
+                            ids.id_at(server, BLOCK_IDS + ids.blocks * MAX_PARALLEL + i)
+                        }
+                        _ => String::new(),
+                    };
+                    after_set[mask | 1 << i].insert(after(&p, &id)?);
+                }
+            }
+            if after_set[mask | 1 << i].len() > MAX_WORLDS {
+                return Err(format!(
+                    "{at}: more than {MAX_WORLDS} possible worlds; send fewer calls at once"
+                ));
+            }
+        }
+    }
+    for (i, e) in expects.iter().enumerate() {
+        if let Some(e) = e {
+            compare(&format!("{at}, call {}", i + 1), e, &allowed[i])?;
+        }
+    }
+    ids.blocks += 1;
+    if may_create {
+        ids.unordered_from.get_or_insert(ids.created.len());
+    }
+    let worlds: Vec<World> = std::mem::take(&mut after_set[full]).into_iter().collect();
+    if worlds.is_empty() {
+        return Err(format!("{at}: no possible world is left"));
+    }
+    Ok(worlds)
 }
 
 /// The file's `expect` against what the documents allow: the same set.
@@ -180,18 +264,33 @@ struct Ids {
     fixture_count: BTreeMap<String, usize>,
     created: Vec<String>,
     puts: usize,
+    /// After a parallel block that may have created backups: the harness learns their ids in
+    /// an order the plan does not fix, so `${created:N}` from this N on cannot be bound.
+    unordered_from: Option<usize>,
+    /// Parallel blocks so far (their backups' synthetic ids start at [`BLOCK_IDS`]).
+    blocks: usize,
 }
+
+/// Where the synthetic ids of backups created in parallel blocks start, past any sequential one.
+const BLOCK_IDS: usize = 1_000_000;
 
 impl Ids {
     fn next_id(&self, server: &str) -> String {
-        format!(
-            "{server}-{:017}",
-            20250101000000000u64 + self.created.len() as u64
-        )
+        self.id_at(server, self.created.len())
+    }
+
+    fn id_at(&self, server: &str, n: usize) -> String {
+        format!("{server}-{:017}", 20250101000000000u64 + n as u64)
     }
 
     fn lookup(&self, r: &IdRef) -> Result<Option<String>, String> {
         match r {
+            IdRef::Created(n) if self.unordered_from.is_some_and(|from| *n >= from) => {
+                Err(format!(
+                "${{created:{n}}} may name a backup a parallel block created: the harness learns \
+                 those in the order the endpoint took the calls, which the plan does not fix"
+            ))
+            }
             IdRef::Created(n) => Ok(self.created.get(*n).cloned()),
             IdRef::Backup { server, n } => {
                 if self.mixed_fixture.contains(server)
@@ -320,6 +419,24 @@ mod tests {
         );
         let e = dry_run(&p).unwrap_err();
         assert!(e.contains("also allow success"), "{e}");
+    }
+
+    #[test]
+    fn a_parallel_blocks_calls_may_take_effect_in_any_order() {
+        let create =
+            r#"{"operation": "CreateBackup", "input": {"ServerName": "web"}, "expect": EXPECT}"#;
+        let block = |expect: &str| {
+            let call = create.replace("EXPECT", expect);
+            plan(&format!(
+                r#"{{"step": "put-server", "ServerName": "web", "Status": "HEALTHY", "ManualBackups": "${{limit-1}}"}},
+                   {{"step": "parallel", "calls": [{call}, {call}]}}"#
+            ))
+        };
+        // Either call may be the one that takes the last slot.
+        let any = r#"["LimitExceededException", "InvalidStateException", "success"]"#;
+        dry_run(&block(any)).unwrap();
+        let e = dry_run(&block(r#""success""#)).unwrap_err();
+        assert!(e.contains("step 2") && e.contains("call 1"), "{e}");
     }
 
     #[test]

@@ -23,6 +23,12 @@
 //! simplification was kept. proptest's own `Vec` tree makes one deletion pass only, which leaves
 //! steps behind whenever a deletion is needed before another one can succeed.
 //!
+//! A plan may hold parallel blocks (2 to 8 calls sent at once: CreateBackups on one server,
+//! with UpdateServer, DescribeBackups and the like), so that a check-then-act race shows inside
+//! an ordinary generated case. A block is one choice holding its own list of call choices,
+//! which shrinks the same way: whole blocks are deleted like any step, then calls from a
+//! block, and a block left with one call becomes that call.
+//!
 //! Without a control plane (real AWS) nothing is generated that changes a server or costs much:
 //! no fixture steps, no UpdateServer/StartMaintenance/DeleteServer/RestoreServer, DeleteBackup
 //! only of backups the plan created, and at most [`MAX_PAID_BACKUPS`] CreateBackups that could
@@ -37,7 +43,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{json, Map, Value};
 
 use crate::model::{self, BackupStatus, Operation, ServerStatus, DEFAULT_LIMIT};
-use crate::plan::{backup_ref, created_ref, Plan, Step};
+use crate::plan::{backup_ref, created_ref, ParallelCall, Plan, Step, MAX_PARALLEL};
 
 /// What the generator may do against one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +151,8 @@ pub(crate) enum Choice {
     DeleteServer(Target),
     RestoreServer(Target, BackupRef),
     Reset,
+    /// Calls sent at once ([`block_call`] choices only).
+    Parallel(Vec<Choice>),
 }
 
 /// Which server a call names.
@@ -591,7 +599,61 @@ fn control_plane_arms(limit: u32) -> Vec<(u32, Option<Operation>, BoxedStrategy<
                 .boxed(),
         ),
         (1, None, Just(Choice::Reset).boxed()),
+        (6, None, parallel_block()),
     ]
+}
+
+/// A call of a parallel block: mostly plain CreateBackups on the server in use (the calls a
+/// check-then-act race lets through together), with calls that read or change the same state.
+fn block_call() -> BoxedStrategy<Choice> {
+    let near = weighted(vec![
+        (8, Just(Target::Recent).boxed()),
+        (2, (0..8usize).prop_map(Target::Slot).boxed()),
+        (
+            1,
+            (0..UNKNOWN_NAMES.len()).prop_map(Target::Unknown).boxed(),
+        ),
+    ]);
+    let create = near.clone().prop_map(|target| {
+        Choice::CreateBackup(CreateInput {
+            target,
+            description: Description::Absent,
+            tags: Tags::Absent,
+            malformed: None,
+        })
+    });
+    weighted(vec![
+        (2, Just(Choice::DescribeServers(None)).boxed()),
+        (
+            2,
+            near.clone()
+                .prop_map(|t| Choice::DescribeBackups(BackupsFilter::Server(t)))
+                .boxed(),
+        ),
+        (14, create.boxed()),
+        (
+            3,
+            (near.clone(), 0..10usize)
+                .prop_map(|(t, u)| Choice::UpdateServer(t, u))
+                .boxed(),
+        ),
+        (1, near.clone().prop_map(Choice::StartMaintenance).boxed()),
+        (1, near.prop_map(Choice::DeleteServer).boxed()),
+    ])
+}
+
+/// A parallel block of 2 to [`MAX_PARALLEL`] calls.
+fn parallel_block() -> BoxedStrategy<Choice> {
+    let call = block_call();
+    ChoiceList {
+        head: call.clone(),
+        head_len: Just(0usize).boxed(),
+        body: call,
+        min_len: 2,
+        max_len: MAX_PARALLEL,
+    }
+    .prop_map(Choice::Parallel)
+    .boxed()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -605,6 +667,7 @@ struct ChoiceList {
     head: BoxedStrategy<Choice>,
     head_len: BoxedStrategy<usize>,
     body: BoxedStrategy<Choice>,
+    min_len: usize,
     max_len: usize,
 }
 
@@ -613,7 +676,7 @@ impl Strategy for ChoiceList {
     type Value = Vec<Choice>;
 
     fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
-        let len = (1..=self.max_len).new_tree(runner)?.current();
+        let len = (self.min_len..=self.max_len).new_tree(runner)?.current();
         let head = self.head_len.new_tree(runner)?.current().min(len);
         let mut elements = Vec::with_capacity(len);
         for i in 0..len {
@@ -1066,6 +1129,7 @@ impl<'a> Shadow<'a> {
                     }
                 }
             }
+            Choice::Parallel(ref calls) => self.parallel(calls),
             Choice::Reset => {
                 self.servers.clear();
                 self.recent.clear();
@@ -1074,6 +1138,30 @@ impl<'a> Shadow<'a> {
                 }
                 self.steps.push(Step::Reset {});
             }
+        }
+    }
+
+    /// Reads a block's calls as if in order (the shadow only steers) and sends them at once; a
+    /// block shrunk to one call is that call.
+    fn parallel(&mut self, choices: &[Choice]) {
+        let start = self.steps.len();
+        for c in choices {
+            self.read(c);
+        }
+        let calls: Vec<ParallelCall> = self
+            .steps
+            .drain(start..)
+            .filter_map(|s| match s {
+                Step::Call {
+                    operation, input, ..
+                } => Some(ParallelCall::new(operation, input)),
+                _ => None,
+            })
+            .collect();
+        match calls.len() {
+            0 => {}
+            1 => self.call(calls[0].operation, calls[0].input.clone()),
+            _ => self.steps.push(Step::Parallel { calls }),
         }
     }
 
@@ -1220,6 +1308,7 @@ fn choice_allowed_without_control_plane(choice: &Choice) -> bool {
         Choice::PutServer { .. }
             | Choice::Settle(_)
             | Choice::Reset
+            | Choice::Parallel(_)
             | Choice::UpdateServer(..)
             | Choice::StartMaintenance(_)
             | Choice::DeleteServer(_)
@@ -1267,6 +1356,7 @@ pub fn plan_strategy(config: &GenConfig) -> BoxedStrategy<Plan> {
         head,
         head_len,
         body,
+        min_len: 1,
         max_len: config.max_steps.max(1),
     }
     .prop_map(move |choices| plan_from_choices(&config, &choices))
@@ -1341,6 +1431,19 @@ mod tests {
         model::validation_errors(op, input)
     }
 
+    /// The plan with each parallel block's calls in its written order (as the shadow read them).
+    fn in_order(plan: &Plan) -> Plan {
+        let steps = plan
+            .steps
+            .iter()
+            .flat_map(|s| match s {
+                Step::Parallel { calls } => calls.iter().map(ParallelCall::as_step).collect(),
+                other => vec![other.clone()],
+            })
+            .collect();
+        Plan::new(plan.name.clone(), steps)
+    }
+
     /// Whether the plan calls CreateBackup on a server last put with `limit` manual backups.
     fn creates_on_full_server(plan: &Plan, limit: u32) -> bool {
         let mut manual: BTreeMap<&str, u32> = BTreeMap::new();
@@ -1403,6 +1506,7 @@ mod tests {
     /// invalid or a case-changed name of a server, none of which exists at that point. Every
     /// placeholder names a backup the plan can have.
     fn check_references(config: &GenConfig, plan: &Plan) {
+        let plan = &in_order(plan);
         let palette: Vec<String> = if config.control_plane {
             SERVER_NAMES.iter().map(|s| s.to_string()).collect()
         } else {
@@ -1430,6 +1534,7 @@ mod tests {
                     );
                 }
                 Step::Settle { .. } => {}
+                Step::Parallel { .. } => unreachable!("in_order took the blocks apart"),
                 Step::Call {
                     operation, input, ..
                 } => {
@@ -1488,7 +1593,7 @@ mod tests {
         let config = with_control_plane();
         for plan in plans_for_seed(&config, 300, 150) {
             let mut world = World::new(config.limit, model::Readings::REFERENCE);
-            for step in &plan.steps {
+            for step in &in_order(&plan).steps {
                 let resolved = match step {
                     Step::Call { input, .. } => Some(resolve_placeholders(input, &|_| None)),
                     _ => None,
@@ -1520,7 +1625,7 @@ mod tests {
 
     fn count_hits(plans: &[Plan], limit: u32) -> Hits {
         let mut hits = Hits::default();
-        for plan in plans {
+        for plan in &plans.iter().map(in_order).collect::<Vec<_>>() {
             // name -> (status, manual backups as put, deleted since)
             let mut servers: BTreeMap<String, (ServerStatus, u32, bool)> = BTreeMap::new();
             let mut previous: Option<&Step> = None;
@@ -1543,6 +1648,7 @@ mod tests {
                             }
                         }
                     }
+                    Step::Parallel { .. } => unreachable!("in_order took the blocks apart"),
                     Step::Call {
                         operation, input, ..
                     } => {
@@ -1796,6 +1902,79 @@ mod tests {
             shrunk += 1;
         }
         println!("shrunk {shrunk} plans, at most {max_runs} runs each");
+    }
+
+    /// Whether a parallel block sends two CreateBackups to one server the plan put.
+    fn races_two_creates(plan: &Plan) -> bool {
+        let mut put = BTreeSet::new();
+        plan.steps.iter().any(|s| match s {
+            Step::PutServer { server_name, .. } => {
+                put.insert(server_name.clone());
+                false
+            }
+            Step::Parallel { calls } => {
+                let mut per_server: BTreeMap<&str, usize> = BTreeMap::new();
+                for c in calls
+                    .iter()
+                    .filter(|c| c.operation == Operation::CreateBackup)
+                {
+                    if let Some(n) = c.input["ServerName"].as_str().filter(|n| put.contains(*n)) {
+                        *per_server.entry(n).or_default() += 1;
+                    }
+                }
+                per_server.values().any(|&n| n >= 2)
+            }
+            _ => false,
+        })
+    }
+
+    #[test]
+    fn plans_hold_parallel_blocks_that_race_creates() {
+        let config = with_control_plane();
+        let plans = plans_for_seed(&config, 800, 300);
+        let mut blocks = 0;
+        for plan in &plans {
+            for s in &plan.steps {
+                if let Step::Parallel { calls } = s {
+                    blocks += 1;
+                    assert!((2..=MAX_PARALLEL).contains(&calls.len()), "{s}");
+                }
+            }
+        }
+        let racing = plans.iter().filter(|p| races_two_creates(p)).count();
+        println!("{blocks} blocks, {racing} of 300 plans race two creates");
+        assert!(blocks >= 60, "{blocks} blocks");
+        assert!(racing >= 30, "{racing} plans race two creates");
+    }
+
+    #[test]
+    fn a_race_shrinks_to_put_server_and_a_block_of_two_creates() {
+        let config = with_control_plane();
+        let strategy = plan_strategy(&config);
+        let mut runner = runner_for_seed(900);
+        let mut shrunk = 0;
+        while shrunk < 10 {
+            let mut tree = strategy.new_tree(&mut runner).unwrap();
+            if !races_two_creates(&tree.current()) || tree.current().steps.len() < 4 {
+                continue;
+            }
+            let (plan, _) = shrink(&mut tree, races_two_creates);
+            let create = ParallelCall::new(Operation::CreateBackup, json!({"ServerName": "web"}));
+            let expected = vec![
+                Step::PutServer {
+                    server_name: "web".into(),
+                    status: ServerStatus::Healthy,
+                    engine: "ChefAutomate".into(),
+                    manual_backups: 0,
+                    automated_backups: 0,
+                },
+                Step::Parallel {
+                    calls: vec![create.clone(), create],
+                },
+            ];
+            assert_eq!(plan.steps, expected, "{}", plan.to_json_pretty());
+            shrunk += 1;
+        }
     }
 
     #[test]

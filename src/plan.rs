@@ -3,7 +3,9 @@
 //!
 //! A step is a fixture change through the control plane (`reset`, `put-server`, `settle`) or an
 //! API call with its raw JSON input. A call may state the outcomes it expects (`expect`); the
-//! model must allow each of them, which keeps hand-written scenarios honest.
+//! model must allow each of them, which keeps hand-written scenarios honest. A `parallel` step
+//! sends 2 to [`MAX_PARALLEL`] calls at once; their answers must be explained by some order of
+//! the same calls that respects real time (a linearizability check).
 //!
 //! Inputs may refer to ids the endpoint chooses: the string `${backup:SERVER:N}` stands for the
 //! N-th backup id (from 0, in the order the harness learned them) of server SERVER, and
@@ -53,6 +55,41 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expect: Option<Expect>,
     },
+    /// API calls sent at once (2 to [`MAX_PARALLEL`]).
+    Parallel { calls: Vec<ParallelCall> },
+}
+
+/// The most calls a parallel block sends at once (the linearizability search tries at most
+/// 8! orders).
+pub const MAX_PARALLEL: usize = 8;
+
+/// One call of a parallel block: as a call step, with its outcomes if stated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParallelCall {
+    pub operation: Operation,
+    #[serde(default = "empty_object")]
+    pub input: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+}
+
+impl ParallelCall {
+    pub fn new(operation: Operation, input: Value) -> ParallelCall {
+        ParallelCall {
+            operation,
+            input,
+            expect: None,
+        }
+    }
+
+    /// The call as a sequential step.
+    pub fn as_step(&self) -> Step {
+        Step::Call {
+            operation: self.operation,
+            input: self.input.clone(),
+            expect: self.expect.clone(),
+        }
+    }
 }
 
 fn default_engine() -> String {
@@ -91,12 +128,14 @@ impl Step {
 
     /// Whether the step needs the control plane.
     pub fn is_fixture(&self) -> bool {
-        !matches!(self, Step::Call { .. })
+        !matches!(self, Step::Call { .. } | Step::Parallel { .. })
     }
 
-    /// The model action, with placeholders already resolved in `input`.
+    /// The model action, with placeholders already resolved in `input`. A parallel block is
+    /// not one action: take its calls' ([`ParallelCall::as_step`]).
     pub fn action(&self, resolved_input: Option<Value>) -> Action {
         match self {
+            Step::Parallel { .. } => unreachable!("a parallel block is judged call by call"),
             Step::Reset {} => Action::Reset,
             Step::PutServer {
                 server_name,
@@ -155,6 +194,10 @@ impl fmt::Display for Step {
                     write!(f, "{operation} {text}")
                 }
             }
+            Step::Parallel { calls } => {
+                let shown: Vec<String> = calls.iter().map(|c| c.as_step().to_string()).collect();
+                write!(f, "at once [{}]", shown.join(" | "))
+            }
         }
     }
 }
@@ -211,9 +254,16 @@ impl Plan {
         self.steps.iter().any(Step::is_fixture)
     }
 
-    /// Number of API calls (fixture steps not counted).
+    /// Number of API calls (fixture steps not counted, each call of a parallel block counted).
     pub fn call_count(&self) -> usize {
-        self.steps.iter().filter(|s| !s.is_fixture()).count()
+        self.steps
+            .iter()
+            .map(|s| match s {
+                Step::Parallel { calls } => calls.len(),
+                s if s.is_fixture() => 0,
+                _ => 1,
+            })
+            .sum()
     }
 
     pub fn to_json_pretty(&self) -> String {
@@ -276,13 +326,26 @@ pub fn parse_plan(path: &str, text: &str) -> Result<Plan, PlanFileError> {
     match plan {
         Ok(mut plan) => {
             plan.template = template;
+            let problem = |line: usize, problem: String| PlanFileError {
+                path: path.to_string(),
+                line,
+                column: 1,
+                problem,
+            };
             if plan.steps.is_empty() {
-                return Err(PlanFileError {
-                    path: path.to_string(),
-                    line: 1,
-                    column: 1,
-                    problem: "the plan has no steps".into(),
-                });
+                return Err(problem(1, "the plan has no steps".into()));
+            }
+            if let Some((i, n)) = plan.steps.iter().enumerate().find_map(|(i, s)| match s {
+                Step::Parallel { calls } if !(2..=MAX_PARALLEL).contains(&calls.len()) => {
+                    Some((i, calls.len()))
+                }
+                _ => None,
+            }) {
+                let why = format!(
+                    "step {} (parallel): {n} calls; a parallel block sends 2 to {MAX_PARALLEL} calls at once",
+                    i + 1
+                );
+                return Err(problem(step_line(text, i).unwrap_or(1), why));
             }
             Ok(plan)
         }
@@ -499,6 +562,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.problem.contains("dance"), "{e}");
+    }
+
+    #[test]
+    fn a_parallel_block_reads_shows_and_counts_its_calls() {
+        let text = r#"{"name": "x", "steps": [
+            {"step": "parallel", "calls": [
+                {"operation": "CreateBackup", "input": {"ServerName": "web"}},
+                {"operation": "DescribeServers", "expect": "success"}]}]}"#;
+        let plan = parse_plan("x.json", text).unwrap();
+        assert_eq!(plan.call_count(), 2);
+        assert!(!plan.needs_control_plane());
+        assert_eq!(
+            plan.steps[0].to_string(),
+            r#"at once [CreateBackup {"ServerName":"web"} | DescribeServers {}]"#
+        );
+        assert_eq!(parse_plan("x.json", &plan.to_json_pretty()).unwrap(), plan);
+        let one = r#"{"name": "x", "steps": [
+            {"step": "parallel", "calls": [{"operation": "DescribeServers"}]}]}"#;
+        let e = parse_plan("x.json", one).unwrap_err();
+        assert!(e.problem.contains("2 to 8 calls"), "{e}");
+        assert_eq!(e.line, 2, "{e}");
     }
 
     #[test]

@@ -31,14 +31,10 @@ pub fn scenario_files(
 /// A plan whose `expect`s differ from what the documents allow is a broken file (checked
 /// before anything is sent, from the plan's own start: never blamed on an endpoint).
 fn agrees_with_the_documents(file: &Path, plan: Plan) -> Result<Plan, plan::PlanFileError> {
-    let states_outcomes = plan.steps.iter().any(|s| {
-        matches!(
-            s,
-            Step::Call {
-                expect: Some(_),
-                ..
-            }
-        )
+    let states_outcomes = plan.steps.iter().any(|s| match s {
+        Step::Call { expect, .. } => expect.is_some(),
+        Step::Parallel { calls } => calls.iter().any(|c| c.expect.is_some()),
+        _ => false,
     });
     if !states_outcomes {
         return Ok(plan);

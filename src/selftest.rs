@@ -30,7 +30,6 @@ pub struct SelftestConfig {
     pub readings: Vec<ReadingSet>,
     /// Every mutant runs on top of each of these reading sets.
     pub mutant_readings: Vec<ReadingSet>,
-    pub concurrency_rounds: u64,
     /// Runs (seeds `seed`, `seed + 1`, ...) of each race mutant on the reference readings, to
     /// measure how often the race is caught; 0 or 1 for a single run.
     pub race_runs: u64,
@@ -45,7 +44,6 @@ impl Default for SelftestConfig {
             mutants: Vec::new(),
             readings: each_reading_then_all(),
             mutant_readings: vec![ReadingSet::REFERENCE, ReadingSet::all()],
-            concurrency_rounds: 12,
             race_runs: 10,
         }
     }
@@ -115,7 +113,7 @@ pub struct Row {
     /// Calls sent up to the first divergence, and seconds until it was seen.
     pub calls: Option<u64>,
     pub seconds: Option<f64>,
-    /// Steps of the shrunk plan (0 for a concurrent round).
+    /// Steps of the shrunk plan.
     pub shrunk_steps: Option<usize>,
     /// Whole run time (shrinking and re-runs included).
     pub run_seconds: f64,
@@ -384,7 +382,6 @@ async fn run_one(config: &SelftestConfig, target: Target) -> Result<Row, Error> 
         },
         stop_at_first: mutant.is_some(),
         reproduce_runs: 3,
-        concurrency_rounds: config.concurrency_rounds,
         ..RunConfig::default()
     };
     let t0 = Instant::now();

@@ -117,12 +117,11 @@ fn scenarios_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
 }
 
-/// A property: generated sequences (or concurrent rounds) with their own emulator settings when
-/// the endpoint is embedded.
+/// A property: generated sequences (parallel blocks among their steps) with their own
+/// emulator settings when the endpoint is embedded.
 struct Property {
     name: &'static str,
     backup_duration: Option<std::time::Duration>,
-    concurrent: bool,
 }
 
 const PROPERTIES: &[Property] = &[
@@ -130,19 +129,11 @@ const PROPERTIES: &[Property] = &[
     Property {
         name: "property::generated-sequences",
         backup_duration: None,
-        concurrent: false,
     },
     // The same with backups finishing by themselves (no false divergence for any timing).
     Property {
         name: "property::async-completion",
         backup_duration: Some(std::time::Duration::from_millis(1)),
-        concurrent: false,
-    },
-    // Calls sent at once must be explainable by some sequential order (linearizability).
-    Property {
-        name: "property::concurrent-calls",
-        backup_duration: None,
-        concurrent: true,
     },
 ];
 
@@ -163,12 +154,7 @@ fn run_trial(
     property: Option<&Property>,
     coverage: &Coverage,
 ) -> Result<(), Failed> {
-    let generated = property.is_some_and(|p| !p.concurrent);
-    let concurrency_rounds = if property.is_some_and(|p| p.concurrent) {
-        12
-    } else {
-        0
-    };
+    let generated = property.is_some();
     let backup_duration = property.and_then(|p| p.backup_duration);
     let embedded = suite.endpoint == EndpointSpec::Embedded;
     let config = RunConfig {
@@ -188,7 +174,6 @@ fn run_trial(
         generated,
         plans: Some(plan.map(|p| vec![(only.clone(), p)]).unwrap_or_default()),
         property_name: only.clone(),
-        concurrency_rounds,
         emulator: EmulatorSettings {
             backup_duration: if embedded { backup_duration } else { None },
             ..EmulatorSettings::default()

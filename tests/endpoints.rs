@@ -26,7 +26,6 @@ fn config(cases: u64, seed: u64) -> RunConfig {
         report_dir: None,
         plans: Some(vec![]),
         save_regressions: false,
-        concurrency_rounds: 0,
         ..RunConfig::default()
     }
 }
@@ -237,7 +236,6 @@ async fn backups_finishing_by_themselves_at_any_speed_give_no_false_divergence()
                 backup_duration: Some(duration),
                 ..EmulatorSettings::default()
             },
-            concurrency_rounds: 3,
             ..config(24, 17)
         })
         .await;

@@ -16,7 +16,7 @@ use opsworkscm_conformance::plan::{load_plan, Plan, Step};
 
 /// The families of the library (first directory under `scenarios/`); `regressions` holds shrunk
 /// counterexamples.
-const FAMILIES: [&str; 9] = [
+const FAMILIES: [&str; 10] = [
     "state",
     "backing-up",
     "limit",
@@ -26,6 +26,7 @@ const FAMILIES: [&str; 9] = [
     "listing",
     "other-operations",
     "ambiguity",
+    "race",
 ];
 
 /// Rule ids no scenario can exercise, with the reason (each reason is checked elsewhere).

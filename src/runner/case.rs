@@ -73,7 +73,7 @@ impl Ids {
         }
     }
 
-    fn lookup(&self, r: &IdRef) -> Option<String> {
+    pub(super) fn lookup(&self, r: &IdRef) -> Option<String> {
         match r {
             IdRef::Backup { server, n } => self.by_server.get(server)?.get(*n).cloned(),
             IdRef::Created(n) => self.created.get(*n).cloned(),
@@ -114,10 +114,10 @@ impl Ids {
 
 /// One call as sent: where it stands in the plan, how the timeline shows it, what went over
 /// the wire.
-struct Sent {
-    index: usize,
-    shown: String,
-    exchange: Exchange,
+pub(super) struct Sent {
+    pub(super) index: usize,
+    pub(super) shown: String,
+    pub(super) exchange: Exchange,
 }
 
 /// One plan's run in progress.
@@ -188,6 +188,7 @@ impl<'s> Case<'s> {
                     let resolved = plan::resolve_placeholders(input, &|r| self.ids.lookup(r));
                     self.call_step(index, step, *operation, &resolved).await
                 }
+                Step::Parallel { calls } => self.parallel_step(index, calls).await,
                 _ => self.fixture_step(index, step).await,
             };
             if !matches!(r, CaseResult::Passed) {
@@ -294,11 +295,6 @@ impl<'s> Case<'s> {
         op: Operation,
         input: &Value,
     ) -> CaseResult {
-        let action = Action::Call {
-            op,
-            input: input.clone(),
-        };
-        let before = self.checker.representative().clone();
         let sent_ms = chrono::Utc::now().timestamp_millis();
         let (answer, exchange) = self.session.api(op, input).await;
         let window = Some(CallWindow {
@@ -310,10 +306,25 @@ impl<'s> Case<'s> {
             shown: shown_step(step, op, input),
             exchange,
         };
-        let observation = match answer {
-            Ok(Answer::Observed(o)) => o,
+        match self.observation(&sent, op, input, answer) {
+            Ok(observation) => self.judge(&sent, step, op, input, &observation, window),
+            Err(stop) => stop,
+        }
+    }
+
+    /// What an answer showed, or how the case ends there: a wire-protocol divergence, or a
+    /// fault that cannot be judged.
+    pub(super) fn observation(
+        &mut self,
+        sent: &Sent,
+        op: Operation,
+        input: &Value,
+        answer: Result<Answer, FaultInfo>,
+    ) -> Result<Observation, CaseResult> {
+        match answer {
+            Ok(Answer::Observed(o)) => Ok(o),
             Ok(Answer::NotServed(_)) if op != Operation::CreateBackup => {
-                return CaseResult::NotServed(op)
+                Err(CaseResult::NotServed(op))
             }
             Ok(Answer::Protocol(m) | Answer::NotServed(m)) => {
                 let observed = format!(
@@ -321,20 +332,46 @@ impl<'s> Case<'s> {
                     sent.exchange.status.unwrap_or(0),
                     abbreviate(&sent.exchange.response_body, 200)
                 );
-                return self.diverge(&sent, m.rule, m.message, &action, observed);
+                let action = Action::Call {
+                    op,
+                    input: input.clone(),
+                };
+                Err(self.diverge(sent, m.rule, m.message, &action, observed))
             }
+            // Only calls sent at once get here: `Session::api` retries the others.
+            Ok(Answer::Throttled(m)) => Err(CaseResult::Unjudged(
+                self.session.fault(FaultClass::Throttled, &m),
+            )),
             Ok(other) => unreachable!("the session turns {other:?} into a fault"),
-            Err(f) => return CaseResult::from_fault(f),
-        };
-        if let Some(m) = self.misshapen(op, &observation) {
-            let observed = observed_line(&observation);
-            return self.diverge(&sent, "response.shape", m, &action, observed);
+            Err(f) => Err(CaseResult::from_fault(f)),
         }
-        match self.checker.observe(&action, &observation, window) {
+    }
+
+    /// Judges one answer: its shape, then its outcome against every world the model still
+    /// allows; a consistent answer is learned from and added to the timeline.
+    pub(super) fn judge(
+        &mut self,
+        sent: &Sent,
+        step: &Step,
+        op: Operation,
+        input: &Value,
+        observation: &Observation,
+        window: Option<CallWindow>,
+    ) -> CaseResult {
+        let action = Action::Call {
+            op,
+            input: input.clone(),
+        };
+        let before = self.checker.representative().clone();
+        if let Some(m) = self.misshapen(op, observation) {
+            let observed = observed_line(observation);
+            return self.diverge(sent, "response.shape", m, &action, observed);
+        }
+        match self.checker.observe(&action, observation, window) {
             StepVerdict::Consistent(info) => {
-                if let Some((message, listed)) = outside_expect(step, &observation) {
+                if let Some((message, listed)) = outside_expect(step, observation) {
                     let rule = info.exercised.last().map_or("protocol.success", |(r, _)| r);
-                    let failure = self.failure(&sent, rule, message, observed_line(&observation));
+                    let failure = self.failure(sent, rule, message, observed_line(observation));
                     return CaseResult::Diverged(Box::new(Failure {
                         allowed: listed,
                         ..failure
@@ -343,12 +380,12 @@ impl<'s> Case<'s> {
                 for (rule, pol) in &info.exercised {
                     self.session.exercised(rule, *pol);
                 }
-                self.session.wire_coverage(op, &observation);
-                self.ids.learn_from(op, input, &observation);
+                self.session.wire_coverage(op, observation);
+                self.ids.learn_from(op, input, observation);
                 self.timeline.push(TimelineEntry {
-                    index,
-                    step: sent.shown,
-                    observed: observed_line(&observation),
+                    index: sent.index,
+                    step: sent.shown.clone(),
+                    observed: observed_line(observation),
                     model_change: describe_change(&before, self.checker.representative()),
                     worlds: info.worlds,
                     diverged: false,
@@ -356,8 +393,8 @@ impl<'s> Case<'s> {
                 CaseResult::Passed
             }
             StepVerdict::Diverged(d) => {
-                let observed = observed_line(&observation);
-                let failure = self.failure(&sent, d.mismatch.rule, d.mismatch.message, observed);
+                let observed = observed_line(observation);
+                let failure = self.failure(sent, d.mismatch.rule, d.mismatch.message, observed);
                 CaseResult::Diverged(Box::new(Failure {
                     allowed: d.allowed,
                     flip: d.flip,
@@ -438,7 +475,7 @@ impl<'s> Case<'s> {
 }
 
 /// A call step in one line, as sent (placeholders resolved).
-fn shown_step(step: &Step, op: Operation, input: &Value) -> String {
+pub(super) fn shown_step(step: &Step, op: Operation, input: &Value) -> String {
     match step {
         Step::Call { expect, .. } => Step::Call {
             operation: op,
@@ -474,7 +511,7 @@ fn fixture_request(step: &Step) -> (reqwest::Method, String, Value) {
             "/_conformance/v1/settle".to_string(),
             json!({"BackupStatus": backup_status.unwrap_or(BackupStatus::Ok)}),
         ),
-        Step::Call { .. } => unreachable!("calls are not fixtures"),
+        Step::Call { .. } | Step::Parallel { .. } => unreachable!("calls are not fixtures"),
     }
 }
 

@@ -1,26 +1,20 @@
-//! The concurrency property: rounds of calls sent at once, judged by a small linearizability
-//! check: the calls must be explainable by some sequential order of the same calls in the model that respects real time (a call that ended before
-//! another began comes first), as Knossos checks a history. Bounded: at most [`MAX_CALLS`]
-//! concurrent calls, so at most 8! orders are tried.
+//! Calls sent at once (a plan's parallel block), judged by a small linearizability check: the
+//! calls must be explainable by some sequential order of the same calls in the model that
+//! respects real time (a call that ended before another began comes first), as Knossos checks a
+//! history. Bounded: at most [`MAX_CALLS`] concurrent calls, so at most 8! orders are tried.
 
 use std::time::Instant;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::check::{Checker, StepVerdict};
-use crate::model::{Action, CallWindow, Mismatch, Observation, Operation, ServerStatus};
-use crate::plan::{Plan, Step};
-use crate::report::{FaultClass, TimelineEntry};
+use crate::model::{Action, CallWindow, Observation, Operation};
 use crate::wire::{Answer, Exchange};
 
-use super::case::{Case, CaseResult, Failure};
-use super::session::Session;
-use super::timeline::observed_line;
+use super::session::{FaultInfo, Session};
 
-/// The trial name of the concurrency property.
-pub(super) const PROPERTY: &str = "property::concurrent-calls";
 /// The most calls one history may hold.
-pub const MAX_CALLS: usize = 8;
+pub const MAX_CALLS: usize = crate::plan::MAX_PARALLEL;
 
 /// One call of a concurrent history, as observed.
 #[derive(Debug, Clone)]
@@ -51,16 +45,21 @@ pub fn linearize_with_clock(
     history: &[Recorded],
     wall0_ms: i64,
 ) -> Result<(Vec<usize>, Checker), NotLinearizable> {
-    let wall: Vec<Recorded> = history
+    // Real-time order uses the precise times; the model's windows the wall clock.
+    run_search(checker, history, &on_wall_clock(history, wall0_ms))
+}
+
+/// A history timed in microseconds since `wall0_ms` (epoch ms), in wall-clock milliseconds
+/// (widened to whole milliseconds).
+pub fn on_wall_clock(history: &[Recorded], wall0_ms: i64) -> Vec<Recorded> {
+    history
         .iter()
         .map(|r| Recorded {
             sent_ms: wall0_ms + r.sent_ms / 1000,
             answered_ms: wall0_ms + (r.answered_ms + 999) / 1000,
             ..r.clone()
         })
-        .collect();
-    // Real-time order uses the precise times; the model's windows the wall clock.
-    run_search(checker, history, &wall)
+        .collect()
 }
 
 /// Finds an order of `history` that the model explains, starting from `checker`'s worlds.
@@ -157,170 +156,15 @@ fn search_timed(
     None
 }
 
-/// One round's history as it is recorded: every call, its exchange, and how many of the first
-/// calls were sent at once.
-struct Round {
-    history: Vec<Recorded>,
-    exchanges: Vec<Exchange>,
-    concurrent: usize,
-    origin: Instant,
-}
-
-impl Round {
-    /// Microseconds since the round began (see [`linearize_with_clock`]).
-    fn now(&self) -> i64 {
-        self.origin.elapsed().as_micros() as i64
-    }
-
-    fn record(
-        &mut self,
-        op: Operation,
-        input: Value,
-        observed: Observation,
-        times: (i64, i64),
-        ex: Exchange,
-    ) {
-        self.history.push(Recorded {
-            action: Action::Call { op, input },
-            observed,
-            sent_ms: times.0,
-            answered_ms: times.1,
-        });
-        self.exchanges.push(ex);
-    }
-
-    /// Why no sequential order explains the round, with its whole history as the timeline.
-    fn failure(&self, e: NotLinearizable, mut timeline: Vec<TimelineEntry>) -> Failure {
-        for (i, r) in self.history.iter().enumerate() {
-            let step = match &r.action {
-                Action::Call { op, input } => Step::call(*op, input.clone()),
-                _ => Step::call(Operation::DescribeServers, json!({})),
-            };
-            timeline.push(TimelineEntry {
-                index: i + 1,
-                step: format!(
-                    "[{:>8.3} ms .. {:>8.3} ms] {}{step}",
-                    r.sent_ms as f64 / 1000.0,
-                    r.answered_ms as f64 / 1000.0,
-                    if i < self.concurrent {
-                        "(concurrent) "
-                    } else {
-                        ""
-                    }
-                ),
-                observed: observed_line(&r.observed),
-                model_change: String::new(),
-                worlds: 0,
-                diverged: i == e.failed_at,
-            });
-        }
-        let order: Vec<String> = e.furthest.iter().map(|i| (i + 1).to_string()).collect();
-        Failure {
-            rule: e.rule,
-            message: format!(
-                "no sequential order of the {} calls explains what was observed (furthest order tried: calls {}; there: {})",
-                self.history.len(),
-                order.join(", "),
-                e.message
-            ),
-            step_index: e.failed_at + 1,
-            allowed: e.allowed,
-            observed: observed_line(&self.history[e.failed_at].observed),
-            exchange: self.exchanges.get(e.failed_at).cloned(),
-            timeline,
-            flip: None,
-        }
-    }
-}
-
-/// A call of the round whose answer breaks the wire protocol.
-fn protocol_failure(
-    m: Mismatch,
-    step_index: usize,
-    ex: Exchange,
-    timeline: &[TimelineEntry],
-) -> CaseResult {
-    CaseResult::Diverged(Box::new(Failure {
-        rule: m.rule,
-        message: m.message,
-        step_index,
-        allowed: vec![],
-        observed: format!("HTTP {}", ex.status.unwrap_or(0)),
-        exchange: Some(ex),
-        timeline: timeline.to_vec(),
-        flip: None,
-    }))
-}
-
 impl Session {
-    /// One round of the concurrency property: a server near the limit, K CreateBackup calls (and
-    /// an UpdateServer) sent at once, then DescribeBackups and DescribeServers; the history must
-    /// linearize in the model.
-    pub(super) async fn concurrent_round(&mut self, round: u64) -> CaseResult {
-        let steps = concurrent_round_steps(self.limit, round);
-        let as_call = |s: &Step| match s {
-            Step::Call {
-                operation, input, ..
-            } => (*operation, input.clone()),
-            _ => unreachable!("only the first step is a fixture"),
-        };
-        let calls: Vec<(Operation, Value)> =
-            steps[1..steps.len() - 2].iter().map(as_call).collect();
-        let after: Vec<(Operation, Value)> = steps[steps.len() - 2..].iter().map(as_call).collect();
-        if let Err(f) = self.reset().await {
-            return CaseResult::Unjudged(f);
-        }
-        let mut case = Case::new(self);
-        let r = case.fixture_step(0, &steps[0]).await;
-        if !matches!(r, CaseResult::Passed) {
-            return r;
-        }
-        let Case {
-            checker, timeline, ..
-        } = case;
-        let mut rec = Round {
-            history: Vec::new(),
-            exchanges: Vec::new(),
-            concurrent: calls.len(),
-            origin: Instant::now(),
-        };
-        if let Err(stop) = self.burst(calls, &mut rec, &timeline).await {
-            return stop;
-        }
-        // Observe the state after the burst, in order.
-        for (op, input) in after {
-            let sent = rec.now();
-            let (answer, ex) = self.api(op, &input).await;
-            let observed = match answer {
-                Ok(Answer::Observed(o)) => o,
-                Ok(Answer::NotServed(_)) if op != Operation::CreateBackup => {
-                    return CaseResult::NotServed(op)
-                }
-                Ok(Answer::Protocol(m) | Answer::NotServed(m)) => {
-                    return protocol_failure(m, 2, ex, &timeline)
-                }
-                Ok(_) => Observation::Unknown,
-                Err(f) => return CaseResult::from_fault(f),
-            };
-            rec.record(op, input, observed, (sent, rec.now()), ex);
-        }
-        // The model checks CreatedAt against the wall clock: give it the round's wall-clock window.
-        let wall0 = chrono::Utc::now().timestamp_millis() - rec.origin.elapsed().as_millis() as i64;
-        match linearize_with_clock(&checker, &rec.history, wall0) {
-            Ok(_) => CaseResult::Passed,
-            Err(e) => CaseResult::Diverged(Box::new(rec.failure(e, timeline))),
-        }
-    }
-
-    /// Sends `calls` at once and records their answers.
-    async fn burst(
+    /// Sends `calls` at once; each answer with its exchange and when it was sent and answered
+    /// (microseconds since `origin`). No retry: a throttled call cannot be judged in a race.
+    pub(super) async fn send_at_once(
         &mut self,
-        calls: Vec<(Operation, Value)>,
-        rec: &mut Round,
-        timeline: &[TimelineEntry],
-    ) -> Result<(), CaseResult> {
+        calls: &[(Operation, Value)],
+        origin: Instant,
+    ) -> Vec<(Result<Answer, FaultInfo>, Exchange, (i64, i64))> {
         let target = &self.target;
-        let origin = rec.origin;
         let futures = calls.iter().map(|(op, input)| async move {
             let sent = origin.elapsed().as_micros() as i64;
             let (t, ex) = target.call(*op, input).await;
@@ -328,64 +172,12 @@ impl Session {
         });
         let results = futures::future::join_all(futures).await;
         self.calls += calls.len() as u64;
-        for ((op, input), (t, ex, times)) in calls.into_iter().zip(results) {
-            // No retry inside a burst: a throttled call cannot be judged.
-            let observed = match self.decode(op, t) {
-                Ok(Answer::Observed(o)) => o,
-                Ok(Answer::NotServed(_)) if op != Operation::CreateBackup => {
-                    return Err(CaseResult::NotServed(op))
-                }
-                Ok(Answer::Protocol(m) | Answer::NotServed(m)) => {
-                    return Err(protocol_failure(m, 1, ex, timeline))
-                }
-                Ok(Answer::Throttled(m)) => {
-                    return Err(CaseResult::Unjudged(self.fault(FaultClass::Throttled, &m)))
-                }
-                Ok(other) => unreachable!("the session turns {other:?} into a fault"),
-                Err(f) => return Err(CaseResult::from_fault(f)),
-            };
-            rec.record(op, input, observed, times, ex);
-        }
-        Ok(())
+        calls
+            .iter()
+            .zip(results)
+            .map(|((op, _), (t, ex, times))| (self.decode(*op, t), ex, times))
+            .collect()
     }
-}
-
-/// The concurrency round `round` as a plan, for the report (run sequentially it does not race).
-pub(super) fn concurrent_round_plan(limit: u32, round: u64) -> Plan {
-    Plan {
-        description: "calls sent at once (steps 2 to the last two), then observed in order; run sequentially this plan does not race".into(),
-        ..Plan::new(format!("concurrent-round-{round}"), concurrent_round_steps(limit, round))
-    }
-}
-
-/// The steps of a concurrency round: the fixture, the calls sent at once, the observations after.
-pub(super) fn concurrent_round_steps(limit: u32, round: u64) -> Vec<Step> {
-    let manual = [0, limit.saturating_sub(2), limit.saturating_sub(1)][(round % 3) as usize];
-    let k = 4 + (round % 3) as usize;
-    let mut steps = vec![Step::PutServer {
-        server_name: "web".into(),
-        status: ServerStatus::Healthy,
-        engine: "ChefAutomate".into(),
-        manual_backups: manual,
-        automated_backups: 0,
-    }];
-    let mut calls: Vec<Step> = (0..k)
-        .map(|_| Step::call(Operation::CreateBackup, json!({"ServerName": "web"})))
-        .collect();
-    calls.insert(
-        k / 2,
-        Step::call(
-            Operation::UpdateServer,
-            json!({"ServerName": "web", "BackupRetentionCount": 5}),
-        ),
-    );
-    steps.extend(calls);
-    steps.push(Step::call(
-        Operation::DescribeBackups,
-        json!({"ServerName": "web"}),
-    ));
-    steps.push(Step::call(Operation::DescribeServers, json!({})));
-    steps
 }
 
 #[cfg(test)]

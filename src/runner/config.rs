@@ -54,8 +54,6 @@ pub struct RunConfig {
     pub generated: bool,
     /// Plans to run instead of reading `scenarios_dir` (named trials).
     pub plans: Option<Vec<(String, Plan)>>,
-    /// Rounds of the concurrency property (calls sent at once must linearize); 0 to skip.
-    pub concurrency_rounds: u64,
     /// The trial name of the generated cases.
     pub property_name: String,
     /// Stop at the first divergence (self-tests: one is enough to kill a mutant).
@@ -102,7 +100,6 @@ impl Default for RunConfig {
             only_trials: Vec::new(),
             generated: true,
             plans: None,
-            concurrency_rounds: 12,
             property_name: "property::generated-sequences".into(),
             stop_at_first: false,
             credentials: None,

@@ -27,8 +27,6 @@ pub(super) struct Counterexample {
     pub(super) failure: Failure,
     /// Shrunk from a generated case: named after its rule and saved as a regression.
     pub(super) shrunk: bool,
-    /// Found by this concurrency round: re-run as the same round.
-    pub(super) round: Option<u64>,
 }
 
 impl Run<'_> {
@@ -39,10 +37,9 @@ impl Run<'_> {
             original_steps,
             failure,
             shrunk,
-            round,
         } = c;
         self.session.diverged_on(failure.rule);
-        let reproduction = self.reproduce(&plan, failure.rule, round).await;
+        let reproduction = self.reproduce(&plan, failure.rule).await;
         let rule = rule_by_id(failure.rule);
         if shrunk {
             plan.name = format!(
@@ -58,16 +55,7 @@ impl Run<'_> {
             plan.rules = vec![failure.rule.to_string()];
         }
         let saved_to = self.save(&plan, shrunk);
-        let replay_command = match round {
-            Some(round) => format!(
-                "opsworkscm-conformance run --endpoint {} --dialect {} --seed {}{} (the concurrency property's round {round}; a race may need several runs)",
-                shell_quote(&self.config.endpoint_arg),
-                self.config.dialect.name(),
-                self.seed,
-                mutant_flag(self.config)
-            ),
-            None => replay_command(self.config, saved_to.as_deref()),
-        };
+        let replay_command = replay_command(self.config, saved_to.as_deref());
         Divergence {
             rule: failure.rule.to_string(),
             rule_text: rule.map(|r| r.text.to_string()).unwrap_or_default(),
@@ -90,12 +78,7 @@ impl Run<'_> {
 
     /// Runs the counterexample again (`--reproduce-runs` times) and counts how often it fails on
     /// the same rule; None when the run has stopped.
-    async fn reproduce(
-        &mut self,
-        plan: &Plan,
-        rule: &'static str,
-        round: Option<u64>,
-    ) -> Option<Reproduction> {
+    async fn reproduce(&mut self, plan: &Plan, rule: &'static str) -> Option<Reproduction> {
         let runs = if self.session.stopped() {
             0
         } else {
@@ -103,11 +86,7 @@ impl Run<'_> {
         };
         let mut reproduced = 0;
         for _ in 0..runs {
-            let r = match round {
-                // A race is re-run as the same round, not as a sequential plan.
-                Some(round) => self.session.concurrent_round(round).await,
-                None => Case::run(&mut self.session, plan).await.0,
-            };
+            let r = Case::run(&mut self.session, plan).await.0;
             if matches!(r, CaseResult::Diverged(f) if f.rule == rule) {
                 reproduced += 1;
             }

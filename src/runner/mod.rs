@@ -23,6 +23,7 @@ mod ending;
 mod endpoint;
 mod held;
 mod no_control_plane;
+mod parallel;
 mod served;
 mod session;
 mod shrink;
@@ -84,7 +85,6 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
             run.announce(scenarios.len() as u64);
             run.scenarios(&scenarios).await;
             run.generated().await;
-            run.concurrency().await;
             if let Some(bar) = run.session.progress.take() {
                 bar.finish_and_clear();
             }

@@ -1,5 +1,5 @@
-//! The trials of a run: scenario files, generated cases and concurrency rounds, each case's
-//! result recorded by one [`Run::record_case`].
+//! The trials of a run: scenario files and generated cases, each case's result recorded by one
+//! [`Run::record_case`].
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,6 @@ use crate::plan::Plan;
 use crate::report::{Divergence, TrialKind, TrialOutcome, TrialResult};
 
 use super::case::{Case, CaseResult, Failure};
-use super::concurrent::{self, concurrent_round_plan};
 use super::divergence::Counterexample;
 use super::held;
 use super::served;
@@ -54,7 +53,6 @@ enum Source<'a> {
         plan: Plan,
         tree: &'a mut Box<dyn ValueTree<Value = Plan>>,
     },
-    Round(u64),
 }
 
 /// A trial (of `kind`) that has passed so far.
@@ -177,40 +175,6 @@ impl Run<'_> {
         self.close(trial, t0);
     }
 
-    /// Runs the concurrency rounds as one property trial (with a control plane only).
-    pub(super) async fn concurrency(&mut self) {
-        let name = concurrent::PROPERTY;
-        if self.config.concurrency_rounds == 0
-            || !self.session.control_plane
-            || !self.wanted(name)
-            || !self.go_on()
-        {
-            return;
-        }
-        let t0 = (Instant::now(), self.session.calls);
-        let mut trial = new_trial(name, TrialKind::Property);
-        let round_plan = concurrent_round_plan(self.session.limit, 0);
-        if let Some(op) = self.session.served.unserved_in(&round_plan) {
-            trial.outcome = TrialOutcome::Skipped;
-            trial.message = Some(served::skip_reason(op));
-            self.close(trial, t0);
-            return;
-        }
-        for round in 0..self.config.concurrency_rounds {
-            if self.session.stopped() {
-                break;
-            }
-            let result = self.session.concurrent_round(round).await;
-            if !self
-                .record_case(&mut trial, Source::Round(round), result, vec![])
-                .await
-            {
-                break;
-            }
-        }
-        self.close(trial, t0);
-    }
-
     /// Records a finished trial with its time and calls since `t0`.
     fn close(&mut self, mut trial: TrialResult, t0: (Instant, u64)) {
         trial.duration_ms = t0.0.elapsed().as_millis() as u64;
@@ -232,13 +196,10 @@ impl Run<'_> {
             CaseResult::Passed => {
                 // The readings narrow over the whole run: the next case starts from these.
                 let plan = match &source {
-                    Source::Scenario(plan) => Some(*plan),
-                    Source::Generated { plan, .. } => Some(plan),
-                    Source::Round(_) => None,
+                    Source::Scenario(plan) => *plan,
+                    Source::Generated { plan, .. } => plan,
                 };
-                if let Some(plan) = plan {
-                    self.session.held.narrow(&trial.name, plan, readings);
-                }
+                self.session.held.narrow(&trial.name, plan, readings);
                 return true;
             }
             CaseResult::Diverged(f) => {
@@ -283,7 +244,6 @@ impl Run<'_> {
                 "stopped after {} of {} cases ({why})",
                 self.found.cases, self.config.cases
             ),
-            Source::Round(round) => format!("round {round} did not finish ({why})"),
         }
     }
 
@@ -295,7 +255,6 @@ impl Run<'_> {
                 plan: plan.clone(),
                 failure,
                 shrunk: false,
-                round: None,
             },
             Source::Generated { plan, tree, .. } => {
                 let max = self.config.max_shrink_iters;
@@ -305,17 +264,6 @@ impl Run<'_> {
                     plan: minimal,
                     failure,
                     shrunk: true,
-                    round: None,
-                }
-            }
-            Source::Round(round) => {
-                let plan = concurrent_round_plan(self.session.limit, round);
-                Counterexample {
-                    original_steps: plan.steps.len(),
-                    plan,
-                    failure,
-                    shrunk: false,
-                    round: Some(round),
                 }
             }
         };
