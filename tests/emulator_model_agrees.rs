@@ -44,19 +44,24 @@ mod model_agrees {
         }
 
         async fn put(&mut self, name: &str, status: ServerStatus, manual: u32, automated: u32) {
-            self.client
-                .put_server(
-                    name,
-                    json!({"Status": status.as_str(), "ManualBackups": manual, "AutomatedBackups": automated}),
-                )
-                .await;
-            self.fixture(Action::PutServer(ServerSpec {
+            self.put_spec(ServerSpec {
                 name: name.into(),
                 status,
                 engine: "ChefAutomate".into(),
                 manual_backups: manual,
                 automated_backups: automated,
-            }));
+            })
+            .await;
+        }
+
+        async fn put_spec(&mut self, spec: ServerSpec) {
+            self.client
+                .put_server(
+                    &spec.name,
+                    json!({"Status": spec.status.as_str(), "Engine": spec.engine, "ManualBackups": spec.manual_backups, "AutomatedBackups": spec.automated_backups}),
+                )
+                .await;
+            self.fixture(Action::PutServer(spec));
         }
 
         async fn settle(&mut self) {
@@ -182,7 +187,45 @@ mod model_agrees {
         c.call(Operation::DeleteServer, json!({"ServerName": "old"}))
             .await;
         c.call(Operation::DescribeServers, json!({})).await;
+        c.call(Operation::DeleteServer, json!({"ServerName": "web"}))
+            .await;
+        other_servers(&mut c).await;
         c.divergence
+    }
+
+    /// The rest of the tour: UpdateServer on a HEALTHY server, a Puppet server's backup, a
+    /// backup in progress deleted, and a restore from another server's backup.
+    async fn other_servers(c: &mut Checked) {
+        c.put_spec(ServerSpec {
+            name: "pup".into(),
+            status: ServerStatus::Healthy,
+            engine: "Puppet".into(),
+            manual_backups: 1,
+            automated_backups: 0,
+        })
+        .await;
+        c.put("app", ServerStatus::Healthy, 0, 0).await;
+        c.call(
+            Operation::UpdateServer,
+            json!({"ServerName": "app", "BackupRetentionCount": 3}),
+        )
+        .await;
+        c.call(Operation::DescribeServers, json!({})).await;
+        let made = c
+            .call(Operation::CreateBackup, json!({"ServerName": "pup"}))
+            .await;
+        let id = made.body["Backup"]["BackupId"].clone();
+        c.call(Operation::DeleteBackup, json!({"BackupId": id}))
+            .await;
+        let listing = c
+            .call(Operation::DescribeBackups, json!({"ServerName": "pup"}))
+            .await;
+        let foreign = listing.body["Backups"][0]["BackupId"].clone();
+        c.call(
+            Operation::RestoreServer,
+            json!({"ServerName": "app", "BackupId": foreign}),
+        )
+        .await;
     }
 
     #[tokio::test]
@@ -198,7 +241,10 @@ mod model_agrees {
     #[tokio::test]
     async fn the_model_catches_the_mutants_on_the_tour() {
         let mut survivors = Vec::new();
-        for m in mutants().iter().filter(|m| m.dialect.is_none()) {
+        for m in mutants()
+            .iter()
+            .filter(|m| m.dialect != Some(Dialect::Envelope))
+        {
             let found = tour(EmulatorConfig {
                 mutant: Some(m.name.to_string()),
                 ..config()

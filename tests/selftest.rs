@@ -74,5 +74,5 @@ async fn every_mutant_is_killed_by_its_own_family_and_the_correct_emulator_passe
         killed, required,
         "every mutant killed by its family:\n{table}"
     );
-    assert_eq!(killed.len(), 23 - 1);
+    assert_eq!(killed.len(), 33 - 1);
 }

@@ -291,7 +291,11 @@ async fn api(State(emulator): State<Emulator>, request: Request) -> Result<Respo
         .call(op, input)
         .await
         .map_err(|e| ApiError::modeled(&emulator, e))?;
-    Ok(to_response(encode_answer(style.dialect, answer)))
+    let mut encoded = encode_answer(style.dialect, answer);
+    if emulator.settings().mutant == Some(Mutant::CreatedHttp201) && op == Operation::CreateBackup {
+        encoded.status = 201;
+    }
+    Ok(to_response(encoded))
 }
 
 /// A success on the wire. aws-json sends the rendered output as is; the envelope wraps it.

@@ -69,6 +69,16 @@ pub(crate) enum Mutant {
     RacyCreate,
     RacyCreateYield,
     AlwaysSuccess,
+    ArnNamesServer,
+    BackupEngineVersionDefault,
+    DescriptionInvented,
+    CreatedAtListingTime,
+    DeletedBackupReappears,
+    UpdateIgnoresRetention,
+    CreatedHttp201,
+    DeleteServerWhileBusy,
+    RestoreAnyBackup,
+    DeleteInProgressRefused,
 }
 
 // The rules of each family (ids or prefixes).
@@ -127,6 +137,16 @@ const RACE: &[&str] = &[
     "create-backup.limit",
     "server.backing-up.locked",
 ];
+const ARN: &[&str] = &["create-backup.effect.arn"];
+const SERVER_FACTS: &[&str] = &["create-backup.effect.server-facts"];
+const DESCRIPTION: &[&str] = &["create-backup.effect.description"];
+const CREATED_AT: &[&str] = &["backup.created-at.stable"];
+const MONOTONIC: &[&str] = &["backup.status.monotonic"];
+const OBSERVABLE: &[&str] = &["update-server.observable"];
+const SUCCESS: &[&str] = &["protocol.success"];
+const DELETE_SERVER: &[&str] = &["delete-server.in-progress"];
+const RESTORE: &[&str] = &["restore-server.backup"];
+const DELETE_BACKUP: &[&str] = &["delete-backup.in-progress"];
 const STUB: &[&str] = &[
     "validation",
     "create-backup",
@@ -147,6 +167,16 @@ const fn mutant(
         family,
         rules,
         dialect: None,
+    }
+}
+
+impl MutantInfo {
+    /// The mutant, served only in `dialect`.
+    const fn only_in(self, dialect: Dialect) -> MutantInfo {
+        MutantInfo {
+            dialect: Some(dialect),
+            ..self
+        }
     }
 }
 
@@ -173,13 +203,17 @@ static MUTANTS: &[MutantInfo] = &[
     mutant("not-found-before-validation", "not-found", PRECEDENCE, "an unknown server with invalid input is answered ResourceNotFoundException before validation"),
     mutant("racy-create", "race", RACE, "check-then-act race: the lock is released for 5 ms between the state/limit check and the act, so concurrent CreateBackup calls can all succeed"),
     mutant("racy-create-yield", "race", RACE, "check-then-act race with no sleep: the task only yields (tokio::task::yield_now) between the check and the act"),
-    MutantInfo {
-        name: "always-success",
-        description: "answers every request, on any path, with the seed page's example success body",
-        family: "stub",
-        rules: STUB,
-        dialect: Some(Dialect::Envelope),
-    },
+    mutant("arn-names-server", "effect", ARN, "BackupArn names the server (arn:...:server/<ServerName>) instead of the backup"),
+    mutant("backup-engine-default", "effect", SERVER_FACTS, "a Backup's EngineVersion is the ChefAutomate default (\"2\") whatever its server runs"),
+    mutant("description-invented", "effect", DESCRIPTION, "a backup made without a Description shows \"Description\": \"\""),
+    mutant("created-at-listing-time", "history", CREATED_AT, "DescribeBackups shows the listing's time as every backup's CreatedAt"),
+    mutant("deleted-backup-reappears", "history", MONOTONIC, "a stale replica: a deleted backup missing from one listing is listed once more, as DELETING, in the next"),
+    mutant("update-ignores-retention", "other-operations", OBSERVABLE, "UpdateServer answers success but does not apply BackupRetentionCount"),
+    mutant("created-http-201", "protocol", SUCCESS, "CreateBackup's success is sent with HTTP 201 Created instead of 200").only_in(Dialect::AwsJson),
+    mutant("delete-server-while-busy", "other-operations", DELETE_SERVER, "DeleteServer succeeds on a server UNDER_MAINTENANCE, MODIFYING or in another operation but a backup"),
+    mutant("restore-any-backup", "other-operations", RESTORE, "RestoreServer accepts any existing backup: another server's, or one that FAILED"),
+    mutant("delete-in-progress-refused", "other-operations", DELETE_BACKUP, "DeleteBackup of the backup still IN_PROGRESS is refused with InvalidStateException"),
+    mutant("always-success", "stub", STUB, "answers every request, on any path, with the seed page's example success body").only_in(Dialect::Envelope),
 ];
 
 /// Every built-in mutant, in a stable order.
@@ -265,6 +299,16 @@ impl Mutant {
             "racy-create" => Mutant::RacyCreate,
             "racy-create-yield" => Mutant::RacyCreateYield,
             "always-success" => Mutant::AlwaysSuccess,
+            "arn-names-server" => Mutant::ArnNamesServer,
+            "backup-engine-default" => Mutant::BackupEngineVersionDefault,
+            "description-invented" => Mutant::DescriptionInvented,
+            "created-at-listing-time" => Mutant::CreatedAtListingTime,
+            "deleted-backup-reappears" => Mutant::DeletedBackupReappears,
+            "update-ignores-retention" => Mutant::UpdateIgnoresRetention,
+            "created-http-201" => Mutant::CreatedHttp201,
+            "delete-server-while-busy" => Mutant::DeleteServerWhileBusy,
+            "restore-any-backup" => Mutant::RestoreAnyBackup,
+            "delete-in-progress-refused" => Mutant::DeleteInProgressRefused,
             other => unreachable!("mutant {other} is listed but not matched"),
         })
     }
@@ -308,14 +352,61 @@ pub(crate) struct Call<'a> {
     pub(crate) op: Operation,
     pub(crate) input: &'a Value,
     pub(crate) readings: ReadingSet,
-    /// The servers of manual backups deleted under `delete-keeps-slot` (they still count).
-    pub(crate) ghosts: &'a [String],
+    pub(crate) memory: &'a Memory,
 }
 
-/// `delete-keeps-slot`: a manual backup that vanished is remembered, to be counted still.
-pub(crate) fn record_vanished(mutant: Option<Mutant>, backup: &Backup, ghosts: &mut Vec<String>) {
-    if mutant == Some(Mutant::DeleteKeepsSlot) && backup.kind == BackupType::Manual {
-        ghosts.push(backup.server.clone());
+/// What mutants remember between calls.
+#[derive(Debug, Default)]
+pub(crate) struct Memory {
+    /// `delete-keeps-slot`: the servers of manual backups deleted (they still count).
+    ghosts: Vec<String>,
+    /// `deleted-backup-reappears`: backups gone, with the listings served since.
+    echoes: Vec<(Backup, u32)>,
+}
+
+impl Memory {
+    /// Forgets what was remembered of `server` (the control plane replaced it).
+    pub(crate) fn forget(&mut self, server: &str) {
+        self.ghosts.retain(|g| g != server);
+        self.echoes.retain(|(b, _)| b.server != server);
+    }
+
+    /// A backup that vanished: `delete-keeps-slot` still counts it, `deleted-backup-reappears`
+    /// lists it again later.
+    pub(crate) fn record_vanished(&mut self, mutant: Option<Mutant>, backup: &Backup) {
+        match mutant {
+            Some(Mutant::DeleteKeepsSlot) if backup.kind == BackupType::Manual => {
+                self.ghosts.push(backup.server.clone());
+            }
+            Some(Mutant::DeletedBackupReappears)
+                if !self.echoes.iter().any(|(b, _)| b.id == backup.id) =>
+            {
+                self.echoes.push((backup.clone(), 0));
+            }
+            _ => {}
+        }
+    }
+
+    /// After a call: a listing served moves every echo one listing on; an echo is listed
+    /// (by [`decide`]) in the second listing after it vanished, then forgotten.
+    pub(crate) fn after_call(&mut self, op: Operation) {
+        if op == Operation::DescribeBackups {
+            for (_, listings) in &mut self.echoes {
+                *listings += 1;
+            }
+            self.echoes.retain(|(_, listings)| *listings < 2);
+        }
+    }
+
+    /// The echoes due in this listing, as DELETING.
+    fn due_echoes(&self) -> impl Iterator<Item = Backup> + '_ {
+        self.echoes
+            .iter()
+            .filter(|(_, listings)| *listings == 1)
+            .map(|(b, _)| Backup {
+                status: BackupStatus::Deleting,
+                ..b.clone()
+            })
     }
 }
 
@@ -357,6 +448,14 @@ fn status_before(server: &model::Server) -> ServerStatus {
     }
 }
 
+/// Where the backup `id` is in the world.
+fn index_of(world: &World, id: &str) -> Option<usize> {
+    world
+        .backups
+        .iter()
+        .position(|b| b.id.as_deref() == Some(id))
+}
+
 fn server_name(input: &Value) -> Option<&str> {
     input.get("ServerName").and_then(Value::as_str)
 }
@@ -389,10 +488,10 @@ pub(crate) fn decide(call: &Call, mutant: Option<Mutant>) -> Possible {
             }
             limit_only(call, &view)
         }
-        Mutant::DeleteKeepsSlot if creating && !call.ghosts.is_empty() => {
+        Mutant::DeleteKeepsSlot if creating && !call.memory.ghosts.is_empty() => {
             let mut view = world.clone();
             let seq = view.next_seq;
-            for server in call.ghosts {
+            for server in &call.memory.ghosts {
                 Arc::make_mut(&mut view.backups).push(Backup {
                     id: None,
                     server: server.clone(),
@@ -505,7 +604,67 @@ fn decide_input(call: &Call, mutant: Mutant) -> Possible {
                 reference(input)
             }
         }
-        _ => reference(input),
+        _ => decide_operations(call, mutant),
+    }
+}
+
+/// The mutants that get another operation's rule wrong: each decides on a view of the world
+/// where the rule does not apply.
+fn decide_operations(call: &Call, mutant: Mutant) -> Possible {
+    let (world, op, input) = (call.world, call.op, call.input);
+    let reference = |w: &World| readings::decide(w, op, input, call.readings);
+    let server = server_name(input).and_then(|n| world.servers.get(n));
+    let backup = input
+        .get("BackupId")
+        .and_then(Value::as_str)
+        .and_then(|id| index_of(world, id));
+    match (mutant, op) {
+        (Mutant::DeletedBackupReappears, Operation::DescribeBackups) => {
+            // A stale replica: the echoes are listed once more, as DELETING.
+            let mut view = world.clone();
+            let echoes = call
+                .memory
+                .due_echoes()
+                .filter(|e| !world.backups.iter().any(|b| b.id == e.id));
+            Arc::make_mut(&mut view.backups).extend(echoes);
+            reference(&view)
+        }
+        (Mutant::UpdateIgnoresRetention, Operation::UpdateServer) => {
+            let mut p = reference(world);
+            let after = server_name(input).and_then(|n| p.world.servers.get_mut(n));
+            if let (Some(s), Some(after)) = (server, after) {
+                after.backup_retention_count = s.backup_retention_count;
+            }
+            p
+        }
+        (Mutant::DeleteServerWhileBusy, Operation::DeleteServer) => match server {
+            Some(s) if s.status.operation_in_progress() => {
+                reference(&with_status(world, &s.name, ServerStatus::Healthy))
+            }
+            _ => reference(world),
+        },
+        (Mutant::RestoreAnyBackup, Operation::RestoreServer) => match (server, backup) {
+            (Some(s), Some(i)) if world.backups[i].status != BackupStatus::Deleting => {
+                // The backup is looked up by id alone; its server and status are not checked.
+                let mut view = world.clone();
+                let b = &mut Arc::make_mut(&mut view.backups)[i];
+                b.server = s.name.clone();
+                b.status = BackupStatus::Ok;
+                let mut p = reference(&view);
+                Arc::make_mut(&mut p.world.backups)[i] = world.backups[i].clone();
+                p
+            }
+            _ => reference(world),
+        },
+        (Mutant::DeleteInProgressRefused, Operation::DeleteBackup) => match backup {
+            Some(i) if world.backups[i].status == BackupStatus::InProgress => error(
+                world,
+                ErrorKind::InvalidStateException,
+                "server.backing-up.locked",
+            ),
+            _ => reference(world),
+        },
+        _ => reference(world),
     }
 }
 
@@ -557,7 +716,10 @@ mod tests {
 
     #[test]
     fn every_listed_mutant_has_a_variant_and_a_known_family() {
-        const FAMILIES: [&str; 11] = [
+        const FAMILIES: [&str; 14] = [
+            "effect",
+            "history",
+            "other-operations",
             "state",
             "backing-up-lock",
             "limit",

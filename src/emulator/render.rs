@@ -140,21 +140,36 @@ fn backup<'a>(
     let mutant = settings.mutant;
     let id = b.id.as_deref().unwrap_or_default();
     let snapshot = snapshots.get(id).unwrap_or(&NO_SNAPSHOT);
-    let (engine_model, engine_version) = engine_details(&snapshot.engine);
+    let (engine_model, mut engine_version) = engine_details(&snapshot.engine);
+    if mutant == Some(Mutant::BackupEngineVersionDefault) {
+        engine_version = engine_details("ChefAutomate").1;
+    }
+    let mut description = b.description.as_ref().and_then(|d| d.as_deref());
+    if mutant == Some(Mutant::DescriptionInvented) {
+        description = description.or(Some(""));
+    }
+    let backup_arn = if mutant == Some(Mutant::ArnNamesServer) {
+        format!(
+            "arn:aws:opsworks-cm:{}:{ACCOUNT}:server/{}",
+            settings.region, b.server
+        )
+    } else {
+        format!(
+            "arn:aws:opsworks-cm:{}:{ACCOUNT}:backup/{id}",
+            settings.region
+        )
+    };
     let status = if mutant == Some(Mutant::StatusLowercase) {
         lowercase(b.status)
     } else {
         b.status.as_str()
     };
     BackupOut {
-        backup_arn: format!(
-            "arn:aws:opsworks-cm:{}:{ACCOUNT}:backup/{id}",
-            settings.region
-        ),
+        backup_arn,
         backup_id: Some(id),
         backup_type: b.kind.as_str(),
         created_at: timestamp(b.created_at_ms.unwrap_or_default(), mutant),
-        description: b.description.as_ref().and_then(|d| d.as_deref()),
+        description,
         engine: &snapshot.engine,
         engine_model,
         engine_version,
@@ -333,9 +348,16 @@ pub fn answer(
             if mutant == Some(Mutant::ListingOldestFirst) {
                 order.reverse();
             }
+            let now = chrono::Utc::now().timestamp_millis();
             let backups = order
                 .into_iter()
-                .map(|b| backup(b, snapshots, settings))
+                .map(|b| {
+                    let mut shown = backup(b, snapshots, settings);
+                    if mutant == Some(Mutant::CreatedAtListingTime) {
+                        shown.created_at = timestamp(now, mutant);
+                    }
+                    shown
+                })
                 .collect();
             to_json(&BackupsAnswer { backups })
         }

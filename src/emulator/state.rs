@@ -54,8 +54,8 @@ struct State {
     deletions: BTreeMap<String, Instant>,
     /// What each backup recorded of its server when it was made (by BackupId).
     snapshots: HashMap<String, Snapshot>,
-    /// Deleted manual backups a mutant still counts (by server).
-    ghosts: Vec<String>,
+    /// What a mutant remembers between calls.
+    memory: mutants::Memory,
 }
 
 /// An error the model decided, with a message that says what was wrong.
@@ -112,7 +112,7 @@ impl Emulator {
                     deadlines: BTreeMap::new(),
                     deletions: BTreeMap::new(),
                     snapshots: HashMap::new(),
-                    ghosts: Vec::new(),
+                    memory: mutants::Memory::default(),
                 }),
             }),
         })
@@ -158,7 +158,7 @@ impl Emulator {
             op,
             input,
             readings: self.readings(),
-            ghosts: &state.ghosts,
+            memory: &state.memory,
         };
         mutants::decide(&call, mutant)
     }
@@ -173,7 +173,9 @@ impl Emulator {
         let mut state = self.lock();
         self.expire(&mut state);
         let possible = self.decide(&state, op, &input, self.mutant());
-        self.conclude(&mut state, op, &input, possible)
+        let answer = self.conclude(&mut state, op, &input, possible);
+        state.memory.after_call(op);
+        answer
     }
 
     /// Turns the chosen possibility into the new state and the answer.
@@ -257,7 +259,7 @@ impl Emulator {
         state.deadlines.clear();
         state.deletions.clear();
         state.snapshots.clear();
-        state.ghosts.clear();
+        state.memory = mutants::Memory::default();
         // No backup is left whose id could clash: let creation times follow the wall clock
         // again (fixture backups push it ahead by a millisecond each).
         state.last_ms = 0;
@@ -272,7 +274,7 @@ impl Emulator {
         let possible = first(model::step(&state.world, &Action::PutServer(spec)));
         state.world = possible.world;
         state.deadlines.remove(&name);
-        state.ghosts.retain(|g| *g != name);
+        state.memory.forget(&name);
         self.realize(&mut state, true);
         self.arm_deadlines(&mut state);
         render::server_json(&state.world.servers[&name], &self.shared.settings)
@@ -304,14 +306,14 @@ impl Emulator {
         }
         let State {
             world,
-            ghosts,
+            memory,
             deletions,
             ..
         } = state;
         Arc::make_mut(&mut world.backups).retain(|b| {
             let gone = b.status == BackupStatus::Deleting && due(b.id.as_deref().unwrap_or(""));
             if gone {
-                mutants::record_vanished(self.mutant(), b, ghosts);
+                memory.record_vanished(self.mutant(), b);
                 if let Some(id) = &b.id {
                     deletions.remove(id);
                 }
