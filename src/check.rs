@@ -91,6 +91,34 @@ impl Checker {
         }
     }
 
+    /// The worlds of all of `parts` (alternative histories that explain the same
+    /// observations, e.g. other orders of calls sent at once), each world once; the first
+    /// part's settings. `parts` must not be empty.
+    pub fn union(mut parts: Vec<Checker>) -> Checker {
+        // Calls that commute leave the same worlds whatever their order: compared first (worlds
+        // share their backups, so equal ones compare fast), hashed only when they differ.
+        let first = parts.swap_remove(0);
+        parts.retain(|p| p.worlds != first.worlds);
+        if parts.is_empty() {
+            return first;
+        }
+        parts.push(first);
+        let spontaneous = parts[0].spontaneous;
+        let all: Vec<World> = parts.into_iter().flat_map(|c| c.worlds).collect();
+        let mut seen = std::collections::HashSet::new();
+        let keep: Vec<bool> = all.iter().map(|w| seen.insert(w)).collect();
+        drop(seen);
+        let worlds = all
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(w, k)| k.then_some(w))
+            .collect();
+        Checker {
+            worlds,
+            spontaneous,
+        }
+    }
+
     pub fn worlds(&self) -> &[World] {
         &self.worlds
     }
@@ -103,17 +131,9 @@ impl Checker {
     /// The worlds after what the endpoint may have done by itself.
     fn expanded(&self) -> Vec<World> {
         if !self.spontaneous {
-            // Only backups in progress wait for settle; a deletion may end at any time.
-            let mut out: Vec<World> = Vec::new();
-            let mut seen = BTreeSet::new();
-            for w in &self.worlds {
-                for e in model::deletions_ending(w) {
-                    if seen.insert(e.clone()) {
-                        out.push(e);
-                    }
-                }
-            }
-            return out;
+            // Only backups in progress wait for settle. A deletion may end at any time; the
+            // model keeps a DELETING backup as maybe gone (see `World::manual_count`).
+            return self.worlds.clone();
         }
         self.expanded_any_timing()
     }
@@ -168,6 +188,18 @@ impl Checker {
         observed: &Observation,
         window: Option<CallWindow>,
     ) -> StepVerdict {
+        self.observe_with(action, observed, window, true)
+    }
+
+    /// As [`observe`](Self::observe); a divergence says whether the endpoint answered
+    /// otherwise before only when `look_for_flip` (a search trying many orders skips it).
+    pub fn observe_with(
+        &mut self,
+        action: &Action,
+        observed: &Observation,
+        window: Option<CallWindow>,
+        look_for_flip: bool,
+    ) -> StepVerdict {
         let before = self.expanded();
         let mut next: Vec<World> = Vec::new();
         let mut seen = BTreeSet::new();
@@ -219,7 +251,9 @@ impl Checker {
                     rule: "protocol.success",
                     message: "no world explains the observation".into(),
                 });
-            let flip = flip(&before, action, observed, window);
+            let flip = look_for_flip
+                .then(|| flip(&before, action, observed, window))
+                .flatten();
             let mismatch = match &flip {
                 Some(f) => Mismatch {
                     rule: f.reading.rule(),

@@ -565,12 +565,14 @@ impl World {
 
     /// The (lowest, highest) number of manual backups that count toward `server`'s limit:
     /// OK ones always count; IN_PROGRESS, FAILED and DELETING ones may (ambiguity A3), unless
-    /// the endpoint has already shown whether they do.
+    /// the endpoint has already shown whether they do. A DELETING one may also be gone by now
+    /// (a deletion ends whenever it ends), so it never counts for certain.
     pub fn manual_count(&self, server: &str) -> (u32, u32) {
         let mut low = 0;
         let mut high = 0;
         for b in self.manual_in_scope(Some(server)) {
             match self.counts(b.status) {
+                Some(true) if b.status == BackupStatus::Deleting => high += 1,
                 Some(true) => {
                     low += 1;
                     high += 1;
@@ -648,6 +650,22 @@ impl World {
             out.push((count, picks));
         }
         out
+    }
+
+    /// How many DELETING backups count toward `server`'s limit under `picks` (else this
+    /// world's A3 answer): the slots that may free themselves at any time.
+    pub fn deleting_counted(&self, server: &str, picks: &[(Choice, u8)]) -> u32 {
+        let c = Choice::CountsDeleting;
+        let counts = picks
+            .iter()
+            .find(|(pc, _)| *pc == c)
+            .map_or_else(|| self.readings.pick(c) == Some(1), |(_, p)| *p == 1);
+        if !counts {
+            return 0;
+        }
+        self.manual_in_scope(Some(server))
+            .filter(|b| b.status == BackupStatus::Deleting)
+            .count() as u32
     }
 
     fn backup_index(&self, id: &str) -> Option<usize> {
@@ -894,7 +912,7 @@ pub struct CallWindow {
 pub const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 mod ops;
-pub use ops::{deletions_ending, spontaneous, step, step_all};
+pub use ops::{spontaneous, step, step_all};
 
 mod explain;
 

@@ -287,6 +287,12 @@ fn create_backup(o: &mut Outcomes, input: &Value) {
     for (count, picks) in o.world.count_forks(name) {
         let mut branch = o.branch(&picks);
         create_backup_counted(&mut branch, &server, count, input);
+        // A deletion may end at any time (settle covers backups in progress only), so the
+        // DELETING backups counted here may already be gone and free their slots.
+        let deleting = o.world.deleting_counted(name, &picks);
+        if count >= o.world.limit && count - deleting < o.world.limit {
+            create_backup_counted(&mut branch, &server, count - deleting, input);
+        }
         o.out.append(&mut branch.out);
     }
 }
@@ -774,48 +780,6 @@ fn restore_server(o: &mut Outcomes, input: &Value) {
     o.success(Expected::Done, w, "restore-server.state");
 }
 
-/// The worlds where some of the backups being deleted are gone by now: a deletion is
-/// asynchronous work that may end at any time, whatever the control plane says (the settle
-/// contract covers backups in progress only). The first world is `world` unchanged. Every
-/// subset of up to 4 backups being deleted; beyond that, none, each one alone, or all.
-pub fn deletions_ending(world: &World) -> Vec<World> {
-    let deleting: Vec<String> = world
-        .backups
-        .iter()
-        .filter(|b| b.status == BackupStatus::Deleting)
-        .filter_map(|b| b.id.clone())
-        .collect();
-    let k = deleting.len();
-    let subsets: Vec<Vec<&String>> = if k <= 4 {
-        (0..(1usize << k))
-            .map(|bits| {
-                (0..k)
-                    .filter(|i| bits >> i & 1 == 1)
-                    .map(|i| &deleting[i])
-                    .collect()
-            })
-            .collect()
-    } else {
-        let mut s: Vec<Vec<&String>> = vec![vec![]];
-        s.extend(deleting.iter().map(|id| vec![id]));
-        s.push(deleting.iter().collect());
-        s
-    };
-    subsets
-        .into_iter()
-        .map(|gone| {
-            let mut w = world.clone();
-            if !gone.is_empty() {
-                Arc::make_mut(&mut w.backups)
-                    .retain(|b| !b.id.as_ref().is_some_and(|id| gone.contains(&id)));
-                let set = Arc::make_mut(&mut w.gone);
-                set.extend(gone.into_iter().cloned());
-            }
-            w
-        })
-        .collect()
-}
-
 /// Every world an endpoint may reach by itself from `world` between two calls: any operation in
 /// progress may finish (a backup OK or FAILED, maintenance, a restore, a deletion). The first
 /// world is `world` unchanged.
@@ -856,7 +820,6 @@ pub fn spontaneous(world: &World) -> Vec<World> {
         }
         worlds.extend(endings);
     }
-    let mut worlds: Vec<World> = worlds.iter().flat_map(deletions_ending).collect();
     worlds.sort();
     worlds.dedup();
     // Keep the unchanged world first.

@@ -63,29 +63,90 @@ pub fn on_wall_clock(history: &[Recorded], wall0_ms: i64) -> Vec<Recorded> {
 }
 
 /// Finds an order of `history` that the model explains, starting from `checker`'s worlds.
-/// Returns the order and the checker after it.
+/// Returns one such order and the checker after the block: the worlds of *every* order that
+/// explains it, since the endpoint may have run the calls in any of them.
 pub fn linearize(
     checker: &Checker,
     history: &[Recorded],
 ) -> Result<(Vec<usize>, Checker), NotLinearizable> {
-    assert!(
-        history.len() <= MAX_CALLS,
-        "a history of at most {MAX_CALLS} calls"
-    );
     run_search(checker, history, history)
 }
 
-/// Runs the search; the furthest failure explains why no order fits.
+/// The worlds reached by placing a set of calls in some order, and one way there.
+struct Reached {
+    /// One checker per way in, united when the set is expanded.
+    ways: Vec<Checker>,
+    /// The set placed before the last call, and that call (none for the empty set).
+    via: Option<(usize, usize)>,
+}
+
+/// The search over sets of placed calls (as Porcupine and Knossos memoise): the worlds after a
+/// set are the union over every order of it that respects real time, so each set is explored
+/// once, at most 2^8 of them. `timing` orders calls in real time; `history` carries the
+/// windows the model sees.
 fn run_search(
     checker: &Checker,
     timing: &[Recorded],
     history: &[Recorded],
 ) -> Result<(Vec<usize>, Checker), NotLinearizable> {
+    let n = history.len();
+    assert!(n <= MAX_CALLS, "a history of at most {MAX_CALLS} calls");
+    let full = (1usize << n) - 1;
+    let mut reached: Vec<Option<Reached>> = (0..=full).map(|_| None).collect();
+    reached[0] = Some(Reached {
+        ways: vec![checker.clone()],
+        via: None,
+    });
     let mut best: Option<NotLinearizable> = None;
-    let mut order = Vec::new();
-    let mut used = vec![false; history.len()];
-    match search_timed(checker, timing, history, &mut order, &mut used, &mut best) {
-        Some(found) => Ok(found),
+    // A set's successors are numerically larger, so every way into a set is known before it
+    // is expanded.
+    for placed in 0..full {
+        let Some(mut from) = reached[placed].take() else {
+            continue;
+        };
+        let united = Checker::union(std::mem::take(&mut from.ways));
+        for i in (0..n).filter(|i| may_come_next(placed, *i, timing)) {
+            let mut next = united.clone();
+            match place(&mut next, &history[i]) {
+                StepVerdict::Consistent(_) => match &mut reached[placed | (1 << i)] {
+                    Some(there) => there.ways.push(next),
+                    slot => {
+                        *slot = Some(Reached {
+                            ways: vec![next],
+                            via: Some((placed, i)),
+                        })
+                    }
+                },
+                StepVerdict::Diverged(d) => {
+                    let depth = placed.count_ones() as usize + 1;
+                    if best.as_ref().is_none_or(|b| b.furthest.len() < depth) {
+                        let mut furthest = path(&reached, &from, placed);
+                        furthest.push(i);
+                        best = Some(NotLinearizable {
+                            rule: d.mismatch.rule,
+                            message: d.mismatch.message,
+                            failed_at: i,
+                            furthest,
+                            allowed: d.allowed,
+                        });
+                    }
+                }
+                StepVerdict::TooManyWorlds(_) => {}
+            }
+        }
+        reached[placed] = Some(from);
+    }
+    let alive: Vec<bool> = reached.iter().map(Option::is_some).collect();
+    match reached[full].take() {
+        Some(end) => {
+            let mut order = Vec::new();
+            if !sequential(checker, timing, history, &alive, &mut order) {
+                // Cannot happen (each world of the end came by one order); the recorded way
+                // still names an order to show.
+                order = path(&reached, &end, full);
+            }
+            Ok((order, Checker::union(end.ways)))
+        }
         None => Err(best.unwrap_or(NotLinearizable {
             rule: "protocol.success",
             message: "no order explains the calls".into(),
@@ -96,64 +157,66 @@ fn run_search(
     }
 }
 
-/// `timing` orders calls in real time; `history` carries the windows the model sees.
-fn search_timed(
+/// Whether call `i` may come next after the set `placed`: it is not placed yet, and every call
+/// that ended before it began (real time) is.
+fn may_come_next(placed: usize, i: usize, timing: &[Recorded]) -> bool {
+    placed & (1 << i) == 0
+        && !(0..timing.len())
+            .any(|j| placed & (1 << j) == 0 && j != i && timing[j].answered_ms < timing[i].sent_ms)
+}
+
+/// Judges call `r` next in `checker`'s worlds (no reading-flip search: many orders are tried).
+fn place(checker: &mut Checker, r: &Recorded) -> StepVerdict {
+    let window = CallWindow {
+        sent_ms: r.sent_ms,
+        answered_ms: r.answered_ms,
+    };
+    checker.observe_with(&r.action, &r.observed, Some(window), false)
+}
+
+/// One order that explains the calls one after another from `checker` alone, the way
+/// [`follow`](super::parallel) will judge them. The union of a set's ways may hold worlds
+/// that no single way into it has, so the way recorded in the search is not always such an
+/// order; one exists (each world of the end came by one order), and only sets the search
+/// reached (`alive`) are tried.
+fn sequential(
     checker: &Checker,
     timing: &[Recorded],
     history: &[Recorded],
+    alive: &[bool],
     order: &mut Vec<usize>,
-    used: &mut [bool],
-    best: &mut Option<NotLinearizable>,
-) -> Option<(Vec<usize>, Checker)> {
-    if order.len() == history.len() {
-        return Some((order.clone(), checker.clone()));
+) -> bool {
+    let n = history.len();
+    if order.len() == n {
+        return true;
     }
-    for i in 0..history.len() {
-        if used[i] {
-            continue;
-        }
-        // Real time: a call that ended before call i began must already be placed.
-        let must_precede = (0..history.len())
-            .any(|j| !used[j] && j != i && timing[j].answered_ms < timing[i].sent_ms);
-        if must_precede {
-            continue;
-        }
+    let placed: usize = order.iter().map(|i| 1 << i).sum();
+    for i in (0..n).filter(|i| may_come_next(placed, *i, timing) && alive[placed | (1 << i)]) {
         let mut next = checker.clone();
-        let r = &history[i];
-        let window = CallWindow {
-            sent_ms: r.sent_ms,
-            answered_ms: r.answered_ms,
-        };
-        match next.observe(&r.action, &r.observed, Some(window)) {
-            StepVerdict::Consistent(_) => {
-                used[i] = true;
-                order.push(i);
-                if let Some(found) = search_timed(&next, timing, history, order, used, best) {
-                    return Some(found);
-                }
-                order.pop();
-                used[i] = false;
+        if let StepVerdict::Consistent(_) = place(&mut next, &history[i]) {
+            order.push(i);
+            if sequential(&next, timing, history, alive, order) {
+                return true;
             }
-            StepVerdict::Diverged(d) => {
-                if best
-                    .as_ref()
-                    .is_none_or(|b| b.furthest.len() < order.len() + 1)
-                {
-                    let mut furthest = order.clone();
-                    furthest.push(i);
-                    *best = Some(NotLinearizable {
-                        rule: d.mismatch.rule,
-                        message: d.mismatch.message,
-                        failed_at: i,
-                        furthest,
-                        allowed: d.allowed,
-                    });
-                }
-            }
-            StepVerdict::TooManyWorlds(_) => {}
+            order.pop();
         }
     }
-    None
+    false
+}
+
+/// One order that reaches `at` (the set `set`), first call first.
+fn path(reached: &[Option<Reached>], at: &Reached, set: usize) -> Vec<usize> {
+    let mut order = Vec::new();
+    let mut via = at.via;
+    let mut left = set;
+    while let Some((before, call)) = via {
+        order.push(call);
+        left = before;
+        via = reached[left].as_ref().and_then(|r| r.via);
+    }
+    debug_assert_eq!(left, 0);
+    order.reverse();
+    order
 }
 
 impl Session {
@@ -279,6 +342,62 @@ mod tests {
         ];
         let e = linearize(&c, &history).unwrap_err();
         assert_eq!(e.furthest.len(), 3, "{e:?}");
+    }
+
+    /// Found by the 2,000-sequence test: two servers backed up at once, then listed. The
+    /// endpoint may have run either call first, so either listing order is right.
+    #[test]
+    fn after_a_block_every_order_that_explains_it_is_kept() {
+        let mut c = setup();
+        let put = Action::PutServer(ServerSpec {
+            name: "db".into(),
+            status: ServerStatus::Healthy,
+            engine: "ChefAutomate".into(),
+            manual_backups: 0,
+            automated_backups: 0,
+        });
+        c.observe(&put, &Observation::Success(json!({})), None);
+        let created_on = |server: &str, id: &str| {
+            Observation::Success(json!({"Backup": {"BackupId": id, "ServerName": server,
+                "BackupArn": format!("arn:aws:opsworks-cm:us-east-1:123456789012:backup/{id}"),
+                "Engine": "ChefAutomate", "BackupType": "MANUAL", "Status": "IN_PROGRESS",
+                "CreatedAt": 0.005}}))
+        };
+        let history = vec![
+            rec(
+                model::create_backup("db"),
+                created_on("db", "db-20250101000000000"),
+                0,
+                10,
+            ),
+            rec(
+                model::create_backup("web"),
+                created_on("web", "web-20250101000000000"),
+                0,
+                10,
+            ),
+        ];
+        let describe = Action::Call {
+            op: model::Operation::DescribeBackups,
+            input: json!({}),
+        };
+        let entry = |server: &str, id: &str| {
+            json!({"BackupId": id, "ServerName": server, "BackupType": "MANUAL",
+                "Status": "IN_PROGRESS", "CreatedAt": 0.005})
+        };
+        for listed in [["db", "web"], ["web", "db"]] {
+            let (_, mut after) = linearize(&c, &history).unwrap();
+            let backups: Vec<_> = listed
+                .iter()
+                .map(|s| entry(s, &format!("{s}-20250101000000000")))
+                .collect();
+            let seen = Observation::Success(json!({ "Backups": backups }));
+            let verdict = after.observe(&describe, &seen, None);
+            assert!(
+                matches!(verdict, StepVerdict::Consistent(_)),
+                "listing {listed:?} refused: {verdict:?}"
+            );
+        }
     }
 
     #[test]
