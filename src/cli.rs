@@ -129,6 +129,10 @@ pub struct CasesArgs {
     /// Seed for generation; the same seed against the same endpoint replays the same sequences.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Stop at the first divergence, once it is shrunk (the default for the conformance
+    /// suite's properties when CI is set).
+    #[arg(long)]
+    pub fail_fast: bool,
 }
 
 /// The flags `tests/conformance.rs` takes besides libtest's own (the same as `run`'s).
@@ -385,6 +389,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Error> {
     let mut config = run_config(&args.endpoint)?;
     config.cases = args.cases.cases;
     config.seed = args.cases.seed;
+    config.stop_at_first = args.cases.fail_fast;
     config.scenarios_dir = Some(args.scenarios);
     config.save_regressions = !args.no_save_regressions;
     finish(runner::run(config).await?)

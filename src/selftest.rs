@@ -100,6 +100,8 @@ pub struct Row {
     pub dialect: Dialect,
     /// None for the correct emulator.
     pub mutant: Option<String>,
+    /// The mutant's family of rules (None for the correct emulator).
+    pub family: Option<String>,
     /// The readings the emulator served.
     pub readings: ReadingSet,
     pub exit: ExitCode,
@@ -126,6 +128,18 @@ impl Row {
     pub fn ok(&self) -> bool {
         self.verdict.ok()
     }
+}
+
+/// Calls to the first divergence of the mutants of one family, on the reference readings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyCalls {
+    pub family: String,
+    /// Mutants of the family, and those killed by it.
+    pub mutants: usize,
+    pub killed: usize,
+    /// Median and maximum calls to the first divergence over the killed ones.
+    pub median: Option<u64>,
+    pub max: Option<u64>,
 }
 
 /// How often a race mutant was caught over several seeds.
@@ -159,6 +173,42 @@ impl SelftestReport {
     pub fn kill_rate(&self) -> (usize, usize) {
         let mutants: Vec<&Row> = self.rows.iter().filter(|r| r.mutant.is_some()).collect();
         (mutants.iter().filter(|r| r.ok()).count(), mutants.len())
+    }
+
+    /// Calls to the first divergence per family of mutants, on the reference readings, in the
+    /// order the families first appear.
+    pub fn calls_by_family(&self) -> Vec<FamilyCalls> {
+        let mut out: Vec<FamilyCalls> = Vec::new();
+        let mut calls: Vec<Vec<u64>> = Vec::new();
+        let rows = self.rows.iter().filter(|r| r.readings.is_empty());
+        for r in rows {
+            let Some(family) = &r.family else { continue };
+            let k = match out.iter().position(|f| &f.family == family) {
+                Some(k) => k,
+                None => {
+                    out.push(FamilyCalls {
+                        family: family.clone(),
+                        mutants: 0,
+                        killed: 0,
+                        median: None,
+                        max: None,
+                    });
+                    calls.push(Vec::new());
+                    out.len() - 1
+                }
+            };
+            out[k].mutants += 1;
+            if let (true, Some(c)) = (r.ok(), r.calls) {
+                out[k].killed += 1;
+                calls[k].push(c);
+            }
+        }
+        for (f, mut c) in out.iter_mut().zip(calls) {
+            c.sort_unstable();
+            f.median = c.get(c.len().saturating_sub(1) / 2).copied();
+            f.max = c.last().copied();
+        }
+        out
     }
 
     /// Every mutant killed by its family and the correct emulator passed everywhere.
@@ -216,6 +266,21 @@ impl SelftestReport {
                 "kill rate (readings {}): {killed} of {total} mutants killed by their own family ({:.0}%)\n",
                 set.label(),
                 percent(killed as u64, total as u64)
+            ));
+        }
+        let families = self.calls_by_family();
+        if !families.is_empty() {
+            out.push_str("calls to the first divergence by family (reference readings):\n");
+        }
+        for f in families {
+            let n = |v: Option<u64>| v.map_or_else(|| "-".to_string(), |c| c.to_string());
+            out.push_str(&format!(
+                "  {:<18} median {:>6}, max {:>6} ({} of {} killed)\n",
+                f.family,
+                n(f.median),
+                n(f.max),
+                f.killed,
+                f.mutants
             ));
         }
         for race in &self.races {
@@ -405,6 +470,7 @@ async fn run_one(config: &SelftestConfig, target: Target) -> Result<Row, Error> 
         ),
         dialect,
         mutant: mutant.map(|m| m.name.to_string()),
+        family: mutant.map(|m| m.family.to_string()),
         readings,
         exit: outcome.exit,
         verdict,

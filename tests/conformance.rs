@@ -39,6 +39,8 @@ struct Suite {
     servers: Vec<String>,
     /// `--require-operations all`.
     require_all_operations: bool,
+    /// Stop a property at its first divergence (`--fail-fast`, or CI set).
+    fail_fast: bool,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -49,9 +51,13 @@ fn env(name: &str) -> Option<String> {
 /// and parses ours with clap.
 fn parse() -> Result<(Suite, Vec<String>), String> {
     let command = SuiteArgs::command();
-    let longs: Vec<String> = command
+    // Each long flag, and whether it takes a value (`--fail-fast` does not).
+    let longs: Vec<(String, bool)> = command
         .get_arguments()
-        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .filter_map(|a| {
+            let takes = a.get_action().takes_values();
+            a.get_long().map(|l| (format!("--{l}"), takes))
+        })
         .collect();
     let mut ours = Vec::new();
     let mut rest = Vec::new();
@@ -59,11 +65,11 @@ fn parse() -> Result<(Suite, Vec<String>), String> {
     rest.push(args.next().unwrap_or_default());
     while let Some(a) = args.next() {
         let name = a.split_once('=').map_or(a.as_str(), |(n, _)| n);
-        if !longs.iter().any(|l| l == name) {
+        let Some((_, takes_value)) = longs.iter().find(|(l, _)| l == name) else {
             rest.push(a);
             continue;
-        }
-        if !a.contains('=') {
+        };
+        if *takes_value && !a.contains('=') {
             let value = args.next().ok_or(format!("{name} needs a value"))?;
             ours.push(a);
             ours.push(value);
@@ -105,6 +111,7 @@ fn parse() -> Result<(Suite, Vec<String>), String> {
             control_plane: flags.target.control_plane.into(),
             servers: flags.target.servers,
             require_all_operations: flags.target.require_operations == RequireOperationsArg::All,
+            fail_fast: flags.cases.fail_fast || env("CI").is_some(),
         },
         rest,
     ))
@@ -174,6 +181,7 @@ fn run_trial(
         generated,
         plans: Some(plan.map(|p| vec![(only.clone(), p)]).unwrap_or_default()),
         property_name: only.clone(),
+        stop_at_first: property.is_some() && suite.fail_fast,
         emulator: EmulatorSettings {
             backup_duration: if embedded { backup_duration } else { None },
             ..EmulatorSettings::default()

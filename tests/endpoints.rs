@@ -390,3 +390,38 @@ fn the_documented_http_form_is_configured_as_https() {
     assert_eq!(config.endpoint, EndpointSpec::Url(https.parse().unwrap()));
     assert_eq!(config.endpoint_arg, https);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_then_act_race_is_found_in_a_generated_parallel_block_and_the_run_stops_there() {
+    let o = run(RunConfig {
+        emulator: EmulatorSettings {
+            mutant: Some("racy-create".into()),
+            ..EmulatorSettings::default()
+        },
+        stop_at_first: true,
+        ..config(256, 2)
+    })
+    .await;
+    assert_eq!(o.exit, ExitCode::Divergence, "{}", explain(&o));
+    // --fail-fast: one divergence, and no generated case after it.
+    assert_eq!(o.report.divergences.len(), 1, "{}", explain(&o));
+    let d = &o.report.divergences[0];
+    assert!(
+        o.report.calls_to_first_divergence.is_some_and(|c| c <= 500),
+        "found after {:?} calls",
+        o.report.calls_to_first_divergence
+    );
+    assert!(
+        d.rule.starts_with("create-backup.state") || d.rule.starts_with("server.backing-up"),
+        "{}",
+        explain(&o)
+    );
+    // Shrunk to the block that races: a server, and CreateBackups sent at once.
+    let last = d.plan.steps.last().expect("a step");
+    assert!(
+        matches!(last, Step::Parallel { calls } if calls.len() == 2),
+        "{}",
+        d.plan.to_json_pretty()
+    );
+    assert!(d.plan.steps.len() <= 3, "{}", d.plan.to_json_pretty());
+}

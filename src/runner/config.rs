@@ -56,7 +56,8 @@ pub struct RunConfig {
     pub plans: Option<Vec<(String, Plan)>>,
     /// The trial name of the generated cases.
     pub property_name: String,
-    /// Stop at the first divergence (self-tests: one is enough to kill a mutant).
+    /// Stop at the first divergence, once shrunk (`--fail-fast`; self-tests: one is enough to
+    /// kill a mutant).
     pub stop_at_first: bool,
     /// `--require-operations all`: an operation the endpoint does not serve fails the run.
     pub require_all_operations: bool,

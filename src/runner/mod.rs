@@ -3,15 +3,16 @@
 //! the minimal plan to measure how often it reproduces, saves it as a regression, and assembles
 //! the [`RunReport`].
 //!
-//! Order of a run: scenario files (saved regressions among them) first, then generated cases,
-//! then the concurrency rounds. With a control plane every case (and every shrink candidate)
-//! starts from a reset endpoint; without one, the runner learns the state through the public
+//! Order of a run (`schedule`): saved regressions, one probe per scenario family, then the other
+//! scenarios round-robin over the families with a generated case every few scenarios, then the
+//! generated cases left; `--fail-fast` stops at the first divergence. With a control plane
+//! every case (and every shrink candidate) starts from a reset endpoint; without one, the runner learns the state through the public
 //! API, touches only what it created, and deletes the backups it created when a case ends (and
 //! on Ctrl-C).
 //!
 //! The parts, by job: `session` (target, budget, retries, faults), `case` (one plan's run),
-//! `no_control_plane`, `concurrent`, `shrink`, `divergence`, `coverage`, `trials` (the three
-//! kinds of trial, one bookkeeping) and `ending` (verdict, exit code, report).
+//! `no_control_plane`, `concurrent` and `parallel` (calls sent at once), `shrink`, `divergence`,
+//! `coverage`, `trials` (scenario and generated trials, one bookkeeping), `schedule` (their order) and `ending` (verdict, exit code, report).
 
 mod case;
 pub mod concurrent;
@@ -24,6 +25,7 @@ mod endpoint;
 mod held;
 mod no_control_plane;
 mod parallel;
+mod schedule;
 mod served;
 mod session;
 mod shrink;
@@ -83,8 +85,7 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome, Error> {
         Err(fault) => (Ending::unjudged(fault.message), None),
         Ok(limit_source) => {
             run.announce(scenarios.len() as u64);
-            run.scenarios(&scenarios).await;
-            run.generated().await;
+            run.trials(&scenarios).await;
             if let Some(bar) = run.session.progress.take() {
                 bar.finish_and_clear();
             }

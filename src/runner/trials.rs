@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use proptest::strategy::{Strategy, ValueTree};
+use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
+use proptest::test_runner::TestRunner;
 
 use crate::generate::{self, GenConfig};
 use crate::model::Readings;
@@ -45,6 +46,22 @@ pub(super) struct Findings {
     pub(super) cases: u64,
 }
 
+/// The generated cases of a run: one property trial, its cases run one at a time between
+/// scenarios (see `schedule`).
+pub(super) struct Generated {
+    /// What plans are drawn from (redrawn when an operation is found not served).
+    gen: GenConfig,
+    strategy: BoxedStrategy<Plan>,
+    runner: TestRunner,
+    trial: TrialResult,
+    /// The next case's number.
+    next: u64,
+    /// No more cases: the last ran, one diverged, or the run stopped.
+    done: bool,
+    /// Time and calls the cases took (scenarios run in between are not counted).
+    spent: (Duration, u64),
+}
+
 /// Where a case came from: how its divergence is finished and how its stop is told.
 enum Source<'a> {
     Scenario(&'a Plan),
@@ -74,105 +91,122 @@ impl Run<'_> {
     }
 
     /// Whether the run goes on to the next trial.
-    fn go_on(&self) -> bool {
+    pub(super) fn go_on(&self) -> bool {
         let done = self.config.stop_at_first && !self.found.divergences.is_empty();
         !self.session.stopped() && !done
     }
 
-    /// Runs every scenario file (saved regressions included), one trial each.
-    pub(super) async fn scenarios(&mut self, scenarios: &[(String, Plan)]) {
-        for (name, plan) in scenarios {
-            if !self.wanted(name) {
-                continue;
-            }
-            // Counts written as `${limit}` follow the limit this endpoint advertises.
-            let plan = &plan
-                .for_limit(self.session.limit)
-                .unwrap_or_else(|_| plan.clone());
-            let kind = if name.starts_with("scenario::regressions::") {
-                TrialKind::Regression
-            } else {
-                TrialKind::Scenario
-            };
-            let t0 = (Instant::now(), self.session.calls);
-            let mut trial = new_trial(name, kind);
-            if plan.needs_control_plane() && !self.session.control_plane {
-                trial.outcome = TrialOutcome::Skipped;
-                trial.message = Some(
-                    "needs the fixture control plane, which this endpoint does not offer".into(),
-                );
-            } else if let Some(op) = self.session.served.unserved_in(plan) {
-                trial.outcome = TrialOutcome::Skipped;
-                trial.message = Some(served::skip_reason(op));
-            } else {
-                let (result, readings) = Case::run(&mut self.session, plan).await;
-                self.record_case(&mut trial, Source::Scenario(plan), result, readings)
-                    .await;
-            }
-            self.session.tick(self.found.divergences.len());
-            self.close(trial, t0);
-            if !self.go_on() {
-                break;
-            }
-        }
-    }
-
-    /// Runs the generated cases as one property trial, shrinking the first divergence.
-    pub(super) async fn generated(&mut self) {
-        let property = self.config.property_name.clone();
-        if !self.config.generated || !self.wanted(&property) || !self.go_on() {
+    /// Runs one scenario file (a saved regression among them) as its own trial.
+    pub(super) async fn scenario(&mut self, name: &str, plan: &Plan) {
+        if !self.wanted(name) {
             return;
         }
+        // Counts written as `${limit}` follow the limit this endpoint advertises.
+        let plan = &plan
+            .for_limit(self.session.limit)
+            .unwrap_or_else(|_| plan.clone());
+        let kind = if name.starts_with("scenario::regressions::") {
+            TrialKind::Regression
+        } else {
+            TrialKind::Scenario
+        };
         let t0 = (Instant::now(), self.session.calls);
-        let mut gen = GenConfig {
+        let mut trial = new_trial(name, kind);
+        if plan.needs_control_plane() && !self.session.control_plane {
+            trial.outcome = TrialOutcome::Skipped;
+            trial.message =
+                Some("needs the fixture control plane, which this endpoint does not offer".into());
+        } else if let Some(op) = self.session.served.unserved_in(plan) {
+            trial.outcome = TrialOutcome::Skipped;
+            trial.message = Some(served::skip_reason(op));
+        } else {
+            let (result, readings) = Case::run(&mut self.session, plan).await;
+            self.record_case(&mut trial, Source::Scenario(plan), result, readings)
+                .await;
+        }
+        self.session.tick(self.found.divergences.len());
+        self.close(trial, t0);
+    }
+
+    /// The generated cases' property trial, ready for its first case; None when the run has
+    /// none.
+    pub(super) fn start_generated(&self) -> Option<Generated> {
+        let property = self.config.property_name.clone();
+        if !self.config.generated || !self.wanted(&property) {
+            return None;
+        }
+        let gen = GenConfig {
             limit: self.session.limit,
             control_plane: self.session.control_plane,
             servers: self.config.servers.clone(),
             max_steps: self.config.max_steps,
             operations: self.session.served.operations(),
         };
-        let mut strategy = generate::plan_strategy(&gen);
-        let mut runner = generate::runner_for_seed(self.seed);
-        let mut trial = new_trial(&property, TrialKind::Property);
-        let mut case = 0;
-        while case < self.config.cases {
-            if self.session.stopped() {
-                break;
-            }
-            let mut tree = match strategy.new_tree(&mut runner) {
-                Ok(t) => t,
-                Err(e) => {
-                    trial.outcome = TrialOutcome::Error;
-                    trial.message = Some(format!("cannot generate a plan: {e}"));
-                    break;
-                }
-            };
-            let mut plan = tree.current();
-            plan.name = format!("seed-{}-case-{case}", self.seed);
-            plan.origin = Some(format!("seed {}, case {case}", self.seed));
-            let (result, readings) = Case::run(&mut self.session, &plan).await;
-            if let CaseResult::NotServed(_) = result {
-                // An operation just found not served: draw this case again without it.
-                let operations = self.session.served.operations();
-                if operations != gen.operations {
-                    gen.operations = operations;
-                    strategy = generate::plan_strategy(&gen);
-                    continue;
-                }
-            }
-            case += 1;
-            self.found.cases += 1;
-            self.session.tick(self.found.divergences.len());
-            let source = Source::Generated {
-                case: case - 1,
-                plan,
-                tree: &mut tree,
-            };
-            if !self.record_case(&mut trial, source, result, readings).await {
-                break;
-            }
+        Some(Generated {
+            strategy: generate::plan_strategy(&gen),
+            gen,
+            runner: generate::runner_for_seed(self.seed),
+            trial: new_trial(&property, TrialKind::Property),
+            next: 0,
+            done: false,
+            spent: (Duration::ZERO, 0),
+        })
+    }
+
+    /// Runs the next generated case, shrinking it if it diverges; returns whether more cases
+    /// follow (false after the last case, a divergence, a stop or an error).
+    pub(super) async fn generated_case(&mut self, g: &mut Generated) -> bool {
+        if g.done || g.next >= self.config.cases || self.session.stopped() {
+            g.done = true;
+            return false;
         }
-        self.close(trial, t0);
+        let t0 = (Instant::now(), self.session.calls);
+        let case = g.next;
+        g.next += 1;
+        let going_on = match g.strategy.new_tree(&mut g.runner) {
+            Err(e) => {
+                g.trial.outcome = TrialOutcome::Error;
+                g.trial.message = Some(format!("cannot generate a plan: {e}"));
+                false
+            }
+            Ok(mut tree) => {
+                let mut plan = tree.current();
+                plan.name = format!("seed-{}-case-{case}", self.seed);
+                plan.origin = Some(format!("seed {}, case {case}", self.seed));
+                let (result, readings) = Case::run(&mut self.session, &plan).await;
+                if let CaseResult::NotServed(_) = result {
+                    // An operation just found not served: draw this case again without it.
+                    let operations = self.session.served.operations();
+                    if operations != g.gen.operations {
+                        g.gen.operations = operations;
+                        g.strategy = generate::plan_strategy(&g.gen);
+                        g.next -= 1;
+                        return true;
+                    }
+                }
+                self.found.cases += 1;
+                self.session.tick(self.found.divergences.len());
+                let source = Source::Generated {
+                    case,
+                    plan,
+                    tree: &mut tree,
+                };
+                self.record_case(&mut g.trial, source, result, readings)
+                    .await
+            }
+        };
+        g.spent.0 += t0.0.elapsed();
+        g.spent.1 += self.session.calls - t0.1;
+        g.done = !going_on;
+        going_on
+    }
+
+    /// Records the property trial with the time and calls its cases took.
+    pub(super) fn close_generated(&mut self, g: Generated) {
+        let mut trial = g.trial;
+        trial.duration_ms = g.spent.0.as_millis() as u64;
+        trial.calls = g.spent.1;
+        self.found.trials.push(trial);
     }
 
     /// Records a finished trial with its time and calls since `t0`.

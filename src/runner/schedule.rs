@@ -1,0 +1,126 @@
+//! The order of a run, so that a bug of any family shows within the first few hundred calls:
+//!
+//! 1. saved regressions (known failures, replayed first);
+//! 2. a first pass: the first scenario of each family directory (`scenarios/<family>/`), the
+//!    cheapest probe of each family of rules;
+//! 3. the other scenarios round-robin over the families, with a generated case after every
+//!    [`GENERATED_EVERY`] scenarios, so that no family waits behind another and generated cases
+//!    (whose parallel blocks probe races) start early;
+//! 4. the generated cases left.
+
+use std::collections::BTreeMap;
+
+use crate::plan::Plan;
+
+use super::trials::Run;
+
+/// Scenarios run between two generated cases once the first pass is done.
+pub(super) const GENERATED_EVERY: usize = 2;
+
+/// The family of a scenario trial: its first directory (`limit` for
+/// `scenario::limit::fifty-first`); a trial outside a family directory is its own family.
+fn family(name: &str) -> &str {
+    let rest = name.strip_prefix("scenario::").unwrap_or(name);
+    match rest.split_once("::") {
+        Some((family, _)) => family,
+        None => name,
+    }
+}
+
+/// The scenarios' indexes in running order: the saved regressions and the first of each
+/// family (the first pass), then the rest round-robin over the families.
+pub(super) fn scenario_order(scenarios: &[(String, Plan)]) -> (Vec<usize>, Vec<usize>) {
+    let mut families: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut first = Vec::new();
+    for (i, (name, _)) in scenarios.iter().enumerate() {
+        match family(name) {
+            "regressions" => first.push(i),
+            f => families.entry(f).or_default().push(i),
+        }
+    }
+    // Families in the library's order (the order their first file comes in).
+    let mut queues: Vec<std::collections::VecDeque<usize>> =
+        families.into_values().map(Into::into).collect();
+    queues.sort_by_key(|q| q.front().copied());
+    first.extend(queues.iter_mut().filter_map(|q| q.pop_front()));
+    let mut rest = Vec::new();
+    while queues.iter().any(|q| !q.is_empty()) {
+        rest.extend(queues.iter_mut().filter_map(|q| q.pop_front()));
+    }
+    (first, rest)
+}
+
+impl Run<'_> {
+    /// Runs the scenarios and the generated cases in the order above.
+    pub(super) async fn trials(&mut self, scenarios: &[(String, Plan)]) {
+        let (first, rest) = scenario_order(scenarios);
+        for i in first {
+            if !self.go_on() {
+                return;
+            }
+            self.scenario(&scenarios[i].0, &scenarios[i].1).await;
+        }
+        let mut generated = self.start_generated();
+        for (k, i) in rest.into_iter().enumerate() {
+            if !self.go_on() {
+                break;
+            }
+            self.scenario(&scenarios[i].0, &scenarios[i].1).await;
+            if (k + 1) % GENERATED_EVERY == 0 && self.go_on() {
+                if let Some(g) = generated.as_mut() {
+                    self.generated_case(g).await;
+                }
+            }
+        }
+        if let Some(mut g) = generated {
+            while self.go_on() && self.generated_case(&mut g).await {}
+            self.close_generated(g);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(names: &[&str]) -> Vec<(String, Plan)> {
+        names
+            .iter()
+            .map(|n| (n.to_string(), Plan::new(*n, vec![])))
+            .collect()
+    }
+
+    #[test]
+    fn regressions_and_one_probe_per_family_come_first_then_families_take_turns() {
+        let s = named(&[
+            "scenario::ambiguity::a1",
+            "scenario::ambiguity::a2",
+            "scenario::ambiguity::a3",
+            "scenario::limit::l1",
+            "scenario::limit::l2",
+            "scenario::regressions::r1",
+            "scenario::state::s1",
+            "replay::x",
+        ]);
+        let (first, rest) = scenario_order(&s);
+        let shown = |ix: &[usize]| -> Vec<&str> { ix.iter().map(|&i| s[i].0.as_str()).collect() };
+        assert_eq!(
+            shown(&first),
+            [
+                "scenario::regressions::r1",
+                "scenario::ambiguity::a1",
+                "scenario::limit::l1",
+                "scenario::state::s1",
+                "replay::x"
+            ]
+        );
+        assert_eq!(
+            shown(&rest),
+            [
+                "scenario::ambiguity::a2",
+                "scenario::limit::l2",
+                "scenario::ambiguity::a3"
+            ]
+        );
+    }
+}
