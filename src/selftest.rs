@@ -43,7 +43,7 @@ impl Default for SelftestConfig {
             scenarios_dir: Some(PathBuf::from("scenarios")),
             mutants: Vec::new(),
             readings: each_reading_then_all(),
-            mutant_readings: vec![ReadingSet::REFERENCE, ReadingSet::all()],
+            mutant_readings: vec![ReadingSet::REFERENCE, ReadingSet::all_served()],
             race_runs: 10,
         }
     }

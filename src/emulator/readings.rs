@@ -172,6 +172,16 @@ impl ReadingSet {
         ReadingSet::of(&chosen)
     }
 
+    /// [`all`](Self::all) with every operation served: the set mutants run on top of (a bug in
+    /// an operation the endpoint does not serve cannot show).
+    pub fn all_served() -> ReadingSet {
+        let partial = ReadingSet::of(&[
+            Reading::PartialOperationsDeclared,
+            Reading::PartialOperations,
+        ]);
+        ReadingSet(ReadingSet::all().0 & !partial.0)
+    }
+
     pub fn contains(self, r: Reading) -> bool {
         self.0 & (1 << r as u32) != 0
     }
@@ -223,6 +233,9 @@ impl ReadingSet {
     pub fn label(self) -> String {
         if self == ReadingSet::all() {
             return "all".into();
+        }
+        if self == ReadingSet::all_served() {
+            return "all-served".into();
         }
         let names: Vec<&str> = self.iter().map(Reading::name).collect();
         if names.is_empty() {
@@ -626,6 +639,14 @@ mod tests {
         assert!(!all.contains(Reading::DeleteServerValidation));
         assert_eq!(ReadingSet::parse(&["all".into()]), Ok(all));
         assert_eq!(all.label(), "all");
+        let served = ReadingSet::all_served();
+        assert!(!served.contains(Reading::PartialOperationsDeclared));
+        let others: Vec<Reading> = all
+            .iter()
+            .filter(|r| *r != Reading::PartialOperationsDeclared)
+            .collect();
+        assert_eq!(served.iter().collect::<Vec<_>>(), others);
+        assert_eq!(served.label(), "all-served");
     }
 
     #[test]
