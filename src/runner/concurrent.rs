@@ -29,13 +29,17 @@ pub struct Recorded {
 /// Why no order explains a history.
 #[derive(Debug, Clone)]
 pub struct NotLinearizable {
-    /// The rule broken in the order that got furthest, and what differed there.
+    /// The rule broken in the order the endpoint answered the calls in (the likeliest order a
+    /// serial endpoint took them in, so the likeliest rule), and what differed there.
     pub rule: &'static str,
     pub message: String,
     /// The furthest order tried (indexes into the history) and the call where it failed.
     pub furthest: Vec<usize>,
     pub failed_at: usize,
     pub allowed: Vec<String>,
+    /// Whether `furthest` is the order the endpoint answered in (else the order that got
+    /// furthest).
+    pub answer_order: bool,
 }
 
 /// Like [`linearize`], for a history timed in microseconds since `wall0_ms` (epoch ms): the
@@ -128,6 +132,7 @@ fn run_search(
                             failed_at: i,
                             furthest,
                             allowed: d.allowed,
+                            answer_order: false,
                         });
                     }
                 }
@@ -147,14 +152,48 @@ fn run_search(
             }
             Ok((order, Checker::union(end.ways)))
         }
-        None => Err(best.unwrap_or(NotLinearizable {
-            rule: "protocol.success",
-            message: "no order explains the calls".into(),
-            furthest: vec![],
-            failed_at: 0,
-            allowed: vec![],
-        })),
+        None => Err(in_answer_order(checker, timing, history)
+            .or(best)
+            .unwrap_or(NotLinearizable {
+                rule: "protocol.success",
+                message: "no order explains the calls".into(),
+                furthest: vec![],
+                failed_at: 0,
+                allowed: vec![],
+                answer_order: false,
+            })),
     }
+}
+
+/// Where the order the calls were answered in (ties by the order sent) stops being explained:
+/// the rule to blame when no order explains the calls. Deepest-failure attribution would often
+/// blame the lock for a bug elsewhere (UpdateServer answered HEALTHY but not applied reads as
+/// "UpdateServer while BACKING_UP" in the order that puts the CreateBackup first).
+fn in_answer_order(
+    checker: &Checker,
+    timing: &[Recorded],
+    history: &[Recorded],
+) -> Option<NotLinearizable> {
+    let mut order: Vec<usize> = (0..history.len()).collect();
+    order.sort_by_key(|&i| (timing[i].answered_ms, timing[i].sent_ms, i));
+    let mut c = checker.clone();
+    for (k, &i) in order.iter().enumerate() {
+        match place(&mut c, &history[i]) {
+            StepVerdict::Consistent(_) => {}
+            StepVerdict::Diverged(d) => {
+                return Some(NotLinearizable {
+                    rule: d.mismatch.rule,
+                    message: d.mismatch.message,
+                    furthest: order[..=k].to_vec(),
+                    failed_at: i,
+                    allowed: d.allowed,
+                    answer_order: true,
+                })
+            }
+            StepVerdict::TooManyWorlds(_) => return None,
+        }
+    }
+    None
 }
 
 /// Whether call `i` may come next after the set `placed`: it is not placed yet, and every call

@@ -138,10 +138,15 @@ impl Case<'_> {
             });
         }
         let order: Vec<String> = e.furthest.iter().map(|i| (i + 1).to_string()).collect();
+        let which = if e.answer_order {
+            "in the order they were answered"
+        } else {
+            "furthest order tried"
+        };
         Failure {
             rule: e.rule,
             message: format!(
-                "no order of the {} calls sent at once explains what was observed (furthest order tried: calls {}; there: {})",
+                "no order of the {} calls sent at once explains what was observed ({which}: calls {}; there: {})",
                 block.history.len(),
                 order.join(", "),
                 e.message
