@@ -533,7 +533,7 @@ fn choice(config: &GenConfig) -> BoxedStrategy<Choice> {
         ),
     ];
     if config.control_plane {
-        arms.extend(control_plane_arms(config.limit));
+        arms.extend(control_plane_arms(config.limit, &config.operations));
     } else {
         // Only backups this plan created are ever deleted (read against the shadow).
         arms.push((
@@ -554,7 +554,10 @@ fn choice(config: &GenConfig) -> BoxedStrategy<Choice> {
 }
 
 /// The choices only a control plane allows, each with the operation it calls (None: fixture).
-fn control_plane_arms(limit: u32) -> Vec<(u32, Option<Operation>, BoxedStrategy<Choice>)> {
+fn control_plane_arms(
+    limit: u32,
+    operations: &[Operation],
+) -> Vec<(u32, Option<Operation>, BoxedStrategy<Choice>)> {
     let call = Some;
     vec![
         (16, None, put_server(limit)),
@@ -599,13 +602,14 @@ fn control_plane_arms(limit: u32) -> Vec<(u32, Option<Operation>, BoxedStrategy<
                 .boxed(),
         ),
         (1, None, Just(Choice::Reset).boxed()),
-        (6, None, parallel_block()),
+        (6, None, parallel_block(operations)),
     ]
 }
 
 /// A call of a parallel block: mostly plain CreateBackups on the server in use (the calls a
-/// check-then-act race lets through together), with calls that read or change the same state.
-fn block_call() -> BoxedStrategy<Choice> {
+/// check-then-act race lets through together), with calls that read or change the same state;
+/// only calls of `operations` (CreateBackup always).
+fn block_call(operations: &[Operation]) -> BoxedStrategy<Choice> {
     let near = weighted(vec![
         (8, Just(Target::Recent).boxed()),
         (2, (0..8usize).prop_map(Target::Slot).boxed()),
@@ -622,24 +626,45 @@ fn block_call() -> BoxedStrategy<Choice> {
             malformed: None,
         })
     });
-    weighted(vec![
-        (2, Just(Choice::DescribeServers(None)).boxed()),
+    let arms: Vec<(u32, Option<Operation>, BoxedStrategy<Choice>)> = vec![
         (
             2,
+            Some(Operation::DescribeServers),
+            Just(Choice::DescribeServers(None)).boxed(),
+        ),
+        (
+            2,
+            Some(Operation::DescribeBackups),
             near.clone()
                 .prop_map(|t| Choice::DescribeBackups(BackupsFilter::Server(t)))
                 .boxed(),
         ),
-        (14, create.boxed()),
+        (14, None, create.boxed()),
         (
             3,
+            Some(Operation::UpdateServer),
             (near.clone(), 0..10usize)
                 .prop_map(|(t, u)| Choice::UpdateServer(t, u))
                 .boxed(),
         ),
-        (1, near.clone().prop_map(Choice::StartMaintenance).boxed()),
-        (1, near.prop_map(Choice::DeleteServer).boxed()),
-    ])
+        (
+            1,
+            Some(Operation::StartMaintenance),
+            near.clone().prop_map(Choice::StartMaintenance).boxed(),
+        ),
+        (
+            1,
+            Some(Operation::DeleteServer),
+            near.prop_map(Choice::DeleteServer).boxed(),
+        ),
+    ];
+    let served = |op: &Option<Operation>| op.is_none_or(|op| operations.contains(&op));
+    weighted(
+        arms.into_iter()
+            .filter(|(_, op, _)| served(op))
+            .map(|(w, _, s)| (w, s))
+            .collect(),
+    )
 }
 
 /// The most calls of a generated block. Judging a block visits every set of its calls that
@@ -648,9 +673,9 @@ fn block_call() -> BoxedStrategy<Choice> {
 /// [`MAX_PARALLEL`](crate::plan::MAX_PARALLEL).
 const GENERATED_BLOCK_MAX: usize = 4;
 
-/// A parallel block of 2 to [`GENERATED_BLOCK_MAX`] calls.
-fn parallel_block() -> BoxedStrategy<Choice> {
-    let call = block_call();
+/// A parallel block of 2 to [`GENERATED_BLOCK_MAX`] calls of `operations`.
+fn parallel_block(operations: &[Operation]) -> BoxedStrategy<Choice> {
+    let call = block_call(operations);
     ChoiceList {
         head: call.clone(),
         head_len: Just(0usize).boxed(),
@@ -1770,10 +1795,19 @@ mod tests {
             operations: vec![Operation::CreateBackup],
             ..without_control_plane(&["web"])
         };
-        for config in [partial, create_only] {
+        // Parallel blocks too: no UpdateServer, StartMaintenance or DeleteServer inside them.
+        let read_only = GenConfig {
+            operations: vec![
+                Operation::CreateBackup,
+                Operation::DescribeServers,
+                Operation::DescribeBackups,
+            ],
+            ..with_control_plane()
+        };
+        for config in [partial, create_only, read_only] {
             let mut seen = std::collections::BTreeSet::new();
             for plan in plans_for_seed(&config, 11, 200) {
-                for (op, _) in plan.steps.iter().filter_map(call_parts) {
+                for (op, _) in in_order(&plan).steps.iter().filter_map(call_parts) {
                     assert!(config.operations.contains(&op), "{op} in {plan:?}");
                     seen.insert(op);
                 }

@@ -11,6 +11,8 @@
 //! finishes (here, by itself after a few milliseconds), and no other backup can start meanwhile;
 //! at most 50 manual backups (LIMIT_EXCEEDED). Every other target is a 404 without a code.
 
+mod stub_runs;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -24,7 +26,7 @@ use serde_json::{json, Value};
 
 use opsworkscm_conformance::exit::ExitCode;
 use opsworkscm_conformance::report::RunReport;
-use opsworkscm_conformance::runner::{self, RunConfig};
+use opsworkscm_conformance::runner::RunConfig;
 use opsworkscm_conformance::target::EndpointSpec;
 use opsworkscm_conformance::wire::Dialect;
 
@@ -225,14 +227,7 @@ async fn judge(bug: Bug, manual: u32, cases: u64) -> (ExitCode, RunReport) {
         max_shrink_iters: 16,
         ..RunConfig::default()
     };
-    let outcome = tokio::time::timeout(Duration::from_secs(600), runner::run(config))
-        .await
-        .expect("the run ends")
-        .expect("the run starts");
-    eprintln!(
-        "{}",
-        opsworkscm_conformance::report::console_summary(&outcome.report, None)
-    );
+    let outcome = stub_runs::run_within(config, Duration::from_secs(600)).await;
     (outcome.exit, outcome.report)
 }
 
