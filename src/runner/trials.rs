@@ -244,7 +244,17 @@ impl Run<'_> {
                 self.found.divergences.push(d);
                 (TrialOutcome::Failed, message)
             }
-            CaseResult::NotServed(op) => (TrialOutcome::Skipped, served::skip_reason(op)),
+            CaseResult::NotServed(op) if matches!(source, Source::Scenario(_)) => {
+                (TrialOutcome::Skipped, served::skip_reason(op))
+            }
+            CaseResult::NotServed(op) => {
+                // Generated plans leave out what is known not to be served: never silent.
+                let message = format!(
+                    "a generated case called {op}, which this endpoint does not serve (a bug of the harness's generator; please report it with the seed)"
+                );
+                self.found.unjudged.push(trial.name.clone());
+                (TrialOutcome::Error, message)
+            }
             CaseResult::BadScenario(msg) if matches!(source, Source::Scenario(_)) => {
                 self.found
                     .bad_scenarios
