@@ -82,11 +82,14 @@ pub(crate) enum Mutant {
 }
 
 // The rules of each family (ids or prefixes).
+/// The limit, and where it meets the state gate: a limit off by one makes a server that cannot
+/// back up answer the state first at the limit when the endpoint answers the limit first (A4).
 const LIMIT: &[&str] = &[
     "create-backup.limit",
     "ambiguity.counted-statuses",
     "ambiguity.limit-scope",
     "ambiguity.limit-value",
+    "ambiguity.error-precedence",
 ];
 const LOCK: &[&str] = &["create-backup.state.backing-up", "server.backing-up.locked"];
 /// A state gate skipped for some statuses only: at the limit, the endpoint then answers the
