@@ -121,10 +121,13 @@ const NAMES: &[&str] = &[
     "restore-server.not-found",
     "ambiguity.describe-unknown-server",
 ];
+/// Validation before not-found; a wrongly typed member is validation too, whichever error
+/// the endpoint names it with (A15).
 const PRECEDENCE: &[&str] = &[
     "validation",
     "create-backup.not-found",
     "ambiguity.error-precedence",
+    "ambiguity.type-error-kind",
 ];
 const LISTING: &[&str] = &["describe-backups"];
 const ASYNC: &[&str] = &[
