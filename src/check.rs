@@ -97,14 +97,17 @@ impl Checker {
     pub fn union(mut parts: Vec<Checker>) -> Checker {
         // Calls that commute leave the same worlds whatever their order: compared first (worlds
         // share their backups, so equal ones compare fast), hashed only when they differ.
-        let first = parts.swap_remove(0);
+        let first = parts.remove(0);
         parts.retain(|p| p.worlds != first.worlds);
         if parts.is_empty() {
             return first;
         }
-        parts.push(first);
-        let spontaneous = parts[0].spontaneous;
-        let all: Vec<World> = parts.into_iter().flat_map(|c| c.worlds).collect();
+        let spontaneous = first.spontaneous;
+        // The first way's worlds stay first (the representative world comes from them).
+        let all: Vec<World> = std::iter::once(first)
+            .chain(parts)
+            .flat_map(|c| c.worlds)
+            .collect();
         let mut seen = std::collections::HashSet::new();
         let keep: Vec<bool> = all.iter().map(|w| seen.insert(w)).collect();
         drop(seen);

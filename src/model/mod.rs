@@ -641,10 +641,7 @@ impl World {
                 .manual_in_scope(Some(server))
                 .filter(|b| match Self::count_choice(b.status) {
                     None => true,
-                    Some(c) => picks
-                        .iter()
-                        .find(|(pc, _)| *pc == c)
-                        .map_or_else(|| self.readings.pick(c) == Some(1), |(_, p)| *p == 1),
+                    Some(c) => self.counts_under(&picks, c),
                 })
                 .count() as u32;
             out.push((count, picks));
@@ -652,15 +649,18 @@ impl World {
         out
     }
 
+    /// Whether the A3 choice `c` says "counts" under `picks`, else under this world's answer.
+    fn counts_under(&self, picks: &[(Choice, u8)], c: Choice) -> bool {
+        picks
+            .iter()
+            .find(|(pc, _)| *pc == c)
+            .map_or_else(|| self.readings.pick(c) == Some(1), |(_, p)| *p == 1)
+    }
+
     /// How many DELETING backups count toward `server`'s limit under `picks` (else this
     /// world's A3 answer): the slots that may free themselves at any time.
     pub fn deleting_counted(&self, server: &str, picks: &[(Choice, u8)]) -> u32 {
-        let c = Choice::CountsDeleting;
-        let counts = picks
-            .iter()
-            .find(|(pc, _)| *pc == c)
-            .map_or_else(|| self.readings.pick(c) == Some(1), |(_, p)| *p == 1);
-        if !counts {
+        if !self.counts_under(picks, Choice::CountsDeleting) {
             return 0;
         }
         self.manual_in_scope(Some(server))
