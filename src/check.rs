@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    self, Action, CallWindow, Mismatch, Observation, Polarity, Possible, Readings, World,
+    self, Action, CallWindow, Mismatch, Observation, Polarity, Possible, Readings, World, WorldSet,
 };
 use crate::readings::{self, Flip};
 
@@ -104,18 +104,11 @@ impl Checker {
         }
         let spontaneous = first.spontaneous;
         // The first way's worlds stay first (the representative world comes from them).
-        let all: Vec<World> = std::iter::once(first)
+        let worlds = std::iter::once(first)
             .chain(parts)
             .flat_map(|c| c.worlds)
-            .collect();
-        let mut seen = std::collections::HashSet::new();
-        let keep: Vec<bool> = all.iter().map(|w| seen.insert(w)).collect();
-        drop(seen);
-        let worlds = all
-            .into_iter()
-            .zip(keep)
-            .filter_map(|(w, k)| k.then_some(w))
-            .collect();
+            .collect::<WorldSet>()
+            .into_vec();
         Checker {
             worlds,
             spontaneous,
@@ -144,16 +137,11 @@ impl Checker {
     /// The worlds after anything the documents allow to happen by itself, whatever the
     /// endpoint's control plane says (scenario files are judged against the documents).
     fn expanded_any_timing(&self) -> Vec<World> {
-        let mut out: Vec<World> = Vec::new();
-        let mut seen = BTreeSet::new();
+        let mut out = WorldSet::new();
         for w in &self.worlds {
-            for e in model::spontaneous(w) {
-                if seen.insert(e.clone()) {
-                    out.push(e);
-                }
-            }
+            out.extend(model::spontaneous(w));
         }
-        out
+        out.into_vec()
     }
 
     /// Every possibility of `action` from every world the model allows now.
@@ -204,17 +192,14 @@ impl Checker {
         look_for_flip: bool,
     ) -> StepVerdict {
         let before = self.expanded();
-        let mut next: Vec<World> = Vec::new();
-        let mut seen = BTreeSet::new();
+        let mut next = WorldSet::new();
         let mut exercised: BTreeMap<&'static str, Polarity> = BTreeMap::new();
         let mut mismatches: Vec<(bool, Mismatch)> = Vec::new();
         let mut allowed: Vec<String> = Vec::new();
         if *observed == Observation::Unknown {
             // The call may not have reached the endpoint at all.
             for w in &before {
-                if seen.insert(w.clone()) {
-                    next.push(w.clone());
-                }
+                next.insert_ref(w);
             }
         }
         for p in model::step_all(&before, action) {
@@ -227,9 +212,7 @@ impl Checker {
                     for (rule, pol) in &p.exercised {
                         exercised.entry(rule).or_insert(*pol);
                     }
-                    if seen.insert(after.clone()) {
-                        next.push(after);
-                    }
+                    next.insert(after);
                     if next.len() > MAX_WORLDS {
                         return StepVerdict::TooManyWorlds(next.len());
                     }
@@ -274,7 +257,7 @@ impl Checker {
             });
         }
         let worlds = next.len();
-        self.worlds = next;
+        self.worlds = next.into_vec();
         StepVerdict::Consistent(StepInfo {
             exercised: exercised.into_iter().collect(),
             worlds,

@@ -19,13 +19,42 @@ pub fn scenario_files(
     collect_json(dir, &mut files)
         .map_err(|e| Error::Scenario(format!("cannot read {}: {e}", dir.display())))?;
     files.sort();
+    let checked = on_every_core(&files, |f| {
+        plan::load_plan(f).and_then(|p| agrees_with_the_documents(f, p))
+    });
     Ok(files
-        .into_iter()
-        .map(|f| {
-            let plan = plan::load_plan(&f).and_then(|p| agrees_with_the_documents(&f, p));
-            (scenario_trial_name(dir, &f), plan)
-        })
+        .iter()
+        .zip(checked)
+        .map(|(f, plan)| (scenario_trial_name(dir, f), plan))
         .collect())
+}
+
+/// `f` of each item, the items shared out among the machine's cores (a dry run of each file
+/// is the larger part of loading a library); the results in the items' order.
+fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers.min(items.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, f(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// A plan whose `expect`s differ from what the documents allow is a broken file (checked

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use crate::emulator::{self, MutantInfo, ReadingSet};
 use crate::exit::{Error, ExitCode};
+use crate::plan::Plan;
 use crate::runner::{self, EmulatorSettings, RunConfig};
 use crate::target::{ConfigError, EndpointSpec};
 use crate::wire::Dialect;
@@ -345,9 +346,11 @@ pub async fn run(
     progress: &mut dyn FnMut(&Row),
 ) -> Result<SelftestReport, Error> {
     let mutants = chosen_mutants(config)?;
+    // The scenario library is read and checked against the documents once, not once per row.
+    let plans = crate::scenarios::load_scenarios(config.scenarios_dir.as_deref())?;
     let mut rows = Vec::new();
     for target in targets(config, &mutants) {
-        let row = run_one(config, target).await?;
+        let row = run_one(config, &plans, target).await?;
         progress(&row);
         rows.push(row);
     }
@@ -367,7 +370,7 @@ pub async fn run(
                 readings: ReadingSet::REFERENCE,
                 seed: config.seed + k,
             };
-            detected += u64::from(run_one(config, target).await?.ok());
+            detected += u64::from(run_one(config, &plans, target).await?.ok());
         }
         races.push(RaceRate {
             mutant: m.name.to_string(),
@@ -424,7 +427,11 @@ fn targets(config: &SelftestConfig, mutants: &[&'static MutantInfo]) -> Vec<Targ
     out
 }
 
-async fn run_one(config: &SelftestConfig, target: Target) -> Result<Row, Error> {
+async fn run_one(
+    config: &SelftestConfig,
+    plans: &[(String, Plan)],
+    target: Target,
+) -> Result<Row, Error> {
     let Target {
         mutant,
         dialect,
@@ -439,6 +446,7 @@ async fn run_one(config: &SelftestConfig, target: Target) -> Result<Row, Error> 
         seed: Some(seed),
         report_dir: None,
         scenarios_dir: config.scenarios_dir.clone(),
+        plans: Some(plans.to_vec()),
         save_regressions: false,
         emulator: EmulatorSettings {
             mutant: mutant.map(|m| m.name.to_string()),

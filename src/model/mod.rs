@@ -22,6 +22,9 @@
 pub mod rules;
 pub mod service;
 pub mod validate;
+mod world_set;
+
+pub use world_set::WorldSet;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -516,15 +519,18 @@ pub struct Backup {
 
 /// The whole state the documents describe.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Fields are compared in the order written: the cheap ones that tell worlds apart most often
+/// (a checker's worlds differ mostly in a reading) come before the servers and backups.
 pub struct World {
-    pub servers: BTreeMap<String, Server>,
-    /// In creation order (oldest first). Shared between worlds until one changes it (a checker
-    /// keeps many worlds that differ only in a reading, so cloning must be cheap).
-    pub backups: Arc<Vec<Backup>>,
     /// The manual-backup limit (50 by default; `ambiguity.limit-value`).
     pub limit: u32,
     pub readings: Readings,
     pub next_seq: u64,
+    pub servers: BTreeMap<String, Server>,
+    /// In creation order (oldest first). Shared between worlds until one changes it (a checker
+    /// keeps many worlds that differ only in a reading, so cloning must be cheap).
+    pub backups: Arc<Vec<Backup>>,
     /// BackupIds a listing showed gone for good: they never come back.
     pub gone: Arc<BTreeSet<String>>,
 }

@@ -820,12 +820,6 @@ pub fn spontaneous(world: &World) -> Vec<World> {
         }
         worlds.extend(endings);
     }
-    worlds.sort();
-    worlds.dedup();
-    // Keep the unchanged world first.
-    if let Some(pos) = worlds.iter().position(|w| w == world) {
-        let w = worlds.remove(pos);
-        worlds.insert(0, w);
-    }
-    worlds
+    // The unchanged world stays first.
+    worlds.into_iter().collect::<WorldSet>().into_vec()
 }
