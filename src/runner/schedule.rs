@@ -1,8 +1,8 @@
 //! The order of a run, so that a bug of any family shows within the first few hundred calls:
 //!
 //! 1. saved regressions (known failures, replayed first);
-//! 2. a first pass: the first scenario of each family directory (`scenarios/<family>/`), the
-//!    cheapest probe of each family of rules;
+//! 2. a first pass: the shortest scenario of each family directory (`scenarios/<family>/`),
+//!    the cheapest probe of each family of rules;
 //! 3. the other scenarios round-robin over the families, with a generated case after every
 //!    [`GENERATED_EVERY`] scenarios, so that no family waits behind another and generated cases
 //!    (whose parallel blocks probe races) start early;
@@ -27,8 +27,8 @@ fn family(name: &str) -> &str {
     }
 }
 
-/// The scenarios' indexes in running order: the saved regressions and the first of each
-/// family (the first pass), then the rest round-robin over the families.
+/// The scenarios' indexes in running order: the saved regressions and the shortest of each
+/// family (the first pass), then the rest round-robin over the families, shortest first.
 pub(super) fn scenario_order(scenarios: &[(String, Plan)]) -> (Vec<usize>, Vec<usize>) {
     let mut families: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let mut first = Vec::new();
@@ -38,10 +38,15 @@ pub(super) fn scenario_order(scenarios: &[(String, Plan)]) -> (Vec<usize>, Vec<u
             f => families.entry(f).or_default().push(i),
         }
     }
+    // Within a family, the cheapest scenario first (fewest steps; ties in the library's
+    // order): a short probe of each rule comes before a long walk through many.
+    for q in families.values_mut() {
+        q.sort_by_key(|&i| scenarios[i].1.steps.len());
+    }
     // Families in the library's order (the order their first file comes in).
     let mut queues: Vec<std::collections::VecDeque<usize>> =
         families.into_values().map(Into::into).collect();
-    queues.sort_by_key(|q| q.front().copied());
+    queues.sort_by_key(|q| q.iter().min().copied());
     first.extend(queues.iter_mut().filter_map(|q| q.pop_front()));
     let mut rest = Vec::new();
     while queues.iter().any(|q| !q.is_empty()) {
@@ -82,6 +87,7 @@ impl Run<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Step;
 
     fn named(names: &[&str]) -> Vec<(String, Plan)> {
         names
@@ -121,6 +127,34 @@ mod tests {
                 "scenario::limit::l2",
                 "scenario::ambiguity::a3"
             ]
+        );
+    }
+
+    #[test]
+    fn within_a_family_the_shortest_scenario_comes_first() {
+        let mut s = named(&[
+            "scenario::limit::long",
+            "scenario::limit::short",
+            "scenario::limit::middle",
+            "scenario::state::s1",
+        ]);
+        for (k, n) in [(0, 5), (1, 1), (2, 3)] {
+            s[k].1.steps = vec![
+                Step::Settle {
+                    backup_status: None
+                };
+                n
+            ];
+        }
+        let (first, rest) = scenario_order(&s);
+        let shown = |ix: &[usize]| -> Vec<&str> { ix.iter().map(|&i| s[i].0.as_str()).collect() };
+        assert_eq!(
+            shown(&first),
+            ["scenario::limit::short", "scenario::state::s1"]
+        );
+        assert_eq!(
+            shown(&rest),
+            ["scenario::limit::middle", "scenario::limit::long"]
         );
     }
 }
