@@ -28,6 +28,9 @@ pub(super) struct Failure {
     pub(super) timeline: Vec<TimelineEntry>,
     /// When the step flipped a reading the endpoint kept to before: which, and both answers.
     pub(super) flip: Option<Flip>,
+    /// For calls sent at once that no order explains: every rule some order breaks (a smaller
+    /// plan failing on any of them shows the same bug). Empty for a sequential step.
+    pub(super) others: Vec<&'static str>,
 }
 
 /// How one run of a plan ended.
@@ -249,6 +252,7 @@ impl<'s> Case<'s> {
                     exchange: None,
                     timeline: self.timeline.clone(),
                     flip: d.flip,
+                    others: vec![],
                 }))
             }
             StepVerdict::TooManyWorlds(n) => {
@@ -398,6 +402,7 @@ impl<'s> Case<'s> {
                 CaseResult::Diverged(Box::new(Failure {
                     allowed: d.allowed,
                     flip: d.flip,
+                    others: vec![],
                     ..failure
                 }))
             }
@@ -470,6 +475,7 @@ impl<'s> Case<'s> {
             exchange: Some(sent.exchange.clone()),
             timeline,
             flip: None,
+            others: vec![],
         }
     }
 }

@@ -40,6 +40,9 @@ pub struct NotLinearizable {
     /// Whether `furthest` is the order the endpoint answered in (else the order that got
     /// furthest).
     pub answer_order: bool,
+    /// Every rule some order of the calls breaks (`rule` among them): with no order that
+    /// explains the calls, each is a fair blame, and a smaller plan may settle which.
+    pub others: Box<[&'static str]>,
 }
 
 /// Like [`linearize`], for a history timed in microseconds since `wall0_ms` (epoch ms): the
@@ -102,6 +105,7 @@ fn run_search(
         via: None,
     });
     let mut best: Option<NotLinearizable> = None;
+    let mut broken: Vec<&'static str> = Vec::new();
     // A set's successors are numerically larger, so every way into a set is known before it
     // is expanded.
     for placed in 0..full {
@@ -122,6 +126,9 @@ fn run_search(
                     }
                 },
                 StepVerdict::Diverged(d) => {
+                    if !broken.contains(&d.mismatch.rule) {
+                        broken.push(d.mismatch.rule);
+                    }
                     let depth = placed.count_ones() as usize + 1;
                     if best.as_ref().is_none_or(|b| b.furthest.len() < depth) {
                         let mut furthest = path(&reached, &from, placed);
@@ -133,6 +140,7 @@ fn run_search(
                             furthest,
                             allowed: d.allowed,
                             answer_order: false,
+                            others: Box::default(),
                         });
                     }
                 }
@@ -152,16 +160,21 @@ fn run_search(
             }
             Ok((order, Checker::union(end.ways)))
         }
-        None => Err(in_answer_order(checker, timing, history)
-            .or(best)
-            .unwrap_or(NotLinearizable {
-                rule: "protocol.success",
-                message: "no order explains the calls".into(),
-                furthest: vec![],
-                failed_at: 0,
-                allowed: vec![],
-                answer_order: false,
-            })),
+        None => {
+            let mut e = in_answer_order(checker, timing, history)
+                .or(best)
+                .unwrap_or(NotLinearizable {
+                    rule: "protocol.success",
+                    message: "no order explains the calls".into(),
+                    furthest: vec![],
+                    failed_at: 0,
+                    allowed: vec![],
+                    answer_order: false,
+                    others: Box::default(),
+                });
+            e.others = broken.into_boxed_slice();
+            Err(e)
+        }
     }
 }
 
@@ -188,6 +201,7 @@ fn in_answer_order(
                     failed_at: i,
                     allowed: d.allowed,
                     answer_order: true,
+                    others: Box::default(),
                 })
             }
             StepVerdict::TooManyWorlds(_) => return None,
@@ -381,6 +395,37 @@ mod tests {
         ];
         let e = linearize(&c, &history).unwrap_err();
         assert_eq!(e.furthest.len(), 3, "{e:?}");
+        assert_eq!(e.others.to_vec(), [e.rule], "{e:?}");
+    }
+
+    /// A backup and the server's deletion both accepted at once: each order breaks another
+    /// rule, and every one is named (a smaller plan may settle which one the bug is).
+    #[test]
+    fn with_no_order_that_explains_a_block_the_rule_of_every_order_is_named() {
+        // Backups end only at settle, so the backup holds the lock.
+        let c = setup().settle_only();
+        let delete = Action::Call {
+            op: model::Operation::DeleteServer,
+            input: json!({"ServerName": "web"}),
+        };
+        let history = vec![
+            rec(
+                model::create_backup("web"),
+                created("web-20250101000000000"),
+                0,
+                10,
+            ),
+            rec(delete, Observation::Success(json!({})), 0, 10),
+        ];
+        let e = linearize(&c, &history).unwrap_err();
+        // The backup first: the deletion breaks the lock; the deletion first: the backup of a
+        // DELETING server breaks the state gate.
+        assert_eq!(
+            e.others.to_vec(),
+            ["server.backing-up.locked", "create-backup.state.refused"],
+            "{e:?}"
+        );
+        assert!(e.others.contains(&e.rule), "{e:?}");
     }
 
     /// Found by the 2,000-sequence test: two servers backed up at once, then listed. The

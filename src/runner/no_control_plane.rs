@@ -184,6 +184,7 @@ fn learning_failure(op: &str, rule: &'static str, message: &str, ex: &Exchange) 
         exchange: Some(ex.clone()),
         timeline: vec![],
         flip: None,
+        others: vec![],
     }
 }
 

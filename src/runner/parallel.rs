@@ -157,6 +157,7 @@ impl Case<'_> {
             exchange: Some(block.sent[e.failed_at].exchange.clone()),
             timeline,
             flip: None,
+            others: e.others.into_vec(),
         }
     }
 }

@@ -9,7 +9,10 @@ use super::session::Session;
 
 impl Session {
     /// Shrinks a failing generated plan with proptest's value tree, keeping candidates that fail
-    /// on the same rule. Each candidate runs on a freshly reset endpoint.
+    /// on the same rule. When the failure was calls sent at once that no order explains, a
+    /// candidate failing on a rule that another order of them broke shows the same bug, and
+    /// its (smaller) plan says better which rule it is. Each candidate runs on a freshly reset
+    /// endpoint.
     pub(super) async fn shrink(
         &mut self,
         tree: &mut Box<dyn ValueTree<Value = Plan>>,
@@ -17,7 +20,8 @@ impl Session {
         max_iters: u32,
         original: &Plan,
     ) -> (Plan, Failure) {
-        let rule = first.rule;
+        let mut same: Vec<&'static str> = first.others.clone();
+        same.push(first.rule);
         let mut best = (original.clone(), first);
         let mut iters = 0;
         if let Some(bar) = &self.progress {
@@ -34,7 +38,7 @@ impl Session {
                 candidate.origin = original.origin.clone();
                 let (result, _) = Case::run(self, &candidate).await;
                 match result {
-                    CaseResult::Diverged(f) if f.rule == rule => {
+                    CaseResult::Diverged(f) if same.contains(&f.rule) => {
                         if candidate.steps.len() <= best.0.steps.len() {
                             best = (candidate, *f);
                         }
