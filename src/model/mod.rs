@@ -518,10 +518,10 @@ pub struct Backup {
 }
 
 /// The whole state the documents describe.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 ///
 /// Fields are compared in the order written: the cheap ones that tell worlds apart most often
 /// (a checker's worlds differ mostly in a reading) come before the servers and backups.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct World {
     /// The manual-backup limit (50 by default; `ambiguity.limit-value`).
     pub limit: u32,

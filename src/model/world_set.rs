@@ -1,5 +1,5 @@
-//! Worlds without repeats, in the order they were first met. The checker and the dry run fold
-//! thousands of worlds per step. A set ordered by whole worlds compares many pairs field by
+//! Worlds without repeats, in the order they were first met. The checker folds thousands of
+//! worlds per step. A set ordered by whole worlds compares many pairs field by
 //! field; hashing whole worlds walks every backup of each (slower still). Here a world is
 //! hashed by a cheap fingerprint (its readings, limit, server statuses and its backups'
 //! statuses), and only worlds with the same fingerprint are compared (equal backup lists are
@@ -30,26 +30,32 @@ impl WorldSet {
 
     /// Adds `world` unless an equal one is in; says whether it was added.
     pub fn insert(&mut self, world: World) -> bool {
-        let hash = Self::fingerprint(&world);
-        let same = self.index.entry(hash).or_default();
-        if same.iter().any(|&i| self.worlds[i] == world) {
+        let Some(hash) = self.absent(&world) else {
             return false;
-        }
-        same.push(self.worlds.len());
-        self.worlds.push(world);
+        };
+        self.push(hash, world);
         true
     }
 
     /// Adds a copy of `world` unless an equal one is in (no copy is made then).
     pub fn insert_ref(&mut self, world: &World) -> bool {
-        let hash = Self::fingerprint(world);
-        let same = self.index.entry(hash).or_default();
-        if same.iter().any(|&i| self.worlds[i] == *world) {
+        let Some(hash) = self.absent(world) else {
             return false;
-        }
-        same.push(self.worlds.len());
-        self.worlds.push(world.clone());
+        };
+        self.push(hash, world.clone());
         true
+    }
+
+    /// `world`'s fingerprint when no equal world is in yet.
+    fn absent(&self, world: &World) -> Option<u64> {
+        let hash = Self::fingerprint(world);
+        let same = self.index.get(&hash).map_or(&[][..], Vec::as_slice);
+        (!same.iter().any(|&i| self.worlds[i] == *world)).then_some(hash)
+    }
+
+    fn push(&mut self, hash: u64, world: World) {
+        self.index.entry(hash).or_default().push(self.worlds.len());
+        self.worlds.push(world);
     }
 
     /// A hash of the parts of `world` that are cheap to read; equal worlds have equal ones.
@@ -76,31 +82,9 @@ impl WorldSet {
         self.worlds.is_empty()
     }
 
-    pub fn iter(&self) -> std::slice::Iter<'_, World> {
-        self.worlds.iter()
-    }
-
     /// The worlds, in the order first met.
     pub fn into_vec(self) -> Vec<World> {
         self.worlds
-    }
-}
-
-impl IntoIterator for WorldSet {
-    type Item = World;
-    type IntoIter = std::vec::IntoIter<World>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.worlds.into_iter()
-    }
-}
-
-impl<'a> IntoIterator for &'a WorldSet {
-    type Item = &'a World;
-    type IntoIter = std::slice::Iter<'a, World>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.worlds.iter()
     }
 }
 
