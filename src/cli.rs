@@ -390,6 +390,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Error> {
     config.cases = args.cases.cases;
     config.seed = args.cases.seed;
     config.stop_at_first = args.cases.fail_fast;
+    note_missing_scenarios(&args.scenarios);
     config.scenarios_dir = Some(args.scenarios);
     config.save_regressions = !args.no_save_regressions;
     finish(runner::run(config).await?)
@@ -398,6 +399,19 @@ async fn run(args: RunArgs) -> Result<ExitCode, Error> {
 async fn replay(args: ReplayArgs) -> Result<ExitCode, Error> {
     let config = run_config(&args.endpoint)?;
     finish(runner::replay(config, &args.file).await?)
+}
+
+/// A scenario directory that does not exist means "generated cases only" (the benchmarks ask
+/// for that on purpose), but run from outside the repository the default `scenarios/` is easy
+/// to miss: say so before the run rather than let the library silently not run.
+fn note_missing_scenarios(dir: &std::path::Path) {
+    if !dir.exists() {
+        eprintln!(
+            "note: no scenario directory at {}: only generated cases run \
+             (hint: run from the repository root, or pass --scenarios DIR)",
+            dir.display()
+        );
+    }
 }
 
 fn finish(outcome: runner::RunOutcome) -> Result<ExitCode, Error> {
@@ -458,6 +472,7 @@ async fn selftest(args: SelftestArgs) -> Result<ExitCode, Error> {
             .map(|name| parse_readings(std::slice::from_ref(name)))
             .collect::<Result<Vec<_>, _>>()?
     };
+    note_missing_scenarios(&args.scenarios);
     let config = selftest::SelftestConfig {
         cases: args.cases,
         seed: args.seed,

@@ -85,6 +85,7 @@ fn exit_0_a_bare_run_against_the_embedded_emulator_passes() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("PASS"), "{}", text(&o));
+    assert!(!text(&o).contains("no scenario directory"), "{}", text(&o));
     for f in ["report.json", "report.html", "junit.xml"] {
         assert!(reports.join(f).exists(), "{f} was not written");
     }
@@ -339,6 +340,13 @@ fn the_same_seed_gives_the_same_run() {
             dir.path(),
         );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        // A missing scenario directory is said out loud, with what to do.
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains("no scenario directory at /nonexistent: only generated cases run")
+                && stderr.contains("--scenarios DIR"),
+            "{stderr}"
+        );
         let r = report_json(&reports);
         let trials: Vec<(String, String)> = r["trials"]
             .as_array()

@@ -1,9 +1,7 @@
 //! The emulator's control plane (fixtures, settle, reset) and asynchronous backups: what
 //! finishes when, and creation times after a reset.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn the_control_plane_sets_fixtures_and_refuses_bad_requests() {

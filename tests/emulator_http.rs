@@ -3,9 +3,7 @@
 //! `tower::ServiceExt::oneshot` (helpers in `common/`). The control plane, races, SigV4, the
 //! mutants and the model's agreement have files of their own (`tests/emulator_*.rs`).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn create_backup_answers_a_backup_in_the_service_shape() {

@@ -1,9 +1,7 @@
 //! The reference model agrees with the emulator: a tour whose every answer the model accepts,
 //! and that catches the mutants.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// The model as a checker: folds each answer over the worlds the model allows (any reading,
 /// anything an endpoint may do by itself between calls) and keeps those that explain it.

@@ -1,9 +1,7 @@
 //! One witness per mutant of the emulator: a short scenario where the mutant answers
 //! differently from the reference.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 mod mutant {
     use super::*;

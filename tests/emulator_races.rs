@@ -1,9 +1,7 @@
 //! Calls at once through a real socket on 127.0.0.1: one CreateBackup wins, and the
 //! racy-create mutant lets parallel calls through.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// 32 CreateBackup calls at once on one server through a real socket: (successes, errors seen,
 /// backups listed afterwards).

@@ -1,9 +1,7 @@
 //! The emulator's SigV4 verification: a correctly signed request passes, bad signatures are
 //! refused as AWS refuses them.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 mod sigv4 {
     use super::*;

@@ -11,7 +11,7 @@
 //! finishes (here, by itself after a few milliseconds), and no other backup can start meanwhile;
 //! at most 50 manual backups (LIMIT_EXCEEDED). Every other target is a 404 without a code.
 
-mod stub_runs;
+use crate::stub_runs;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -12,7 +12,7 @@
 //! DescribeBackups with an unknown ServerName is ResourceNotFoundException (A13); seeded backups
 //! are dated a day in the past, one second apart.
 
-mod stub_runs;
+use crate::stub_runs;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -895,7 +895,7 @@ fn the_failing_report_renders_in_a_headless_browser() {
     let report = sample_fail();
     let written = write_all(&report, dir.path(), &secrets()).unwrap();
     if let Some(keep) = std::env::var_os("REPORTS_SAMPLE_DIR") {
-        // For a person to look at: REPORTS_SAMPLE_DIR=/tmp/sample cargo test --test reports
+        // For a person to look at: REPORTS_SAMPLE_DIR=/tmp/sample cargo test --test integration reports::
         write_all(&sample_fail(), Path::new(&keep), &secrets()).unwrap();
         write_all(&sample_error(), &Path::new(&keep).join("error"), &secrets()).unwrap();
         write_all(&sample_huge(), &Path::new(&keep).join("huge"), &secrets()).unwrap();

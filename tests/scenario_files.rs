@@ -16,14 +16,21 @@ use opsworkscm_conformance::plan::{load_plan, Plan, Step};
 
 /// The families of the library (first directory under `scenarios/`); `regressions` holds shrunk
 /// counterexamples.
-const FAMILIES: [&str; 10] = [
+const FAMILIES: [&str; 17] = [
     "state",
     "backing-up",
     "limit",
     "async",
     "not-found",
     "validation",
+    "server-name",
+    "tags",
     "listing",
+    "effect",
+    "restore",
+    "delete-server",
+    "delete-backup",
+    "update-server",
     "other-operations",
     "ambiguity",
     "race",
