@@ -298,10 +298,7 @@ pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
     }
     let readings = parse_readings(&e.readings)?;
     if let Some(m) = &e.mutant {
-        emulator::find_mutant(m).map_err(|why| ConfigError {
-            message: format!("unknown mutant {m:?}: {why}"),
-            hint: "list them with `opsworkscm-conformance emulate --list-mutants`".into(),
-        })?;
+        emulator::find_mutant(m)?;
     }
     if e.timeout == 0 {
         return Err(ConfigError {
@@ -350,13 +347,7 @@ pub fn run_config(e: &EndpointArgs) -> Result<RunConfig, Error> {
 
 /// The `--reading` values as a set (a usage error names the bad one).
 fn parse_readings(names: &[String]) -> Result<ReadingSet, Error> {
-    ReadingSet::parse(names).map_err(|why| {
-        ConfigError {
-            message: why,
-            hint: "list them with `opsworkscm-conformance emulate --list-readings`".into(),
-        }
-        .into()
-    })
+    Ok(ReadingSet::parse(names)?)
 }
 
 /// Runs the parsed command on a new async runtime; returns the exit code. Every exit of the
@@ -437,10 +428,7 @@ async fn emulate(args: EmulateArgs) -> Result<ExitCode, Error> {
     }
     let readings = parse_readings(&args.readings)?;
     if let Some(m) = &args.mutant {
-        emulator::find_mutant(m).map_err(|why| ConfigError {
-            message: format!("unknown mutant {m:?}: {why}"),
-            hint: "list them with `opsworkscm-conformance emulate --list-mutants`".into(),
-        })?;
+        emulator::find_mutant(m)?;
     }
     emulator::serve_until_ctrl_c(EmulatorConfig {
         listen: args.listen,

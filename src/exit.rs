@@ -27,7 +27,7 @@ impl From<ExitCode> for std::process::ExitCode {
 }
 
 /// A configuration error: exit code 2, with a hint.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}\n(hint: {hint})")]
 pub struct ConfigError {
     pub message: String,

@@ -15,7 +15,7 @@ use crate::emulator::{self, MutantInfo, ReadingSet};
 use crate::exit::{Error, ExitCode};
 use crate::plan::Plan;
 use crate::runner::{self, EmulatorSettings, RunConfig};
-use crate::target::{ConfigError, EndpointSpec};
+use crate::target::EndpointSpec;
 use crate::wire::Dialect;
 
 /// What to run.
@@ -383,12 +383,7 @@ pub async fn run(
 
 fn chosen_mutants(config: &SelftestConfig) -> Result<Vec<&'static MutantInfo>, Error> {
     for wanted in &config.mutants {
-        emulator::find_mutant(wanted).map_err(|why| {
-            Error::Config(ConfigError {
-                message: format!("unknown mutant {wanted:?}: {why}"),
-                hint: "list them with `opsworkscm-conformance emulate --list-mutants`".into(),
-            })
-        })?;
+        emulator::find_mutant(wanted)?;
     }
     Ok(emulator::mutants()
         .iter()

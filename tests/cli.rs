@@ -204,9 +204,15 @@ fn exit_2_bad_flags_urls_and_scenario_files_say_what_to_do() {
     let o = run(&["run", "--cases", "many"], dir.path());
     assert_eq!(o.status.code(), Some(2));
 
+    // A misspelled mutant or reading: the nearest names, and one hint, said once.
     let o = run(&["run", "--mutant", "limit-off-by-won"], dir.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("limit-off-by-one"), "{}", text(&o));
+    assert_eq!(text(&o).matches("hint:").count(), 1, "{}", text(&o));
+    let o = run(&["run", "--reading", "limit-eleven"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--list-readings"), "{}", text(&o));
+    assert_eq!(text(&o).matches("hint:").count(), 1, "{}", text(&o));
 
     let scenarios = dir.path().join("scenarios");
     std::fs::create_dir_all(&scenarios).unwrap();

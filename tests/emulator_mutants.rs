@@ -13,9 +13,12 @@ mod mutant {
             assert_eq!(find_mutant(m.name).unwrap().name, m.name);
         }
         let err = find_mutant("limit-of-by-one-high").unwrap_err();
-        assert!(err.contains("did you mean limit-off-by-one-high"), "{err}");
+        assert!(
+            err.message.contains("did you mean limit-off-by-one-high"),
+            "{err}"
+        );
         let err = find_mutant("no-such-bug").unwrap_err();
-        assert!(err.contains("--list-mutants"), "{err}");
+        assert!(err.hint.contains("--list-mutants"), "{err}");
         let err = Emulator::new(&EmulatorConfig {
             mutant: Some("status-lowercas".into()),
             ..config()

@@ -6,6 +6,13 @@ use aws_sdk_opsworkscm::config::retry::RetryConfig;
 use aws_sdk_opsworkscm::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_opsworkscm::types::{BackupStatus, BackupType, ServerStatus};
 use aws_sdk_opsworkscm::{Client, Config};
+use aws_smithy_runtime_api::client::http::{
+    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::http::{Response, StatusCode};
+use aws_smithy_types::body::SdkBody;
 use opsworkscm_conformance::emulator::{self, EmulatorConfig, RunningEmulator};
 use serde_json::{json, Value};
 
@@ -24,10 +31,54 @@ fn sdk(url: &str, region: &str) -> Client {
         .endpoint_url(url)
         .region(Region::new(region.to_string()))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .http_client(http_client_fn(|_, _| {
+            SharedHttpConnector::new(Reqwest(opsworkscm_conformance::target::http_client()))
+        }))
         .retry_config(RetryConfig::disabled())
         .build();
     Client::from_conf(config)
+}
+
+/// The SDK's HTTP connection for these tests: the request the SDK built, signed and serialized,
+/// sent as it is by the harness's own HTTP client (reqwest), so that the tests need no second
+/// HTTP stack (the SDK's default client brings hyper's HTTP/2 and its own TLS to the build).
+#[derive(Debug)]
+struct Reqwest(reqwest::Client);
+
+impl HttpConnector for Reqwest {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let client = self.0.clone();
+        HttpConnectorFuture::new(async move {
+            let method = reqwest::Method::from_bytes(request.method().as_bytes())
+                .map_err(|e| ConnectorError::other(e.into(), None))?;
+            let mut sent = client.request(method, request.uri());
+            for (name, value) in request.headers() {
+                sent = sent.header(name, value);
+            }
+            let body = request.body().bytes().unwrap_or_default().to_vec();
+            let answer = sent
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| ConnectorError::io(e.into()))?;
+            let status = StatusCode::try_from(answer.status().as_u16())
+                .map_err(|e| ConnectorError::other(e.into(), None))?;
+            let headers = answer.headers().clone();
+            let bytes = answer
+                .bytes()
+                .await
+                .map_err(|e| ConnectorError::io(e.into()))?;
+            let mut response = Response::new(status, SdkBody::from(bytes.to_vec()));
+            for (name, value) in &headers {
+                if let Ok(value) = value.to_str() {
+                    response
+                        .headers_mut()
+                        .append(name.as_str().to_owned(), value.to_owned());
+                }
+            }
+            Ok(response)
+        })
+    }
 }
 
 async fn put_server(url: &str, name: &str, body: Value) {

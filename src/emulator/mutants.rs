@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::readings::{self, error, ReadingSet};
+use crate::exit::ConfigError;
 use crate::model::{
     self, Backup, BackupStatus, BackupType, ErrorKind, Expected, Operation, Pending, Possible,
     ServerStatus, World,
@@ -228,7 +229,7 @@ pub fn mutants() -> &'static [MutantInfo] {
 }
 
 /// Looks a mutant up by name; an unknown name gets the closest names as suggestions.
-pub fn find_mutant(name: &str) -> Result<&'static MutantInfo, String> {
+pub fn find_mutant(name: &str) -> Result<&'static MutantInfo, ConfigError> {
     if let Some(m) = MUTANTS.iter().find(|m| m.name == name) {
         return Ok(m);
     }
@@ -254,8 +255,10 @@ pub fn find_mutant(name: &str) -> Result<&'static MutantInfo, String> {
     if !close.is_empty() {
         message.push_str(&format!("; did you mean {}?", close.join(", ")));
     }
-    message.push_str(" (hint: `opsworkscm-conformance emulate --list-mutants` lists them all)");
-    Err(message)
+    Err(ConfigError {
+        message,
+        hint: "`opsworkscm-conformance emulate --list-mutants` lists them all".into(),
+    })
 }
 
 /// Levenshtein distance, on characters.
@@ -279,7 +282,7 @@ fn distance(a: &str, b: &str) -> usize {
 }
 
 impl Mutant {
-    pub(crate) fn from_name(name: &str) -> Result<Mutant, String> {
+    pub(crate) fn from_name(name: &str) -> Result<Mutant, ConfigError> {
         let info = find_mutant(name)?;
         Ok(match info.name {
             "limit-off-by-one-high" => Mutant::LimitOffByOneHigh,
@@ -747,10 +750,12 @@ mod tests {
 
     #[test]
     fn unknown_names_get_suggestions() {
-        let err = find_mutant("limit-off-by-one").unwrap_err();
+        let err = find_mutant("limit-off-by-one").unwrap_err().message;
         assert!(err.contains("did you mean"), "{err}");
         assert!(err.contains("limit-off-by-one-high"), "{err}");
         let err = find_mutant("racy-creat").unwrap_err();
-        assert!(err.contains("racy-create"), "{err}");
+        assert!(err.message.contains("racy-create"), "{err}");
+        assert!(err.hint.contains("--list-mutants"), "{err}");
+        assert_eq!(err.to_string().matches("hint").count(), 1, "{err}");
     }
 }

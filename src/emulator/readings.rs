@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::exit::ConfigError;
 use crate::model::service::{ServiceModel, Shape};
 use crate::model::{
     self, Action, BackupStatus, BackupType, ErrorKind, Expected, Operation, Pending, Possible,
@@ -195,14 +196,17 @@ impl ReadingSet {
     }
 
     /// The `--reading` values, `all` included; refuses unknown names and exclusive pairs.
-    pub fn parse(names: &[String]) -> Result<ReadingSet, String> {
+    pub fn parse(names: &[String]) -> Result<ReadingSet, ConfigError> {
         let mut set = ReadingSet::REFERENCE;
         for name in names {
             let add = if name == "all" {
                 ReadingSet::all()
             } else {
-                let r = Reading::from_name(name).ok_or_else(|| {
-                    format!("unknown reading {name:?} (hint: `opsworkscm-conformance emulate --list-readings` lists them)")
+                let r = Reading::from_name(name).ok_or_else(|| ConfigError {
+                    message: format!("unknown reading {name:?}"),
+                    hint: "`opsworkscm-conformance emulate --list-readings` lists them; `all` \
+                           serves every one that can be served together"
+                        .into(),
                 })?;
                 ReadingSet::of(&[r])
             };
@@ -218,12 +222,14 @@ impl ReadingSet {
                     .into_iter()
                     .find(|r| r.info().exclusive == group)
                     .unwrap_or(a);
-                return Err(format!(
-                    "readings {} and {} cannot be served together (hint: pick one; `all` serves {})",
-                    a.name(),
-                    b.name(),
-                    served.name()
-                ));
+                return Err(ConfigError {
+                    message: format!(
+                        "readings {} and {} cannot be served together",
+                        a.name(),
+                        b.name()
+                    ),
+                    hint: format!("pick one; `all` serves {}", served.name()),
+                });
             }
         }
         Ok(set)
@@ -654,12 +660,12 @@ mod tests {
         let err =
             ReadingSet::parse(&["error-type-namespaced".into(), "error-type-suffixed".into()])
                 .unwrap_err();
-        assert!(
-            err.contains("cannot be served together") && err.contains("hint"),
-            "{err}"
-        );
+        assert!(err.message.contains("cannot be served together"), "{err}");
+        assert!(err.hint.contains("pick one"), "{err}");
         let err = ReadingSet::parse(&["limit-eleven".into()]).unwrap_err();
-        assert!(err.contains("--list-readings"), "{err}");
+        assert!(err.hint.contains("--list-readings"), "{err}");
+        // One hint, said once.
+        assert_eq!(err.to_string().matches("hint").count(), 1, "{err}");
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl Emulator {
         let mutant = match &config.mutant {
             None => None,
             Some(name) => {
-                let info = super::find_mutant(name).map_err(anyhow::Error::msg)?;
+                let info = super::find_mutant(name)?;
                 if let Some(d) = info.dialect.filter(|d| *d != config.dialect) {
                     anyhow::bail!(
                         "mutant {} only makes sense in the {} dialect (hint: add `--dialect {}`)",
@@ -81,7 +81,7 @@ impl Emulator {
                         d.name()
                     );
                 }
-                Some(Mutant::from_name(name).map_err(anyhow::Error::msg)?)
+                Some(Mutant::from_name(name)?)
             }
         };
         let readings = config.readings;
