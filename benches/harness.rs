@@ -5,8 +5,8 @@
 //!
 //! | group | what | target |
 //! | --- | --- | --- |
-//! | `harness` | calls/s of `runner::run` (scenarios off) vs a plain keep-alive reqwest loop sending the same requests to the same emulator | ratio >= 0.7 |
-//! | `emulator` | requests/s of the emulator vs a minimal axum handler answering a fixed body, N keep-alive clients on loopback | ratio >= 0.7 |
+//! | `harness` | CPU per call (client and emulator) of `runner::run` (scenarios off) vs a plain keep-alive reqwest loop sending the same requests to the same emulator, 3 alternating rounds | ratio >= 0.8 |
+//! | `emulator` | server CPU per request of the emulator vs a minimal axum handler that parses the JSON request and answers a body of the same size, N keep-alive clients on loopback, 3 alternating rounds | ratio >= 0.7 |
 //! | `mutants` | per mutant: calls and seconds to detection (default self-test), shrunk plan length vs the shortest plan that shows the bug | - |
 //! | `default-run` | wall time of a default run (256 cases + the scenario library) | < 5 s |
 //! | `memory` | peak RSS (VmHWM) of a 10,000-case run, in a child process of this binary | < 100 MB |
@@ -167,76 +167,134 @@ fn emulator_config() -> EmulatorConfig {
 // ---------------------------------------------------------------------------------------------
 // 1. Harness throughput: runner::run vs a raw reqwest loop sending the same requests.
 
+/// Median and spread of one figure over the rounds: `median (min-max)`.
+fn spread(v: &[f64], digits: usize) -> String {
+    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!(
+        "{:.d$} ({:.d$}-{:.d$})",
+        median(v.to_vec()),
+        min,
+        max,
+        d = digits
+    )
+}
+
+/// CPU seconds (user + system) this whole process used so far (clock ticks of 10 ms).
+fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
+/// One measured window of a client against the emulator: calls, wall seconds, the client's
+/// CPU seconds (the process less the emulator's threads) and the emulator's.
+struct Window {
+    calls: u64,
+    secs: f64,
+    client_cpu: f64,
+    server_cpu: f64,
+}
+
+impl Window {
+    fn measure(threads: &ServerThreads, run: impl FnOnce() -> (u64, f64)) -> Window {
+        let (p0, s0) = (process_cpu_seconds(), threads.cpu_seconds());
+        let (calls, secs) = run();
+        let server_cpu = threads.cpu_seconds() - s0;
+        Window {
+            calls,
+            secs,
+            client_cpu: process_cpu_seconds() - p0 - server_cpu,
+            server_cpu,
+        }
+    }
+
+    /// CPU seconds of both sides per call.
+    fn cpu_per_call(&self) -> f64 {
+        (self.client_cpu + self.server_cpu) / self.calls as f64
+    }
+}
+
 fn harness_throughput() -> Vec<[String; 4]> {
     println!("\n== harness: runner::run vs a raw keep-alive reqwest loop (same requests, same emulator) ==");
-    // The runtime the CLI uses: multi-thread, one worker per core.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    rt.block_on(async {
-        let emu = emulator::start(emulator_config())
-            .await
-            .expect("the emulator starts");
-        let mut rows = Vec::new();
-        let mut summary = Vec::new();
-        for (cases, rounds) in [(256u64, 3usize), (1000, 1)] {
-            let plans = generate::plans_for_seed(&GenConfig::default(), SEED, cases as usize);
-            let steps: usize = plans.iter().map(|p| p.steps.len()).sum();
-            let (mut h_rates, mut r_rates) = (Vec::new(), Vec::new());
-            let (mut h_calls, mut r_calls, mut h_secs, mut r_secs) = (0, 0, 0.0, 0.0);
-            for _ in 0..rounds {
-                let (calls, secs) = harness_once(&emu, cases).await;
-                h_rates.push(calls as f64 / secs);
-                (h_calls, h_secs) = (calls, secs);
-                let (calls, secs) = raw_once(&emu.url, &plans).await;
-                r_rates.push(calls as f64 / secs);
-                (r_calls, r_secs) = (calls, secs);
-            }
-            if h_calls != r_calls {
-                eprintln!(
-                    "warning: the raw loop sent {r_calls} requests, the harness {h_calls}: the replay is not exact"
-                );
-            }
-            let (h, r) = (median(h_rates), median(r_rates));
-            rows.push(vec![
-                format!("{cases}"),
-                format!("{steps}"),
-                format!("{h_calls}"),
-                format!("{h_secs:.2}"),
-                format!("{h:.0}"),
-                format!("{r_calls}"),
-                format!("{r_secs:.3}"),
-                format!("{r:.0}"),
-                format!("{:.3}", h / r),
-                format!("{:.0}", 1e6 / h - 1e6 / r),
-            ]);
-            summary.push([
-                format!("harness/raw calls/s, {cases} cases"),
-                format!("{:.3} ({h:.0} vs {r:.0} calls/s)", h / r),
-                ">= 0.7".into(),
-                verdict(h / r >= 0.7),
+    // The emulator on a runtime of its own, so that its CPU time can be told from the client's.
+    let (server_rt, threads) = ServerThreads::runtime(2);
+    let client_rt = runtime(2, "bench-client");
+    let emu = server_rt
+        .block_on(emulator::start(emulator_config()))
+        .expect("the emulator starts");
+    let mut rows = Vec::new();
+    let mut summary = Vec::new();
+    const ROUNDS: usize = 3;
+    for cases in [256u64, 1000] {
+        let plans = generate::plans_for_seed(&GenConfig::default(), SEED, cases as usize);
+        let steps: usize = plans.iter().map(|p| p.steps.len()).sum();
+        // Harness and raw loop alternate, round after round, so that a drift of the machine's
+        // speed touches both.
+        let (mut wall, mut cpu, mut client_us) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut h_calls, mut r_calls) = (0, 0);
+        for _ in 0..ROUNDS {
+            let h = Window::measure(&threads, || client_rt.block_on(harness_once(&emu, cases)));
+            let r = Window::measure(&threads, || client_rt.block_on(raw_once(&emu.url, &plans)));
+            (h_calls, r_calls) = (h.calls, r.calls);
+            wall.push((h.calls as f64 / h.secs) / (r.calls as f64 / r.secs));
+            cpu.push(r.cpu_per_call() / h.cpu_per_call());
+            client_us.push(vec![
+                h.client_cpu * 1e6 / h.calls as f64,
+                r.client_cpu * 1e6 / r.calls as f64,
+                h.server_cpu * 1e6 / h.calls as f64,
+                h.calls as f64 / h.secs,
             ]);
         }
-        emu.shutdown().await;
-        print_rows(
-            &[
-                "cases",
-                "plan steps",
-                "harness calls",
-                "harness s",
-                "harness calls/s",
-                "raw requests",
-                "raw s",
-                "raw req/s",
-                "ratio",
-                "harness µs/call over raw",
-            ],
-            &rows,
-        );
-        println!("(rates are medians of the rounds: 3 for 256 cases, 1 for 1000; seed {SEED}; scenarios and the concurrency property off)");
-        summary
-    })
+        if h_calls != r_calls {
+            eprintln!(
+                "warning: the raw loop sent {r_calls} requests, the harness {h_calls}: the replay is not exact"
+            );
+        }
+        let col = |i: usize| client_us.iter().map(|v| v[i]).collect::<Vec<f64>>();
+        rows.push(vec![
+            format!("{cases}"),
+            format!("{steps}"),
+            format!("{h_calls}"),
+            spread(&col(3), 0),
+            spread(&col(0), 0),
+            spread(&col(1), 0),
+            spread(&col(2), 0),
+            spread(&wall, 3),
+            spread(&cpu, 3),
+        ]);
+        let m = median(cpu.clone());
+        summary.push([
+            format!("harness/raw, CPU per call (both sides), {cases} cases"),
+            format!(
+                "{} (wall calls/s ratio {})",
+                spread(&cpu, 3),
+                spread(&wall, 3)
+            ),
+            ">= 0.8".into(),
+            verdict(m >= 0.8),
+        ]);
+    }
+    server_rt.block_on(emu.shutdown());
+    print_rows(
+        &[
+            "cases",
+            "plan steps",
+            "calls",
+            "harness calls/s",
+            "harness client CPU µs/call",
+            "raw client CPU µs/req",
+            "emulator CPU µs/call",
+            "ratio wall calls/s",
+            "ratio CPU per call",
+        ],
+        &rows,
+    );
+    println!("(median (min-max) of {ROUNDS} alternating rounds; ratio = raw ÷ harness CPU per call, both sides counted; seed {SEED}; scenarios off)");
+    summary
 }
 
 /// One `runner::run` of `cases` generated cases against `emu`; (calls, seconds).
@@ -494,7 +552,8 @@ struct Mix {
 }
 
 fn emulator_throughput() -> Vec<[String; 4]> {
-    println!("\n== emulator: the emulator vs a minimal axum handler (fixed body), keep-alive clients on loopback ==");
+    println!("\n== emulator: the emulator vs a minimal axum handler (parses the request's JSON, answers a body of the same size), keep-alive clients on loopback ==");
+    const ROUNDS: usize = 3;
     let (server_rt, threads) = ServerThreads::runtime(2);
     let client_rt = runtime(2, "bench-client");
     let emu = server_rt
@@ -548,40 +607,61 @@ fn emulator_throughput() -> Vec<[String; 4]> {
         });
         let minimal_url = server_rt.block_on(minimal_server(fixed.clone()));
         for clients in [1usize, 8] {
-            let mut pair = Vec::new();
-            for (server, url) in [
-                ("emulator", emu.url.as_str()),
-                ("minimal axum", minimal_url.as_str()),
-            ] {
-                let (count, errors, cpu, secs) =
-                    client_rt.block_on(load(url, &mix.requests, clients, warmup, window, &threads));
-                let rps = count as f64 / secs;
-                pair.push(rps);
+            // Emulator and minimal handler alternate, round after round.
+            let (mut cpu_ratio, mut rps_ratio) = (Vec::new(), Vec::new());
+            let mut per_server: [Vec<(f64, f64, f64, u64)>; 2] = [Vec::new(), Vec::new()];
+            for _ in 0..ROUNDS {
+                let mut round = Vec::new();
+                for (k, url) in [emu.url.as_str(), minimal_url.as_str()]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let (count, errors, cpu, secs) = client_rt.block_on(load(
+                        url,
+                        &mix.requests,
+                        clients,
+                        warmup,
+                        window,
+                        &threads,
+                    ));
+                    let (rps, cpu_us) = (count as f64 / secs, cpu * 1e6 / count as f64);
+                    per_server[k].push((rps, cpu_us, cpu / secs * 100.0, errors));
+                    round.push((rps, cpu_us));
+                }
+                rps_ratio.push(round[0].0 / round[1].0);
+                cpu_ratio.push(round[1].1 / round[0].1);
+            }
+            for (k, server) in ["emulator", "minimal axum"].into_iter().enumerate() {
+                let col = |f: fn(&(f64, f64, f64, u64)) -> f64| {
+                    per_server[k].iter().map(f).collect::<Vec<f64>>()
+                };
                 rows.push(vec![
                     mix.name.to_string(),
                     clients.to_string(),
                     server.to_string(),
-                    format!("{rps:.0}"),
-                    format!("{:.1}", cpu * 1e6 / count as f64),
-                    format!("{:.0}", cpu / secs * 100.0),
-                    format!("{errors}"),
-                    if server == "emulator" {
+                    spread(&col(|r| r.0), 0),
+                    spread(&col(|r| r.1), 1),
+                    spread(&col(|r| r.2), 0),
+                    format!("{}", per_server[k].iter().map(|r| r.3).sum::<u64>()),
+                    if k == 0 {
                         String::new()
                     } else {
-                        format!("{:.3}", pair[0] / pair[1])
+                        format!("{} / {}", spread(&cpu_ratio, 3), spread(&rps_ratio, 3))
                     },
                 ]);
             }
             summary.push([
-                format!("emulator/minimal req/s, {}, {clients} clients", mix.name),
                 format!(
-                    "{:.3} ({:.0} vs {:.0} req/s)",
-                    pair[0] / pair[1],
-                    pair[0],
-                    pair[1]
+                    "emulator/minimal, server CPU per request, {}, {clients} clients",
+                    mix.name
+                ),
+                format!(
+                    "{} (req/s ratio {})",
+                    spread(&cpu_ratio, 3),
+                    spread(&rps_ratio, 3)
                 ),
                 ">= 0.7".into(),
-                verdict(pair[0] / pair[1] >= 0.7),
+                verdict(median(cpu_ratio) >= 0.7),
             ]);
         }
         println!(
@@ -600,12 +680,13 @@ fn emulator_throughput() -> Vec<[String; 4]> {
             "server CPU µs/req",
             "server CPU %",
             "non-2xx/4xx",
-            "ratio emulator/minimal",
+            "ratio: CPU per request / req/s",
         ],
         &rows,
     );
     println!(
-        "(each: {} ms warm-up, {} ms measured; server and clients on two runtimes of 2 workers each, sharing the cores)",
+        "(median (min-max) of {ROUNDS} alternating rounds, each {} ms warm-up and {} ms measured; \
+         CPU ratio = minimal ÷ emulator server CPU per request; server and clients on two runtimes of 2 workers each, sharing the cores)",
         warmup.as_millis(),
         window.as_millis()
     );
@@ -628,13 +709,24 @@ async fn send(
     Some((status, resp.bytes().await.ok()?))
 }
 
-/// A minimal axum server: `POST /` answers a fixed aws-json body.
+/// A minimal axum server: `POST /` parses the request's JSON body and answers a fixed aws-json
+/// body (the emulator's own answer to the same request: the same size).
 async fn minimal_server(body: bytes::Bytes) -> String {
     let router = axum::Router::new().route(
         "/",
-        axum::routing::post(move || {
+        axum::routing::post(move |request: bytes::Bytes| {
             let body = body.clone();
-            async move { ([("content-type", wire::AWS_JSON_CONTENT_TYPE)], body) }
+            async move {
+                let status = match serde_json::from_slice::<Value>(&request) {
+                    Ok(_) => axum::http::StatusCode::OK,
+                    Err(_) => axum::http::StatusCode::BAD_REQUEST,
+                };
+                (
+                    status,
+                    [("content-type", wire::AWS_JSON_CONTENT_TYPE)],
+                    body,
+                )
+            }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

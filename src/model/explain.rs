@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use regex::Regex;
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::*;
@@ -532,17 +533,30 @@ fn abbreviate(v: &Value) -> String {
 
 /// Checks a DescribeBackups listing against the model, binding unbound backups to the ids shown.
 fn backups(
-    world: &World,
+    before: &World,
     body: &Value,
     listed: &[usize],
     maybe_gone: &[usize],
 ) -> Result<World, Mismatch> {
     const LISTING: &str = "describe-backups.listing";
     let observed = array(body, "Backups", LISTING)?;
-    let mut world = world.clone();
+    // Every world of every step is checked against the listing: look ids up by hash and
+    // backups by index, never by scanning.
+    let index: FxHashMap<&str, usize> = before
+        .backups
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| b.id.as_deref().map(|id| (id, i)))
+        .collect();
+    let mut world = before.clone();
     let candidates: Vec<usize> = listed.iter().chain(maybe_gone).copied().collect();
-    // Which model backup each observed entry is.
+    let mut candidate = vec![false; world.backups.len()];
+    for &i in &candidates {
+        candidate[i] = true;
+    }
+    // Which model backup each observed entry is, and which backups an entry is.
     let mut claimed: Vec<Option<usize>> = vec![None; observed.len()];
+    let mut taken = vec![false; world.backups.len()];
     for (j, o) in observed.iter().enumerate() {
         let Some(id) = o["BackupId"].as_str() else {
             return Err(mismatch(
@@ -556,8 +570,8 @@ fn backups(
                 format!("backup {id} is listed again after a listing showed it gone"),
             ));
         }
-        if let Some(i) = world.backup_index(id) {
-            if !candidates.contains(&i) {
+        if let Some(&i) = index.get(id) {
+            if !candidate[i] {
                 let b = &world.backups[i];
                 let rule = if b.status == BackupStatus::Deleting {
                     "delete-backup.effect"
@@ -572,21 +586,24 @@ fn backups(
                     ),
                 ));
             }
-            if claimed.contains(&Some(i)) {
+            if taken[i] {
                 return Err(mismatch(LISTING, format!("backup {id} is listed twice")));
             }
+            taken[i] = true;
             claimed[j] = Some(i);
         }
     }
     // Bind entries with ids the model has not seen to unbound backups of the same kind.
+    let mut bound_here: Vec<&str> = Vec::new();
     for (j, o) in observed.iter().enumerate() {
         if claimed[j].is_some() {
             continue;
         }
         let id = o["BackupId"].as_str().unwrap_or_default();
-        if world.backup_index(id).is_some() {
+        if bound_here.contains(&id) {
             return Err(mismatch(LISTING, format!("backup {id} is listed twice")));
         }
+        bound_here.push(id);
         let fits = |b: &Backup| {
             b.id.is_none()
                 && Some(b.server.as_str()) == o["ServerName"].as_str()
@@ -595,10 +612,11 @@ fn backups(
         let free = candidates
             .iter()
             .copied()
-            .find(|&i| fits(&world.backups[i]) && !claimed.contains(&Some(i)));
+            .find(|&i| fits(&world.backups[i]) && !taken[i]);
         match free {
             Some(i) => {
                 std::sync::Arc::make_mut(&mut world.backups)[i].id = Some(id.to_string());
+                taken[i] = true;
                 claimed[j] = Some(i);
             }
             None => {
@@ -667,7 +685,7 @@ fn backups(
     }
     // Every backup that must be listed is.
     for &i in listed {
-        if !claimed.contains(&Some(i)) {
+        if !taken[i] {
             let b = &world.backups[i];
             let rule = if b.kind == BackupType::Manual && b.description.is_some() {
                 "create-backup.effect.response"
@@ -692,21 +710,21 @@ fn backups(
     let gone: Vec<usize> = maybe_gone
         .iter()
         .copied()
-        .filter(|i| {
-            !claimed.contains(&Some(*i)) && world.backups[*i].status == BackupStatus::Deleting
-        })
+        .filter(|&i| !taken[i] && world.backups[i].status == BackupStatus::Deleting)
         .collect();
     for &i in &gone {
         if let Some(id) = world.backups[i].id.clone() {
             std::sync::Arc::make_mut(&mut world.gone).insert(id);
         }
     }
-    let mut i = 0;
-    std::sync::Arc::make_mut(&mut world.backups).retain(|_| {
-        let keep = !gone.contains(&i);
-        i += 1;
-        keep
-    });
+    if !gone.is_empty() {
+        let mut i = 0;
+        std::sync::Arc::make_mut(&mut world.backups).retain(|_| {
+            let keep = !gone.contains(&i);
+            i += 1;
+            keep
+        });
+    }
     Ok(world)
 }
 
