@@ -990,12 +990,11 @@ fn default_run() -> Vec<[String; 4]> {
 // ---------------------------------------------------------------------------------------------
 // 5. Peak memory of a 10,000-case run.
 
+/// Cases of the memory child's one run.
 const MEMORY_CASES: u64 = 10_000;
-/// Cases per run in the memory child.
-const CHUNK: u64 = 2_500;
 
 fn memory() -> Vec<[String; 4]> {
-    println!("\n== memory: peak RSS over {MEMORY_CASES} cases ({CHUNK}-case runs, default settings, scenarios/, reports written) in a child process ==");
+    println!("\n== memory: peak RSS of one {MEMORY_CASES}-case run (default settings, scenarios/, reports written) in a child process ==");
     let exe = std::env::current_exe().expect("this binary");
     let t0 = Instant::now();
     let out = std::process::Command::new(exe)
@@ -1057,38 +1056,26 @@ fn memory_child(cases: u64) {
             }
         })
     };
-    // One run of 10,000 cases diverges falsely after about 4,000 (the emulator's creation clock
-    // runs ahead of the wall clock; see RESULTS.md), so the cases run as consecutive runs of
-    // CHUNK cases in this one process, each with a fresh embedded emulator.
+    // One run of all the cases, with one embedded emulator (the emulator's creation clock is
+    // rewound by every reset, so a long run no longer drifts: see RESULTS.md).
     let t0 = Instant::now();
-    let mut lines = Vec::new();
-    let (mut done_cases, mut calls) = (0, 0);
-    let mut chunk = 0;
-    while done_cases < cases {
-        let outcome = rt
-            .block_on(runner::run(RunConfig {
-                cases: CHUNK.min(cases - done_cases),
-                seed: Some(SEED + chunk),
-                report_dir: Some(dir.clone()),
-                save_regressions: false,
-                ..RunConfig::default()
-            }))
-            .expect("the run runs");
-        chunk += 1;
-        done_cases += outcome.report.cases;
-        calls += outcome.report.calls;
-        lines.push(format!(
-            "run {chunk} (seed {}): {:?}, {} cases, {} calls, VmHWM {:.1} MB",
-            SEED + chunk - 1,
-            outcome.report.verdict,
-            outcome.report.cases,
-            outcome.report.calls,
-            status_kb("VmHWM:") as f64 / 1024.0
-        ));
-        if outcome.report.cases == 0 {
-            break;
-        }
-    }
+    let outcome = rt
+        .block_on(runner::run(RunConfig {
+            cases,
+            seed: Some(SEED),
+            report_dir: Some(dir.clone()),
+            save_regressions: false,
+            ..RunConfig::default()
+        }))
+        .expect("the run runs");
+    let (done_cases, calls) = (outcome.report.cases, outcome.report.calls);
+    let lines = vec![format!(
+        "run (seed {SEED}): {:?}, {} cases, {} calls, VmHWM {:.1} MB",
+        outcome.report.verdict,
+        outcome.report.cases,
+        outcome.report.calls,
+        status_kb("VmHWM:") as f64 / 1024.0
+    )];
     let secs = t0.elapsed().as_secs_f64();
     done.store(true, Ordering::Relaxed);
     let _ = sampler.join();
