@@ -11,20 +11,32 @@ fn config() -> SelftestConfig {
         seed: 1,
         scenarios_dir: Some(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")),
         mutants: vec![],
+        reference_rows: false,
         readings: vec![],
         mutant_readings: vec![ReadingSet::REFERENCE],
         race_runs: 1,
     }
 }
 
-/// Two tests, so that libtest runs them side by side.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_correct_emulator_passes_under_every_reading_and_all_at_once() {
-    // Every legal reading alone, then all at once: a divergence there is a false alarm.
+/// Every legal reading alone, then all at once: a divergence there is a false alarm. The
+/// correct emulator's rows are shared out among three tests, so that libtest runs them side by
+/// side with the rest.
+fn reading_sets() -> Vec<ReadingSet> {
     let mut readings: Vec<ReadingSet> =
         Reading::ALL.iter().map(|r| ReadingSet::of(&[*r])).collect();
     readings.push(ReadingSet::all());
+    readings
+}
+
+/// The correct emulator passes in every row: in both dialects on the reference readings when
+/// `reference_rows`, and under the reading sets numbered `part` (of `parts`).
+async fn the_correct_emulator_passes(reference_rows: bool, part: usize, parts: usize) {
+    let all = reading_sets();
+    let per = all.len().div_ceil(parts);
+    let readings: Vec<ReadingSet> = all.into_iter().skip(part * per).take(per).collect();
+    let expected = readings.len() + if reference_rows { 2 } else { 0 };
     let config = SelftestConfig {
+        reference_rows,
         readings,
         mutant_readings: vec![],
         ..config()
@@ -34,7 +46,7 @@ async fn the_correct_emulator_passes_under_every_reading_and_all_at_once() {
         .expect("selftest runs");
     let table = report.table();
     println!("{table}");
-    assert_eq!(report.rows.len(), 2 + Reading::ALL.len() + 1, "{table}");
+    assert_eq!(report.rows.len(), expected, "{table}");
     for row in &report.rows {
         assert_eq!(
             row.verdict,
@@ -43,6 +55,32 @@ async fn the_correct_emulator_passes_under_every_reading_and_all_at_once() {
             row.readings.label()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_correct_emulator_passes_in_both_dialects_and_under_the_first_readings() {
+    the_correct_emulator_passes(true, 0, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_correct_emulator_passes_under_the_middle_readings() {
+    the_correct_emulator_passes(false, 1, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_correct_emulator_passes_under_the_last_readings_and_all_at_once() {
+    the_correct_emulator_passes(false, 2, 3).await;
+}
+
+#[test]
+fn the_three_parts_cover_every_reading_and_all_once() {
+    let all = reading_sets();
+    let per = all.len().div_ceil(3);
+    let covered: Vec<ReadingSet> = (0..3)
+        .flat_map(|p| all.iter().skip(p * per).take(per).copied())
+        .collect();
+    assert_eq!(covered, all);
+    assert_eq!(all.last(), Some(&ReadingSet::all()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
