@@ -3,12 +3,14 @@
 //! 1. saved regressions (known failures, replayed first);
 //! 2. a first pass: the shortest scenario of each family directory (`scenarios/<family>/`),
 //!    the cheapest probe of each family of rules;
-//! 3. the other scenarios round-robin over the families, with a generated case after every
-//!    [`GENERATED_EVERY`] scenarios, so that no family waits behind another and generated cases
-//!    (whose parallel blocks probe races) start early;
+//! 3. the other scenarios round-robin over the families, each turn the family's scenario that
+//!    names the most rules no earlier scenario named (the shortest of those), with a generated
+//!    case after every [`GENERATED_EVERY`] scenarios, so that no family waits behind another, no
+//!    rule waits behind a second probe of another, and generated cases (whose parallel blocks
+//!    probe races) start early;
 //! 4. the generated cases left.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::plan::Plan;
 
@@ -44,15 +46,46 @@ pub(super) fn scenario_order(scenarios: &[(String, Plan)]) -> (Vec<usize>, Vec<u
         q.sort_by_key(|&i| scenarios[i].1.steps.len());
     }
     // Families in the library's order (the order their first file comes in).
-    let mut queues: Vec<std::collections::VecDeque<usize>> =
-        families.into_values().map(Into::into).collect();
+    let mut queues: Vec<Vec<usize>> = families.into_values().collect();
     queues.sort_by_key(|q| q.iter().min().copied());
-    first.extend(queues.iter_mut().filter_map(|q| q.pop_front()));
+    let mut covered: BTreeSet<&str> = BTreeSet::new();
+    for q in queues.iter_mut().filter(|q| !q.is_empty()) {
+        first.push(take(scenarios, q, 0, &mut covered));
+    }
+    // Then each family's scenario that probes the most rules not probed yet (the shortest of
+    // those): a rule waits behind no second probe of another.
     let mut rest = Vec::new();
     while queues.iter().any(|q| !q.is_empty()) {
-        rest.extend(queues.iter_mut().filter_map(|q| q.pop_front()));
+        for q in queues.iter_mut().filter(|q| !q.is_empty()) {
+            let fresh = |&i: &usize| {
+                scenarios[i]
+                    .1
+                    .rules
+                    .iter()
+                    .filter(|r| !covered.contains(r.as_str()))
+                    .count()
+            };
+            let best = fresh(q.iter().max_by_key(|i| fresh(i)).expect("not empty"));
+            let k = q
+                .iter()
+                .position(|i| fresh(i) == best)
+                .expect("the best is there");
+            rest.push(take(scenarios, q, k, &mut covered));
+        }
     }
     (first, rest)
+}
+
+/// Removes the `k`-th scenario of a family's queue; its rules are probed from now on.
+fn take<'a>(
+    scenarios: &'a [(String, Plan)],
+    queue: &mut Vec<usize>,
+    k: usize,
+    covered: &mut BTreeSet<&'a str>,
+) -> usize {
+    let i = queue.remove(k);
+    covered.extend(scenarios[i].1.rules.iter().map(String::as_str));
+    i
 }
 
 impl Run<'_> {
@@ -155,6 +188,38 @@ mod tests {
         assert_eq!(
             shown(&rest),
             ["scenario::limit::middle", "scenario::limit::long"]
+        );
+    }
+
+    #[test]
+    fn after_the_first_pass_a_scenario_naming_new_rules_comes_before_a_shorter_repeat() {
+        let mut s = named(&[
+            "scenario::limit::probe",
+            "scenario::limit::again",
+            "scenario::limit::other-rule",
+            "scenario::state::s1",
+        ]);
+        let rules = |ids: &[&str]| ids.iter().map(|r| r.to_string()).collect::<Vec<String>>();
+        s[0].1.rules = rules(&["create-backup.limit"]);
+        s[1].1.rules = rules(&["create-backup.limit"]);
+        s[2].1.rules = rules(&["create-backup.limit.delete-frees-slot"]);
+        for (k, n) in [(0, 1), (1, 2), (2, 6)] {
+            s[k].1.steps = vec![
+                Step::Settle {
+                    backup_status: None
+                };
+                n
+            ];
+        }
+        let (first, rest) = scenario_order(&s);
+        let shown = |ix: &[usize]| -> Vec<&str> { ix.iter().map(|&i| s[i].0.as_str()).collect() };
+        assert_eq!(
+            shown(&first),
+            ["scenario::limit::probe", "scenario::state::s1"]
+        );
+        assert_eq!(
+            shown(&rest),
+            ["scenario::limit::other-rule", "scenario::limit::again"]
         );
     }
 }

@@ -1,0 +1,342 @@
+//! An endpoint as the runner sees it: where it is (URL resolution per interfaces.md section 1),
+//! how to talk to it (a keep-alive reqwest client with timeouts and a body-size cap, SigV4 with
+//! aws-sigv4 when credentials are present), and what it can do (the fixture control plane).
+//!
+//! The target only moves bytes and classifies transport failures; it never judges an answer.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use serde_json::Value;
+use url::Url;
+
+pub use crate::exit::ConfigError;
+use crate::model::Operation;
+use crate::wire::{self, Dialect, Exchange};
+
+mod credentials;
+mod endpoint;
+#[cfg(test)]
+mod tests;
+
+pub use credentials::*;
+pub use endpoint::*;
+
+/// Installs the process's TLS provider (rustls with ring: no C toolchain or cmake needed). Every
+/// reqwest client in this process needs it first; calling it again is harmless.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A plain reqwest client (for tests, benchmarks and tools around the harness).
+pub fn http_client() -> reqwest::Client {
+    install_tls_provider();
+    reqwest::Client::new()
+}
+
+/// How a call ended at the transport level.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// An HTTP answer.
+    Answered {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// No connection could be made: the endpoint cannot be judged.
+    Unreachable(String),
+    /// The request was sent (or may have been) and no full answer came: indeterminate.
+    NoAnswer(String),
+    /// The answer was larger than the cap.
+    TooLarge(usize),
+}
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// The largest answer body read (a hostile endpoint cannot exhaust memory).
+    pub max_body: usize,
+    /// Sign requests to a non-loopback host over plain HTTP (`--allow-insecure-http`).
+    pub allow_insecure_http: bool,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(15),
+            max_body: 4 * 1024 * 1024,
+            allow_insecure_http: false,
+        }
+    }
+}
+
+/// A connected endpoint.
+pub struct Target {
+    pub base: Url,
+    pub dialect: Dialect,
+    pub region: String,
+    client: reqwest::Client,
+    credentials: Option<Credentials>,
+    settings: ClientSettings,
+}
+
+impl Target {
+    pub fn new(
+        base: Url,
+        dialect: Dialect,
+        region: String,
+        credentials: Option<Credentials>,
+        settings: ClientSettings,
+    ) -> Result<Target, ConfigError> {
+        check_plain_http_signing(&base, credentials.is_some(), settings.allow_insecure_http)?;
+        install_tls_provider();
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| ConfigError {
+                message: format!("cannot build the HTTP client: {e}"),
+                hint: "this is a bug; please report it".into(),
+            })?;
+        Ok(Target {
+            base,
+            dialect,
+            region,
+            client,
+            credentials,
+            settings,
+        })
+    }
+
+    pub fn signed(&self) -> bool {
+        self.credentials.is_some()
+    }
+
+    /// The secrets this target uses, for redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        self.credentials
+            .iter()
+            .flat_map(|c| {
+                [
+                    Some(c.access_key_id().to_string()),
+                    Some(c.secret_access_key().to_string()),
+                    c.session_token().map(str::to_string),
+                ]
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// Sends an API call; returns the transport result and the exchange as recorded.
+    pub async fn call(&self, op: Operation, input: &Value) -> (Transport, Exchange) {
+        let encoded = wire::encode_request(self.dialect, op, input);
+        let mut headers: Vec<(String, String)> = encoded
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        if let Some(creds) = &self.credentials {
+            match sign(&self.base, &self.region, creds, &headers, &encoded.body) {
+                Ok(extra) => headers.extend(extra),
+                Err(e) => {
+                    let ex = exchange("POST", &self.base, &headers, &encoded.body);
+                    return (
+                        Transport::NoAnswer(format!("cannot sign the request: {e}")),
+                        ex,
+                    );
+                }
+            }
+        }
+        self.send(
+            reqwest::Method::POST,
+            self.base.clone(),
+            headers,
+            encoded.body,
+        )
+        .await
+    }
+
+    /// Sends a control-plane request (`/_conformance/v1/...`).
+    pub async fn control(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (Transport, Exchange) {
+        let url = match self.base.join(path) {
+            Ok(u) => u,
+            Err(e) => {
+                return (
+                    Transport::Unreachable(format!("bad control-plane path {path}: {e}")),
+                    Exchange::default(),
+                )
+            }
+        };
+        if is_aws_host(&url) {
+            return (
+                Transport::Unreachable("control-plane calls are never sent to an AWS host".into()),
+                Exchange::default(),
+            );
+        }
+        let mut headers = vec![("accept".to_string(), "application/json".to_string())];
+        let bytes = match body {
+            Some(b) => {
+                headers.push(("content-type".into(), "application/json".into()));
+                serde_json::to_vec(b).expect("serializes")
+            }
+            None => Vec::new(),
+        };
+        self.send(method, url, headers, bytes).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> (Transport, Exchange) {
+        let mut ex = exchange(method.as_str(), &url, &headers, &body);
+        let mut req = self.client.request(method, url);
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        if !body.is_empty() {
+            req = req.body(body);
+        }
+        let mut resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return (classify(&e), ex),
+        };
+        let status = resp.status().as_u16();
+        let resp_headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut bytes = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() + chunk.len() > self.settings.max_body {
+                        ex.status = Some(status);
+                        ex.response_headers = resp_headers;
+                        return (Transport::TooLarge(self.settings.max_body), ex);
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    ex.status = Some(status);
+                    ex.response_headers = resp_headers;
+                    return (
+                        Transport::NoAnswer(format!(
+                            "the answer broke off after {} bytes: {}",
+                            bytes.len(),
+                            error_chain(&e)
+                        )),
+                        ex,
+                    );
+                }
+            }
+        }
+        ex.status = Some(status);
+        ex.response_headers = resp_headers.clone();
+        ex.response_body = String::from_utf8_lossy(&bytes).into_owned();
+        (
+            Transport::Answered {
+                status,
+                headers: resp_headers,
+                body: bytes,
+            },
+            ex,
+        )
+    }
+}
+
+fn exchange(method: &str, url: &Url, headers: &[(String, String)], body: &[u8]) -> Exchange {
+    Exchange {
+        method: method.to_string(),
+        url: url.to_string(),
+        request_headers: headers.to_vec(),
+        request_body: String::from_utf8_lossy(body).into_owned(),
+        ..Exchange::default()
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(inner) = cur {
+        let text = inner.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cur = inner.source();
+    }
+    s
+}
+
+fn classify(e: &reqwest::Error) -> Transport {
+    let chain = error_chain(e);
+    if e.is_connect() {
+        Transport::Unreachable(chain)
+    } else if e.is_timeout() {
+        Transport::NoAnswer(format!("no answer in time: {chain}"))
+    } else {
+        Transport::NoAnswer(chain)
+    }
+}
+
+/// Signs a request with SigV4 (signing name `opsworks-cm`); returns the headers to add.
+fn sign(
+    url: &Url,
+    region: &str,
+    creds: &Credentials,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<Vec<(String, String)>, String> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    use aws_sigv4::sign::v4;
+    let identity = creds.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(crate::model::service::SIGNING_NAME)
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let host = match url.port() {
+        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_string(),
+    };
+    let mut all: Vec<(String, String)> = headers.to_vec();
+    all.push(("host".into(), host));
+    let signable = SignableRequest::new(
+        "POST",
+        url.as_str(),
+        all.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| e.to_string())?;
+    let (instructions, _signature) = sign(signable, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
+}
