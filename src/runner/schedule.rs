@@ -129,6 +129,18 @@ mod tests {
             .collect()
     }
 
+    /// Gives scenario `k` a plan of `n` steps, for each `(k, n)`.
+    fn with_steps(s: &mut [(String, Plan)], lengths: &[(usize, usize)]) {
+        for &(k, n) in lengths {
+            s[k].1.steps = vec![
+                Step::Settle {
+                    backup_status: None
+                };
+                n
+            ];
+        }
+    }
+
     #[test]
     fn regressions_and_one_probe_per_family_come_first_then_families_take_turns() {
         let s = named(&[
@@ -171,14 +183,7 @@ mod tests {
             "scenario::limit::middle",
             "scenario::state::s1",
         ]);
-        for (k, n) in [(0, 5), (1, 1), (2, 3)] {
-            s[k].1.steps = vec![
-                Step::Settle {
-                    backup_status: None
-                };
-                n
-            ];
-        }
+        with_steps(&mut s, &[(0, 5), (1, 1), (2, 3)]);
         let (first, rest) = scenario_order(&s);
         let shown = |ix: &[usize]| -> Vec<&str> { ix.iter().map(|&i| s[i].0.as_str()).collect() };
         assert_eq!(
@@ -203,14 +208,7 @@ mod tests {
         s[0].1.rules = rules(&["create-backup.limit"]);
         s[1].1.rules = rules(&["create-backup.limit"]);
         s[2].1.rules = rules(&["create-backup.limit.delete-frees-slot"]);
-        for (k, n) in [(0, 1), (1, 2), (2, 6)] {
-            s[k].1.steps = vec![
-                Step::Settle {
-                    backup_status: None
-                };
-                n
-            ];
-        }
+        with_steps(&mut s, &[(0, 1), (1, 2), (2, 6)]);
         let (first, rest) = scenario_order(&s);
         let shown = |ix: &[usize]| -> Vec<&str> { ix.iter().map(|&i| s[i].0.as_str()).collect() };
         assert_eq!(
