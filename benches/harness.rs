@@ -212,6 +212,10 @@ impl Window {
         }
     }
 
+    fn calls_per_second(&self) -> f64 {
+        self.calls as f64 / self.secs
+    }
+
     /// CPU seconds of both sides per call.
     fn cpu_per_call(&self) -> f64 {
         (self.client_cpu + self.server_cpu) / self.calls as f64
@@ -234,35 +238,33 @@ fn harness_throughput() -> Vec<[String; 4]> {
         let steps: usize = plans.iter().map(|p| p.steps.len()).sum();
         // Harness and raw loop alternate, round after round, so that a drift of the machine's
         // speed touches both.
-        let (mut wall, mut cpu, mut client_us) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut h_calls, mut r_calls) = (0, 0);
-        for _ in 0..ROUNDS {
-            let h = Window::measure(&threads, || client_rt.block_on(harness_once(&emu, cases)));
-            let r = Window::measure(&threads, || client_rt.block_on(raw_once(&emu.url, &plans)));
-            (h_calls, r_calls) = (h.calls, r.calls);
-            wall.push((h.calls as f64 / h.secs) / (r.calls as f64 / r.secs));
-            cpu.push(r.cpu_per_call() / h.cpu_per_call());
-            client_us.push(vec![
-                h.client_cpu * 1e6 / h.calls as f64,
-                r.client_cpu * 1e6 / r.calls as f64,
-                h.server_cpu * 1e6 / h.calls as f64,
-                h.calls as f64 / h.secs,
-            ]);
-        }
+        let rounds: Vec<(Window, Window)> = (0..ROUNDS)
+            .map(|_| {
+                let h = Window::measure(&threads, || client_rt.block_on(harness_once(&emu, cases)));
+                let r =
+                    Window::measure(&threads, || client_rt.block_on(raw_once(&emu.url, &plans)));
+                (h, r)
+            })
+            .collect();
+        let (h_calls, r_calls) = (rounds[0].0.calls, rounds[0].1.calls);
         if h_calls != r_calls {
             eprintln!(
                 "warning: the raw loop sent {r_calls} requests, the harness {h_calls}: the replay is not exact"
             );
         }
-        let col = |i: usize| client_us.iter().map(|v| v[i]).collect::<Vec<f64>>();
+        let col = |f: fn(&Window, &Window) -> f64| {
+            rounds.iter().map(|(h, r)| f(h, r)).collect::<Vec<f64>>()
+        };
+        let wall = col(|h, r| h.calls_per_second() / r.calls_per_second());
+        let cpu = col(|h, r| r.cpu_per_call() / h.cpu_per_call());
         rows.push(vec![
             format!("{cases}"),
             format!("{steps}"),
             format!("{h_calls}"),
-            spread(&col(3), 0),
-            spread(&col(0), 0),
-            spread(&col(1), 0),
-            spread(&col(2), 0),
+            spread(&col(|h, _| h.calls_per_second()), 0),
+            spread(&col(|h, _| h.client_cpu * 1e6 / h.calls as f64), 0),
+            spread(&col(|_, r| r.client_cpu * 1e6 / r.calls as f64), 0),
+            spread(&col(|h, _| h.server_cpu * 1e6 / h.calls as f64), 0),
             spread(&wall, 3),
             spread(&cpu, 3),
         ]);

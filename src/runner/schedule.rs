@@ -30,7 +30,8 @@ fn family(name: &str) -> &str {
 }
 
 /// The scenarios' indexes in running order: the saved regressions and the shortest of each
-/// family (the first pass), then the rest round-robin over the families, shortest first.
+/// family (the first pass), then the rest round-robin over the families, each turn the one
+/// naming the most rules not yet named (the shortest of those).
 pub(super) fn scenario_order(scenarios: &[(String, Plan)]) -> (Vec<usize>, Vec<usize>) {
     let mut families: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let mut first = Vec::new();
@@ -65,11 +66,10 @@ pub(super) fn scenario_order(scenarios: &[(String, Plan)]) -> (Vec<usize>, Vec<u
                     .filter(|r| !covered.contains(r.as_str()))
                     .count()
             };
-            let best = fresh(q.iter().max_by_key(|i| fresh(i)).expect("not empty"));
-            let k = q
-                .iter()
-                .position(|i| fresh(i) == best)
-                .expect("the best is there");
+            // The most new rules; among those, the earliest (the shortest).
+            let k = (0..q.len())
+                .max_by_key(|&k| (fresh(&q[k]), std::cmp::Reverse(k)))
+                .expect("not empty");
             rest.push(take(scenarios, q, k, &mut covered));
         }
     }
