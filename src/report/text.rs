@@ -48,14 +48,6 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
-pub fn with_final_newline(text: &str) -> String {
-    if text.is_empty() || text.ends_with('\n') {
-        text.to_string()
-    } else {
-        format!("{text}\n")
-    }
-}
-
 /// A size for people: `812 bytes`, `4.0 KiB`, `12.3 MiB`.
 pub fn bytes(n: usize) -> String {
     match n {

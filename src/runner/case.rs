@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use super::outcome::{FaultClass, TimelineEntry};
 use crate::check::{Checker, StepVerdict};
 use crate::model::{Action, BackupStatus, CallWindow, Observation, Operation, Polarity, Readings};
 use crate::plan::{self, IdRef, Plan, Step};
 use crate::readings::Flip;
-use crate::report::{FaultClass, TimelineEntry};
 use crate::wire::{self, Answer, Dialect, Exchange};
 
 use super::session::{FaultInfo, Session};

@@ -1,8 +1,8 @@
 //! Rule coverage: how often each rule was exercised, and the report's rows.
 
+use super::outcome::RuleCoverage;
 use crate::model::rules::RULES;
 use crate::model::{self, Observation, Operation, Polarity};
-use crate::report::RuleCoverage;
 use crate::wire::Dialect;
 
 use super::session::Session;

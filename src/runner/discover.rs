@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
+use super::outcome::FaultClass;
 use crate::model::{Observation, Operation};
-use crate::report::FaultClass;
 use crate::target::{self, EndpointSpec, Transport};
 use crate::wire::Answer;
 

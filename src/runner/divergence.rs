@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::outcome::{unified_diff, Divergence, Reproduction, ReproductionClass};
 use crate::model::rules::rule_by_id;
 use crate::plan::Plan;
-use crate::report::{self, Divergence, Reproduction, ReproductionClass};
 use crate::target::EndpointSpec;
 use crate::wire::Exchange;
 
@@ -180,7 +180,7 @@ fn diff(failure: &Failure) -> String {
             .map(|e| pretty_body(&e.response_body))
             .unwrap_or_default()
     );
-    report::unified_diff(&expected_text, &observed_text)
+    unified_diff(&expected_text, &observed_text)
 }
 
 /// The mutant the embedded emulator serves, if it serves one.

@@ -2,7 +2,9 @@
 //! report, and the report files.
 
 use crate::exit::{ConfigError, Error, ExitCode};
-use crate::report::{self, Fault, RunReport, TargetInfo, Verdict};
+use crate::report::{self, RunReport};
+
+use super::outcome::{Fault, TargetInfo, Verdict};
 
 use super::trials::Run;
 use super::RunConfig;

@@ -24,6 +24,7 @@ mod ending;
 mod endpoint;
 mod held;
 mod no_control_plane;
+pub mod outcome;
 mod parallel;
 mod schedule;
 mod served;

@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::outcome::FaultClass;
 use crate::check::observation_name;
 use crate::model::{self, BackupStatus, BackupType, Observation, Operation, ServerStatus, World};
 use crate::plan::Step;
-use crate::report::FaultClass;
 use crate::target::Transport;
 use crate::wire::{Answer, Exchange};
 

@@ -12,10 +12,10 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::outcome::FaultClass;
 use crate::check::MAX_WORLDS;
 use crate::model::{self, Operation, Readings, ServerStatus, World};
 use crate::plan::{Plan, Step};
-use crate::report::FaultClass;
 use crate::wire::{self, Answer, Dialect};
 
 use super::case::CaseResult;

@@ -9,10 +9,10 @@ use std::time::Duration;
 use indicatif::ProgressBar;
 use serde_json::{json, Value};
 
+use super::outcome::FaultClass;
 use crate::check::Checker;
 use crate::model::rules::RULES;
 use crate::model::{Observation, Operation, DEFAULT_LIMIT};
-use crate::report::FaultClass;
 use crate::target::{Target, Transport};
 use crate::wire::{self, Answer, Exchange};
 

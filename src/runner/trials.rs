@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 
+use super::outcome::{Divergence, TrialKind, TrialOutcome, TrialResult};
 use crate::generate::{self, GenConfig};
 use crate::model::Readings;
 use crate::plan::Plan;
-use crate::report::{Divergence, TrialKind, TrialOutcome, TrialResult};
 
 use super::case::{Case, CaseResult, Failure};
 use super::divergence::Counterexample;
