@@ -24,6 +24,7 @@ use opsworkscm_conformance::emulator::{self, EmulatorConfig, RunningEmulator};
 use opsworkscm_conformance::generate::{self, GenConfig};
 use opsworkscm_conformance::model::{BackupStatus, Operation};
 use opsworkscm_conformance::plan::{self, IdRef, Plan, Step};
+use opsworkscm_conformance::report;
 use opsworkscm_conformance::runner::{self, RunConfig};
 use opsworkscm_conformance::selftest::{self, SelftestConfig};
 use opsworkscm_conformance::target::EndpointSpec;
@@ -299,7 +300,7 @@ fn harness_throughput() -> Vec<[String; 4]> {
     summary
 }
 
-/// One `runner::run` of `cases` generated cases against `emu`; (calls, seconds).
+/// One `report::run` of `cases` generated cases against `emu`; (calls, seconds).
 async fn harness_once(emu: &RunningEmulator, cases: u64) -> (u64, f64) {
     let config = RunConfig {
         endpoint: EndpointSpec::Url(url::Url::parse(&emu.url).expect("a URL")),
@@ -313,7 +314,7 @@ async fn harness_once(emu: &RunningEmulator, cases: u64) -> (u64, f64) {
         ..RunConfig::default()
     };
     let t0 = Instant::now();
-    let outcome = runner::run(config).await.expect("the run runs");
+    let outcome = report::run(config).await.expect("the run runs");
     let secs = t0.elapsed().as_secs_f64();
     assert!(
         outcome.report.divergences.is_empty(),
@@ -835,7 +836,7 @@ fn shortest(
             },
             ..RunConfig::default()
         };
-        rt.block_on(runner::run(config)).expect("the replay runs")
+        rt.block_on(report::run(config)).expect("the replay runs")
     };
     let killed = replay(Some(mutant));
     let rule = killed.report.divergences.first()?.rule.clone();
@@ -941,7 +942,7 @@ fn default_run() -> Vec<[String; 4]> {
             ..RunConfig::default()
         };
         let t0 = Instant::now();
-        let outcome = rt.block_on(runner::run(config)).expect("the run runs");
+        let outcome = rt.block_on(report::run(config)).expect("the run runs");
         let secs = t0.elapsed().as_secs_f64();
         times.push(secs);
         let trial = |pred: &dyn Fn(&str) -> bool| -> (u64, u64) {
@@ -1062,7 +1063,7 @@ fn memory_child(cases: u64) {
     // rewound by every reset, so a long run no longer drifts: see RESULTS.md).
     let t0 = Instant::now();
     let outcome = rt
-        .block_on(runner::run(RunConfig {
+        .block_on(report::run(RunConfig {
             cases,
             seed: Some(SEED),
             report_dir: Some(dir.clone()),

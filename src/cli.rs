@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::emulator::{self, EmulatorConfig, ReadingSet};
 use crate::exit::{ConfigError, Error, ExitCode};
 use crate::report;
-use crate::runner::{self, ControlPlaneMode, EmulatorSettings, RunConfig};
+use crate::runner::{ControlPlaneMode, EmulatorSettings, RunConfig};
 use crate::selftest;
 use crate::target::{self, ClientSettings, EndpointSpec};
 use crate::wire::Dialect;
@@ -384,12 +384,12 @@ async fn run(args: RunArgs) -> Result<ExitCode, Error> {
     note_missing_scenarios(&args.scenarios);
     config.scenarios_dir = Some(args.scenarios);
     config.save_regressions = !args.no_save_regressions;
-    finish(runner::run(config).await?)
+    finish(report::run(config).await?)
 }
 
 async fn replay(args: ReplayArgs) -> Result<ExitCode, Error> {
     let config = run_config(&args.endpoint)?;
-    finish(runner::replay(config, &args.file).await?)
+    finish(report::replay(config, &args.file).await?)
 }
 
 /// A scenario directory that does not exist means "generated cases only" (the benchmarks ask
@@ -405,7 +405,7 @@ fn note_missing_scenarios(dir: &std::path::Path) {
     }
 }
 
-fn finish(outcome: runner::RunOutcome) -> Result<ExitCode, Error> {
+fn finish(outcome: report::RunOutcome) -> Result<ExitCode, Error> {
     println!(
         "{}",
         report::console_summary(&outcome.report, outcome.written.as_ref())

@@ -14,7 +14,8 @@ use std::time::Instant;
 use crate::emulator::{self, MutantInfo, ReadingSet};
 use crate::exit::{Error, ExitCode};
 use crate::plan::Plan;
-use crate::runner::{self, EmulatorSettings, RunConfig};
+use crate::report;
+use crate::runner::{EmulatorSettings, RunConfig};
 use crate::target::EndpointSpec;
 use crate::wire::Dialect;
 
@@ -457,7 +458,7 @@ async fn run_one(
         ..RunConfig::default()
     };
     let t0 = Instant::now();
-    let outcome = runner::run(run_config).await?;
+    let outcome = report::run(run_config).await?;
     let first = outcome.report.divergences.first();
     let rule = first.map(|d| d.rule.clone());
     let verdict = match (mutant, outcome.exit) {

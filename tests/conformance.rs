@@ -21,8 +21,8 @@ use clap::{CommandFactory, FromArgMatches, ValueEnum};
 use libtest_mimic::{Arguments, Failed, Trial};
 use opsworkscm_conformance::cli::{DialectArg, RequireOperationsArg, SuiteArgs};
 use opsworkscm_conformance::model::rules::RULES;
-use opsworkscm_conformance::report::{TrialOutcome, Verdict};
-use opsworkscm_conformance::runner::{self, ControlPlaneMode, EmulatorSettings, RunConfig};
+use opsworkscm_conformance::report::{self, TrialOutcome, Verdict};
+use opsworkscm_conformance::runner::{ControlPlaneMode, EmulatorSettings, RunConfig};
 use opsworkscm_conformance::target::EndpointSpec;
 use opsworkscm_conformance::wire::Dialect;
 
@@ -200,7 +200,7 @@ fn run_trial(
         .build()
         .map_err(|e| Failed::from(format!("cannot start a runtime: {e}")))?;
     let outcome = rt
-        .block_on(runner::run(config))
+        .block_on(report::run(config))
         .map_err(|e| Failed::from(format!("{e:#}")))?;
     {
         let mut cov = coverage.lock().unwrap_or_else(|p| p.into_inner());

@@ -10,10 +10,8 @@ use aws_credential_types::Credentials;
 use opsworkscm_conformance::emulator::{self, EmulatorConfig};
 use opsworkscm_conformance::exit::ExitCode;
 use opsworkscm_conformance::plan::Step;
-use opsworkscm_conformance::report::FaultClass;
-use opsworkscm_conformance::runner::{
-    self, ControlPlaneMode, EmulatorSettings, RunConfig, RunOutcome,
-};
+use opsworkscm_conformance::report::{self, FaultClass, RunOutcome};
+use opsworkscm_conformance::runner::{ControlPlaneMode, EmulatorSettings, RunConfig};
 use opsworkscm_conformance::target::EndpointSpec;
 use opsworkscm_conformance::wire::Dialect;
 use serde_json::{json, Value};
@@ -31,7 +29,7 @@ fn config(cases: u64, seed: u64) -> RunConfig {
 }
 
 async fn run(c: RunConfig) -> RunOutcome {
-    tokio::time::timeout(Duration::from_secs(600), runner::run(c))
+    tokio::time::timeout(Duration::from_secs(600), report::run(c))
         .await
         .expect("the run ends")
         .expect("the run gives a verdict")

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use opsworkscm_conformance::exit::ExitCode;
-use opsworkscm_conformance::report::Verdict;
-use opsworkscm_conformance::runner::{self, RunConfig, RunOutcome};
+use opsworkscm_conformance::report::{self, RunOutcome, Verdict};
+use opsworkscm_conformance::runner::RunConfig;
 use opsworkscm_conformance::target::{ClientSettings, EndpointSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -169,7 +169,7 @@ async fn judge(addr: SocketAddr) -> (RunOutcome, Duration) {
         ..RunConfig::default()
     };
     let t0 = Instant::now();
-    let outcome = tokio::time::timeout(Duration::from_secs(60), runner::run(config))
+    let outcome = tokio::time::timeout(Duration::from_secs(60), report::run(config))
         .await
         .expect("the run ends in bounded time")
         .expect("the run gives a verdict");

@@ -19,7 +19,8 @@ use http_body_util::BodyExt;
 use opsworkscm_conformance::emulator::{self, EmulatorConfig, Reading, ReadingSet};
 use opsworkscm_conformance::exit::ExitCode;
 use opsworkscm_conformance::plan::{Plan, Step};
-use opsworkscm_conformance::runner::{self, EmulatorSettings, RunConfig, RunOutcome};
+use opsworkscm_conformance::report::{self, RunOutcome};
+use opsworkscm_conformance::runner::{EmulatorSettings, RunConfig};
 use opsworkscm_conformance::target::EndpointSpec;
 use serde_json::{json, Value};
 
@@ -173,7 +174,7 @@ fn config(endpoint: EndpointSpec, report_dir: &Path, plans: Vec<(String, Plan)>)
 }
 
 async fn run(c: RunConfig) -> RunOutcome {
-    tokio::time::timeout(Duration::from_secs(300), runner::run(c))
+    tokio::time::timeout(Duration::from_secs(300), report::run(c))
         .await
         .expect("the run ends")
         .expect("the run gives a verdict")
@@ -219,7 +220,7 @@ async fn a_flip_between_two_cases_is_a_divergence_shown_with_both_cases_and_it_r
     let again = tempfile::tempdir().unwrap();
     let replayed = tokio::time::timeout(
         Duration::from_secs(300),
-        runner::replay(config(endpoint, again.path(), vec![]), &saved),
+        report::replay(config(endpoint, again.path(), vec![]), &saved),
     )
     .await
     .expect("the replay ends")

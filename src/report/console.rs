@@ -1,7 +1,10 @@
-//! The one-screen summary printed at the end of a run: plain text, no colours, so it reads the
-//! same in a terminal, a CI log and a bug report.
+//! The console: the line saying what a run tests (a sink of the run's events, on stderr) and
+//! the one-screen summary printed at its end. Plain text, no colours, so it reads the same in a
+//! terminal, a CI log and a bug report.
 
 use std::fmt::Write;
+
+use crate::runner::{EventSink, RunEvent, RunStart};
 
 use super::redact::Redactor;
 use super::text::{self, plural};
@@ -12,6 +15,35 @@ const MAX_CONSOLE_DIVERGENCES: usize = 10;
 /// Steps of a minimal plan listed; a longer plan shows its start and the diverged step.
 const MAX_CONSOLE_STEPS: usize = 12;
 const LINE: usize = 200;
+
+/// The console while a run goes: says on stderr what is tested once the endpoint is learned.
+#[derive(Debug, Default)]
+pub struct ConsoleReporter;
+
+impl EventSink for ConsoleReporter {
+    fn event(&mut self, event: &RunEvent<'_>) {
+        if let RunEvent::RunStarted(start) = event {
+            eprintln!("{}", start_line(start));
+        }
+    }
+}
+
+/// `testing ENDPOINT (DIALECT, control plane), seed N, M cases`.
+fn start_line(start: &RunStart) -> String {
+    let t = &start.target;
+    format!(
+        "testing {} ({}, {}), seed {}, {} cases",
+        t.endpoint,
+        t.dialect,
+        if t.control_plane {
+            "control plane"
+        } else {
+            "public API only"
+        },
+        start.seed,
+        start.cases
+    )
+}
 
 /// The summary of a run: verdict, endpoint, seed, counts, coverage, each divergence with its
 /// minimal plan and replay command, faults, and where the reports are (when `written` is given).

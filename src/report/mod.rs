@@ -2,6 +2,10 @@
 //! Schema in `reports/report-v1.schema.json`), `report.html` (one self-contained page a person
 //! reads first) and `junit.xml` (one test case per scenario and property, for CI dashboards).
 //!
+//! Every reporter reads the runner's one event stream ([`crate::runner::RunEvent`]): the
+//! console line, the progress bar and the [`ReportBuilder`] that assembles the report (see
+//! `reporter`, which runs the suite with them).
+//!
 //! Secrets never reach a report: every file is passed through [`redact`] before it is written.
 
 use std::path::{Path, PathBuf};
@@ -15,16 +19,22 @@ pub use crate::runner::outcome::{
 };
 pub use crate::wire::Exchange;
 
+mod builder;
 mod console;
 mod html;
 mod junit;
+mod progress;
 mod redact;
+mod reporter;
 mod text;
 
-pub use console::console_summary;
+pub use builder::ReportBuilder;
+pub use console::{console_summary, ConsoleReporter};
 pub use html::to_html;
 pub use junit::to_junit;
+pub use progress::Progress;
 pub use redact::{is_secret_header, redact, REDACTED};
+pub use reporter::{replay, run, Reporter, RunOutcome};
 
 /// The version of `report.json`'s schema.
 pub const REPORT_VERSION: u32 = 1;

@@ -13,6 +13,7 @@ use crate::plan::{self, IdRef, Plan, Step};
 use crate::readings::Flip;
 use crate::wire::{self, Answer, Dialect, Exchange};
 
+use super::event::RunEvent;
 use super::session::{FaultInfo, Session};
 use super::timeline::{abbreviate, describe_change, observed_line};
 
@@ -124,16 +125,16 @@ pub(super) struct Sent {
 }
 
 /// One plan's run in progress.
-pub(super) struct Case<'s> {
-    pub(super) session: &'s mut Session,
+pub(super) struct Case<'s, 'e> {
+    pub(super) session: &'s mut Session<'e>,
     pub(super) checker: Checker,
     pub(super) ids: Ids,
     pub(super) timeline: Vec<TimelineEntry>,
 }
 
-impl<'s> Case<'s> {
+impl<'s, 'e> Case<'s, 'e> {
     /// A case that starts from the session's idea of a fresh endpoint.
-    pub(super) fn new(session: &'s mut Session) -> Self {
+    pub(super) fn new(session: &'s mut Session<'e>) -> Self {
         Case {
             checker: session.new_checker(),
             session,
@@ -143,7 +144,7 @@ impl<'s> Case<'s> {
     }
 
     /// Runs one plan from a fresh state; returns its result and the readings still possible.
-    pub(super) async fn run(session: &mut Session, plan: &Plan) -> (CaseResult, Vec<Readings>) {
+    pub(super) async fn run(session: &mut Session<'_>, plan: &Plan) -> (CaseResult, Vec<Readings>) {
         let mut case = Case::new(session);
         if let Err(stop) = case.start().await {
             return (stop, vec![]);
@@ -184,6 +185,7 @@ impl<'s> Case<'s> {
             if self.session.out_of_calls() {
                 return CaseResult::Budget;
             }
+            let seen = self.timeline.len();
             let r = match step {
                 Step::Call {
                     operation, input, ..
@@ -194,6 +196,9 @@ impl<'s> Case<'s> {
                 Step::Parallel { calls } => self.parallel_step(index, calls).await,
                 _ => self.fixture_step(index, step).await,
             };
+            for entry in &self.timeline[seen..] {
+                self.session.emit(RunEvent::StepObserved(entry));
+            }
             if !matches!(r, CaseResult::Passed) {
                 return r;
             }

@@ -272,7 +272,7 @@ fn path(reached: &[Option<Reached>], at: &Reached, set: usize) -> Vec<usize> {
     order
 }
 
-impl Session {
+impl Session<'_> {
     /// Sends `calls` at once; each answer with its exchange and when it was sent and answered
     /// (microseconds since `origin`). No retry: a throttled call cannot be judged in a race.
     pub(super) async fn send_at_once(

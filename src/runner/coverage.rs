@@ -18,7 +18,7 @@ pub(super) struct Coverage {
     pub(super) divergences: u64,
 }
 
-impl Session {
+impl Session<'_> {
     pub(super) fn exercised(&mut self, rule: &'static str, polarity: Polarity) {
         let e = self.coverage.entry(rule).or_default();
         match polarity {

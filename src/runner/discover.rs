@@ -11,7 +11,7 @@ use crate::wire::Answer;
 use super::session::{FaultInfo, Session};
 use super::{ControlPlaneMode, RunConfig};
 
-impl Session {
+impl Session<'_> {
     /// Finds the control plane and the limit; without one, learns the limit from
     /// DescribeAccountAttributes. Returns where the limit came from.
     pub(super) async fn discover(&mut self, config: &RunConfig) -> Result<String, FaultInfo> {

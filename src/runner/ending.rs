@@ -1,13 +1,11 @@
-//! How a run ends: its verdict and exit code (decided in one place, [`Run::ending`]), its
-//! report, and the report files.
+//! How a run ends: its verdict and exit code (decided in one place, [`Run::ending`]) and its
+//! summary, the last event.
 
-use crate::exit::{ConfigError, Error, ExitCode};
-use crate::report::{self, RunReport};
+use crate::exit::ExitCode;
 
+use super::event::RunSummary;
 use super::outcome::{Fault, TargetInfo, Verdict};
-
 use super::trials::Run;
-use super::RunConfig;
 
 /// A run's verdict, its exit code and, for an error, why.
 pub(super) struct Ending {
@@ -35,7 +33,7 @@ impl Run<'_> {
     /// The verdict of the trials run, and the exit code that goes with it.
     pub(super) fn ending(&self) -> Ending {
         let found = &self.found;
-        if !found.divergences.is_empty() {
+        if found.divergences > 0 {
             Ending::new(Verdict::Fail, ExitCode::Divergence, None)
         } else if !found.bad_scenarios.is_empty() {
             let why = format!(
@@ -74,39 +72,44 @@ impl Run<'_> {
         })
     }
 
-    /// The run's report; `limit_source` is None when the endpoint could not be discovered (no
+    /// The endpoint as the reports show it; `limit_source` is empty when the endpoint could
+    /// not be learned.
+    pub(super) fn target_info(&self, limit_source: &str) -> TargetInfo {
+        let session = &self.session;
+        TargetInfo {
+            endpoint: self.shown.clone(),
+            dialect: self.config.dialect.name().into(),
+            region: self.config.region.clone(),
+            control_plane: session.control_plane,
+            signed: session.target.signed(),
+            limit: session.limit,
+            limit_source: limit_source.to_string(),
+        }
+    }
+
+    /// The run's summary; `limit_source` is None when the endpoint could not be discovered (no
     /// trial ran, so no coverage is reported).
-    pub(super) fn report(&mut self, ending: &Ending, limit_source: Option<String>) -> RunReport {
-        let found = std::mem::take(&mut self.found);
+    pub(super) fn summary(&self, ending: Ending, limit_source: Option<String>) -> RunSummary {
+        let found = &self.found;
         let session = &self.session;
         let coverage = match limit_source {
             Some(_) => session.coverage_rows(),
             None => vec![],
         };
-        RunReport {
-            version: report::REPORT_VERSION,
-            tool: Default::default(),
+        RunSummary {
             verdict: ending.verdict,
-            error: ending.error.clone(),
-            target: TargetInfo {
-                endpoint: self.shown.clone(),
-                dialect: self.config.dialect.name().into(),
-                region: self.config.region.clone(),
-                control_plane: session.control_plane,
-                signed: session.target.signed(),
-                limit: session.limit,
-                limit_source: limit_source.unwrap_or_default(),
-            },
+            exit: ending.exit,
+            error: ending.error,
+            target: self.target_info(limit_source.as_deref().unwrap_or_default()),
             seed: self.seed,
             started_at: self.started_at.clone(),
-            duration_ms: self.started.elapsed().as_millis() as u64,
+            duration: self.started.elapsed(),
             cases: found.cases,
             calls: session.calls,
             calls_to_first_divergence: found.calls_to_first,
+            first_divergence_after: found.first_at,
             readings: session.held.summary(),
             coverage,
-            trials: found.trials,
-            divergences: found.divergences,
             operations_not_served: session.served.not_served_names(),
             not_exercised: session.not_exercised_lines(),
             faults: session
@@ -120,26 +123,4 @@ impl Run<'_> {
                 .collect(),
         }
     }
-}
-
-/// Writes the report files into `--report-dir`, if one is set.
-pub(super) fn write_reports(
-    config: &RunConfig,
-    report: &RunReport,
-    secrets: &[String],
-) -> Result<Option<report::WrittenReports>, Error> {
-    let Some(dir) = &config.report_dir else {
-        return Ok(None);
-    };
-    report::write_all(report, dir, secrets)
-        .map(Some)
-        .map_err(|e| {
-            Error::Config(ConfigError {
-                message: format!("cannot write the reports: {e}"),
-                hint: format!(
-                    "check that {} is writable, or pass --report-dir DIR",
-                    dir.display()
-                ),
-            })
-        })
 }

@@ -17,7 +17,7 @@ use super::served;
 use super::session::{FaultInfo, Session};
 use super::timeline::abbreviate;
 
-impl Case<'_> {
+impl Case<'_, '_> {
     /// Polls DescribeBackups (every answer judged) until none of the backups this case created
     /// is IN_PROGRESS, for at most `--settle-wait`.
     pub(super) async fn await_settled(&mut self, index: usize) -> CaseResult {
@@ -54,7 +54,7 @@ impl Case<'_> {
     }
 }
 
-impl Session {
+impl Session<'_> {
     /// Reported once; later cases do not wait for an endpoint that never finishes.
     fn never_settled(&mut self) {
         let m = format!(

@@ -24,7 +24,7 @@ struct Block {
     wall0: i64,
 }
 
-impl Case<'_> {
+impl Case<'_, '_> {
     /// Sends a parallel block's calls at once and judges their answers together.
     pub(super) async fn parallel_step(
         &mut self,

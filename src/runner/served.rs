@@ -168,7 +168,7 @@ pub(super) fn stateless_world_count(limit: u32, readings: usize, servers: usize)
         .checked_mul(readings)
 }
 
-impl Session {
+impl Session<'_> {
     /// Whether the state can be learned through the public API (DescribeServers and
     /// DescribeBackups both served, as far as the run knows).
     pub(super) fn observable(&self) -> bool {

@@ -1,12 +1,11 @@
-//! The per-run state: the target, the call budget, retries, fault classification and the
-//! control-plane client. Every transport result becomes an answer in one place, [`Session::decode`].
+//! The per-run state: the target, the call budget, retries, fault classification, the
+//! control-plane client and where the run's events go. Every transport result becomes an answer in one place, [`Session::decode`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use indicatif::ProgressBar;
 use serde_json::{json, Value};
 
 use super::outcome::FaultClass;
@@ -17,6 +16,7 @@ use crate::target::{Target, Transport};
 use crate::wire::{self, Answer, Exchange};
 
 use super::coverage::Coverage;
+use super::event::{EventSink, RunEvent};
 use super::held::HeldReadings;
 use super::served::Served;
 use super::RunConfig;
@@ -28,8 +28,8 @@ pub(super) struct FaultInfo {
     pub(super) message: String,
 }
 
-/// Per-run mutable state: the target, counters, coverage.
-pub(super) struct Session {
+/// Per-run mutable state: the target, counters, coverage, the events' sink.
+pub(super) struct Session<'e> {
     pub(super) target: Target,
     pub(super) control_plane: bool,
     pub(super) limit: u32,
@@ -45,7 +45,7 @@ pub(super) struct Session {
     pub(super) judged: u64,
     /// The control plane says asynchronous work ends only through settle.
     pub(super) settle_only: bool,
-    pub(super) progress: Option<ProgressBar>,
+    events: &'e mut (dyn EventSink + Send),
     /// The readings the endpoint has kept to so far: every case starts from them.
     pub(super) held: HeldReadings,
     /// The operations the endpoint does not serve.
@@ -56,9 +56,15 @@ pub(super) struct Session {
     pub(super) not_exercised: Vec<String>,
 }
 
-impl Session {
-    /// A session on `target` that stops when `interrupted` is set (Ctrl-C).
-    pub(super) fn new(target: Target, config: &RunConfig, interrupted: Arc<AtomicBool>) -> Self {
+impl<'e> Session<'e> {
+    /// A session on `target` that stops when `interrupted` is set (Ctrl-C) and sends what
+    /// happens to `events`.
+    pub(super) fn new(
+        target: Target,
+        config: &RunConfig,
+        interrupted: Arc<AtomicBool>,
+        events: &'e mut (dyn EventSink + Send),
+    ) -> Self {
         Session {
             target,
             control_plane: false,
@@ -72,7 +78,7 @@ impl Session {
             to_clean: Vec::new(),
             judged: 0,
             settle_only: false,
-            progress: None,
+            events,
             held: HeldReadings::default(),
             served: Served::default(),
             named_servers: config.servers.clone(),
@@ -101,16 +107,20 @@ impl Session {
         }
     }
 
-    pub(super) fn tick(&self, divergences: usize) {
-        if let Some(bar) = &self.progress {
-            bar.inc(1);
-            bar.set_message(format!("{} calls, {divergences} divergences", self.calls));
-        }
+    pub(super) fn emit(&mut self, event: RunEvent<'_>) {
+        self.events.event(&event);
+    }
+
+    /// One scenario file or generated case is done.
+    pub(super) fn case_finished(&mut self, divergences: usize) {
+        let calls = self.calls;
+        self.emit(RunEvent::CaseFinished { calls, divergences });
     }
 
     /// Counts a fault (reported once per class and message) and returns it.
     pub(super) fn fault(&mut self, class: FaultClass, message: &str) -> FaultInfo {
         *self.faults.entry((class, message.to_string())).or_default() += 1;
+        self.emit(RunEvent::Fault { class, message });
         FaultInfo {
             class,
             message: message.to_string(),

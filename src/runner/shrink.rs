@@ -5,9 +5,10 @@ use proptest::strategy::ValueTree;
 use crate::plan::{Plan, Step};
 
 use super::case::{Case, CaseResult, Failure};
+use super::event::RunEvent;
 use super::session::Session;
 
-impl Session {
+impl Session<'_> {
     /// Shrinks a failing generated plan with proptest's value tree, keeping candidates that fail
     /// on the same rule. When the failure was calls sent at once that no order explains, a
     /// candidate failing on a rule that another order of them broke shows the same bug, and
@@ -31,9 +32,9 @@ impl Session {
         same.push(first.rule);
         let mut best = (original.clone(), first);
         let mut iters = 0;
-        if let Some(bar) = &self.progress {
-            bar.set_message("shrinking");
-        }
+        self.emit(RunEvent::Shrinking {
+            plan: &original.name,
+        });
         if tree.simplify() {
             loop {
                 iters += 1;

@@ -1,19 +1,20 @@
 //! The trials of a run: scenario files and generated cases, each case's result recorded by one
-//! [`Run::record_case`].
+//! [`Run::record_case`], each trial's start and end sent as events.
 
 use std::time::{Duration, Instant};
 
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 
-use super::outcome::{Divergence, TrialKind, TrialOutcome, TrialResult};
 use crate::generate::{self, GenConfig};
 use crate::model::Readings;
 use crate::plan::Plan;
 
 use super::case::{Case, CaseResult, Failure};
 use super::divergence::Counterexample;
+use super::event::RunEvent;
 use super::held;
+use super::outcome::{Divergence, TrialKind, TrialOutcome, TrialResult};
 use super::served;
 use super::session::Session;
 use super::RunConfig;
@@ -21,7 +22,7 @@ use super::RunConfig;
 /// One run in progress: the session, what it was asked, and what the trials found so far.
 pub(super) struct Run<'c> {
     pub(super) config: &'c RunConfig,
-    pub(super) session: Session,
+    pub(super) session: Session<'c>,
     pub(super) seed: u64,
     pub(super) started: Instant,
     /// RFC 3339 start time.
@@ -31,11 +32,11 @@ pub(super) struct Run<'c> {
     pub(super) found: Findings,
 }
 
-/// What the trials found.
+/// What the trials found (the trials and divergences themselves are sent as events).
 #[derive(Default)]
 pub(super) struct Findings {
-    pub(super) trials: Vec<TrialResult>,
-    pub(super) divergences: Vec<Divergence>,
+    /// Divergences found.
+    pub(super) divergences: usize,
     pub(super) calls_to_first: Option<u64>,
     pub(super) first_at: Option<Duration>,
     /// Trials that could not be judged.
@@ -72,19 +73,20 @@ enum Source<'a> {
     },
 }
 
-/// A trial (of `kind`) that has passed so far.
-fn new_trial(name: &str, kind: TrialKind) -> TrialResult {
-    TrialResult {
-        name: name.to_string(),
-        kind,
-        outcome: TrialOutcome::Passed,
-        duration_ms: 0,
-        calls: 0,
-        message: None,
-    }
-}
-
 impl Run<'_> {
+    /// A trial (of `kind`) that has passed so far, told as started.
+    fn new_trial(&mut self, name: &str, kind: TrialKind) -> TrialResult {
+        self.session.emit(RunEvent::TrialStarted { name, kind });
+        TrialResult {
+            name: name.to_string(),
+            kind,
+            outcome: TrialOutcome::Passed,
+            duration_ms: 0,
+            calls: 0,
+            message: None,
+        }
+    }
+
     fn wanted(&self, name: &str) -> bool {
         let only = &self.config.only_trials;
         only.is_empty() || only.iter().any(|t| t == name)
@@ -92,7 +94,7 @@ impl Run<'_> {
 
     /// Whether the run goes on to the next trial.
     pub(super) fn go_on(&self) -> bool {
-        let done = self.config.stop_at_first && !self.found.divergences.is_empty();
+        let done = self.config.stop_at_first && self.found.divergences > 0;
         !self.session.stopped() && !done
     }
 
@@ -111,7 +113,7 @@ impl Run<'_> {
             TrialKind::Scenario
         };
         let t0 = (Instant::now(), self.session.calls);
-        let mut trial = new_trial(name, kind);
+        let mut trial = self.new_trial(name, kind);
         if plan.needs_control_plane() && !self.session.control_plane {
             trial.outcome = TrialOutcome::Skipped;
             trial.message =
@@ -124,13 +126,13 @@ impl Run<'_> {
             self.record_case(&mut trial, Source::Scenario(plan), result, readings)
                 .await;
         }
-        self.session.tick(self.found.divergences.len());
+        self.session.case_finished(self.found.divergences);
         self.close(trial, t0);
     }
 
     /// The generated cases' property trial, ready for its first case; None when the run has
     /// none.
-    pub(super) fn start_generated(&self) -> Option<Generated> {
+    pub(super) fn start_generated(&mut self) -> Option<Generated> {
         let property = self.config.property_name.clone();
         if !self.config.generated || !self.wanted(&property) {
             return None;
@@ -146,7 +148,7 @@ impl Run<'_> {
             strategy: generate::plan_strategy(&gen),
             gen,
             runner: generate::runner_for_seed(self.seed),
-            trial: new_trial(&property, TrialKind::Property),
+            trial: self.new_trial(&property, TrialKind::Property),
             next: 0,
             done: false,
             spent: (Duration::ZERO, 0),
@@ -185,7 +187,7 @@ impl Run<'_> {
                     }
                 }
                 self.found.cases += 1;
-                self.session.tick(self.found.divergences.len());
+                self.session.case_finished(self.found.divergences);
                 let source = Source::Generated {
                     case,
                     plan,
@@ -206,19 +208,19 @@ impl Run<'_> {
         let mut trial = g.trial;
         trial.duration_ms = g.spent.0.as_millis() as u64;
         trial.calls = g.spent.1;
-        self.found.trials.push(trial);
+        self.session.emit(RunEvent::TrialFinished(&trial));
     }
 
     /// Records a finished trial with its time and calls since `t0`.
     fn close(&mut self, mut trial: TrialResult, t0: (Instant, u64)) {
         trial.duration_ms = t0.0.elapsed().as_millis() as u64;
         trial.calls = self.session.calls - t0.1;
-        self.found.trials.push(trial);
+        self.session.emit(RunEvent::TrialFinished(&trial));
     }
 
     /// Records one case's result in its trial: the readings of a pass; the first divergence's
-    /// calls and time, and the finished divergence; the outcome, message and unjudged trials.
-    /// Returns whether the case passed.
+    /// calls and time, and the finished divergence (sent as an event); the outcome, message and
+    /// unjudged trials. Returns whether the case passed.
     async fn record_case(
         &mut self,
         trial: &mut TrialResult,
@@ -240,9 +242,11 @@ impl Run<'_> {
                 self.found.calls_to_first.get_or_insert(self.session.calls);
                 self.found.first_at.get_or_insert(self.started.elapsed());
                 let d = self.finish(&trial.name, source, *f).await;
-                let message = failure_message(&d);
-                self.found.divergences.push(d);
-                (TrialOutcome::Failed, message)
+                self.found.divergences += 1;
+                self.session.emit(RunEvent::DivergenceFound(&d));
+                // The reporters word a failed trial's message from its divergence.
+                trial.outcome = TrialOutcome::Failed;
+                return false;
             }
             CaseResult::NotServed(op) if matches!(source, Source::Scenario(_)) => {
                 (TrialOutcome::Skipped, served::skip_reason(op))
@@ -338,26 +342,4 @@ impl Run<'_> {
         c.plan = plan;
         c
     }
-}
-
-/// The message a CI dashboard shows for a failed trial.
-fn failure_message(d: &Divergence) -> String {
-    let steps: Vec<String> = d
-        .plan
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| format!("  {}. {s}", i + 1))
-        .collect();
-    format!(
-        "[{}] {}\nallowed: {}\nobserved: {}\nminimal plan ({} steps, diverged at step {}):\n{}\nreplay: {}",
-        d.rule,
-        d.message,
-        d.allowed.join(" | "),
-        d.observed,
-        d.plan.steps.len(),
-        d.step_index + 1,
-        steps.join("\n"),
-        d.replay_command
-    )
 }

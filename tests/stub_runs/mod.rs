@@ -3,17 +3,15 @@
 
 use std::time::Duration;
 
-use opsworkscm_conformance::runner::{self, RunConfig, RunOutcome};
+use opsworkscm_conformance::report::{self, RunOutcome};
+use opsworkscm_conformance::runner::RunConfig;
 
 /// Runs `config`, which must end within `limit`, and prints the console summary.
 pub async fn run_within(config: RunConfig, limit: Duration) -> RunOutcome {
-    let outcome = tokio::time::timeout(limit, runner::run(config))
+    let outcome = tokio::time::timeout(limit, report::run(config))
         .await
         .expect("the run ends")
         .expect("the run starts");
-    eprintln!(
-        "{}",
-        opsworkscm_conformance::report::console_summary(&outcome.report, None)
-    );
+    eprintln!("{}", report::console_summary(&outcome.report, None));
     outcome
 }
