@@ -60,9 +60,13 @@ impl HeldReadings {
         self.set = surviving;
     }
 
-    /// The report's line: what the endpoint kept to over the whole run.
+    /// The report's line: what the endpoint kept to over the whole run, each reading once
+    /// (several questions of one ambiguity left open read the same: `... (either)`).
     pub(super) fn summary(&self) -> Vec<String> {
-        readings::summary(&self.set)
+        let mut lines = readings::summary(&self.set);
+        let mut seen = std::collections::BTreeSet::new();
+        lines.retain(|line| seen.insert(line.clone()));
+        lines
     }
 
     /// The case that settled `reading`, if a case did.
@@ -107,5 +111,20 @@ pub(super) fn witness_entry(w: &Witness, flip: &Flip) -> TimelineEntry {
         model_change: format!("settled {}", w.reading.rule()),
         worlds: 0,
         diverged: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_reading_left_open_is_listed_once() {
+        let lines = HeldReadings::default().summary();
+        assert!(lines.iter().any(|l| l.ends_with("(either)")), "{lines:?}");
+        let mut once = lines.clone();
+        once.sort();
+        once.dedup();
+        assert_eq!(once.len(), lines.len(), "{lines:?}");
     }
 }
