@@ -53,31 +53,57 @@ fn start_line(start: &RunStart) -> String {
 pub fn console_summary(report: &RunReport, written: Option<&WrittenReports>) -> String {
     let c = &Redactor::new(&[]);
     let mut out = String::new();
+    verdict_line(&mut out, report, c);
+    run_lines(&mut out, report, c);
+    divergences(&mut out, report, c);
+    if !report.faults.is_empty() {
+        out.push_str("\nfaults\n");
+        for f in &report.faults {
+            let _ = writeln!(
+                out,
+                "  {} x{}: {}",
+                c.line(f.class.as_str(), 60),
+                f.count,
+                c.line(&f.message, LINE)
+            );
+        }
+    }
+    if let Some(w) = written {
+        let _ = writeln!(
+            out,
+            "\nreports   {} (read this first)\n          {}\n          {}",
+            w.html.display(),
+            w.json.display(),
+            w.junit.display()
+        );
+    }
+    redact(&out, &[])
+}
+
+/// `PASS: ...`, `FAIL: ...` or `ERROR: ...`.
+fn verdict_line(out: &mut String, report: &RunReport, c: &Redactor) {
     let n = report.divergences.len();
+    let why = || {
+        c.line(
+            report.error.as_deref().unwrap_or("no reason recorded"),
+            1000,
+        )
+    };
     let _ = match report.verdict {
         Verdict::Pass => writeln!(out, "PASS: every case conformed to the reference model"),
-        Verdict::Fail if n == 0 => writeln!(
-            out,
-            "FAIL: {}",
-            c.line(
-                report.error.as_deref().unwrap_or("no reason recorded"),
-                1000
-            )
-        ),
+        Verdict::Fail if n == 0 => writeln!(out, "FAIL: {}", why()),
         Verdict::Fail => writeln!(
             out,
             "FAIL: {} from the reference model",
             plural(n, "divergence", "divergences")
         ),
-        Verdict::Error => writeln!(
-            out,
-            "ERROR: the endpoint could not be judged: {}",
-            c.line(
-                report.error.as_deref().unwrap_or("no reason recorded"),
-                1000
-            )
-        ),
+        Verdict::Error => writeln!(out, "ERROR: the endpoint could not be judged: {}", why()),
     };
+}
+
+/// What was run against what: endpoint, seed, counts, what was not served or exercised,
+/// coverage and readings.
+fn run_lines(out: &mut String, report: &RunReport, c: &Redactor) {
     let t = &report.target;
     let _ = writeln!(
         out,
@@ -121,6 +147,17 @@ pub fn console_summary(report: &RunReport, written: Option<&WrittenReports>) -> 
     for line in &report.not_exercised {
         let _ = writeln!(out, "not exercised  {}", c.line(line, 1000));
     }
+    coverage_line(out, report, c);
+    if !report.readings.is_empty() {
+        let _ = writeln!(
+            out,
+            "readings  {}",
+            c.line(&report.readings.join("; "), 1000)
+        );
+    }
+}
+
+fn coverage_line(out: &mut String, report: &RunReport, c: &Redactor) {
     let coverage = report.full_coverage();
     let untested: Vec<&str> = coverage
         .iter()
@@ -138,14 +175,11 @@ pub fn console_summary(report: &RunReport, written: Option<&WrittenReports>) -> 
     } else {
         let _ = writeln!(out, "; untested: {}", c.line(&untested.join(", "), 2000));
     }
-    if !report.readings.is_empty() {
-        let _ = writeln!(
-            out,
-            "readings  {}",
-            c.line(&report.readings.join("; "), 1000)
-        );
-    }
+}
 
+/// The first divergences in full, the others counted.
+fn divergences(out: &mut String, report: &RunReport, c: &Redactor) {
+    let n = report.divergences.len();
     for (i, d) in report
         .divergences
         .iter()
@@ -156,40 +190,13 @@ pub fn console_summary(report: &RunReport, written: Option<&WrittenReports>) -> 
         out.push_str(&divergence_block(d, c));
     }
     if n > MAX_CONSOLE_DIVERGENCES {
+        let more = n - MAX_CONSOLE_DIVERGENCES;
         let _ = writeln!(
             out,
-            "\n... and {} more {} (see report.html)",
-            n - MAX_CONSOLE_DIVERGENCES,
-            if n - MAX_CONSOLE_DIVERGENCES == 1 {
-                "divergence"
-            } else {
-                "divergences"
-            }
+            "\n... and {} (see report.html)",
+            plural(more, "more divergence", "more divergences")
         );
     }
-
-    if !report.faults.is_empty() {
-        out.push_str("\nfaults\n");
-        for f in &report.faults {
-            let _ = writeln!(
-                out,
-                "  {} x{}: {}",
-                c.line(f.class.as_str(), 60),
-                f.count,
-                c.line(&f.message, LINE)
-            );
-        }
-    }
-    if let Some(w) = written {
-        let _ = writeln!(
-            out,
-            "\nreports   {} (read this first)\n          {}\n          {}",
-            w.html.display(),
-            w.json.display(),
-            w.junit.display()
-        );
-    }
-    redact(&out, &[])
 }
 
 /// One divergence as text: rule, message, minimal plan with the diverged step marked,

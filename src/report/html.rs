@@ -18,12 +18,16 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::redact::Redactor;
-use super::text::{self, clip, plural, printable};
+use super::text::{self, plural, printable};
 use super::{
     is_secret_header, redact, Divergence, Exchange, RunReport, TimelineEntry, TrialOutcome,
     Verdict, REDACTED,
 };
 use crate::model::rules::rule_by_id;
+
+mod diff;
+
+use diff::{diff_lines, DiffLine};
 
 /// Divergences shown in full; the rest are listed in a table.
 pub const MAX_FULL_DIVERGENCES: usize = 20;
@@ -39,10 +43,6 @@ const MAX_LINE: usize = 1000;
 const MAX_HEADING: usize = 600;
 /// Bytes of a longer text (a message, a command, the rule's text).
 const MAX_TEXT: usize = 8192;
-/// Lines of a diff shown.
-const MAX_DIFF_LINES: usize = 300;
-/// Bytes of a diff read.
-const MAX_DIFF_BYTES: usize = 64 * 1024;
 /// Headers shown per message.
 const MAX_HEADERS: usize = 50;
 
@@ -160,20 +160,6 @@ struct TimelineRow {
 }
 
 #[derive(Serialize)]
-struct DiffLine {
-    /// `add`, `del`, `ctx`, `hunk` or `file`.
-    class: &'static str,
-    segments: Vec<Segment>,
-}
-
-#[derive(Serialize)]
-struct Segment {
-    text: String,
-    /// The characters that changed within a changed line.
-    emph: bool,
-}
-
-#[derive(Serialize)]
 struct ExchangeView {
     request_line: String,
     request_headers: Vec<(String, String)>,
@@ -224,75 +210,136 @@ impl Page {
             Verdict::Fail => ("fail", "FAIL"),
             Verdict::Error => ("error", "ERROR"),
         };
-        let n = report.divergences.len();
-        let verdict_line = match report.verdict {
-            Verdict::Pass => "every case conformed to the reference model".to_string(),
-            Verdict::Fail if n == 0 => c.clip(
-                report.error.as_deref().unwrap_or("no reason recorded"),
-                MAX_LINE,
+        let coverage = CoverageView::new(report, c);
+        let (trials, trial_counts, trials_note) = trial_rows(report, c);
+        Page {
+            tool: format!(
+                "{} {}",
+                c.line(&report.tool.name, 100),
+                c.line(&report.tool.version, 100)
             ),
-            Verdict::Fail => format!(
-                "{} from the reference model",
-                plural(n, "divergence", "divergences")
-            ),
-            Verdict::Error => "the endpoint could not be judged".to_string(),
-        };
-        let t = &report.target;
-        let facts = vec![
-            ("endpoint", c.line(&t.endpoint, MAX_LINE)),
-            ("dialect", c.line(&t.dialect, 100)),
-            ("region", c.line(&t.region, 100)),
-            (
-                "requests",
-                if t.signed { "SigV4-signed" } else { "unsigned" }.to_string(),
-            ),
-            (
-                "fixtures",
-                if t.control_plane {
-                    "control plane"
-                } else {
-                    "public API only"
-                }
-                .to_string(),
-            ),
-            ("seed", report.seed.to_string()),
-            ("cases", report.cases.to_string()),
-            ("calls", report.calls.to_string()),
-            (
-                "first divergence",
-                match report.calls_to_first_divergence {
-                    Some(c) => format!("after {}", plural(c as usize, "call", "calls")),
-                    None => "none seen".to_string(),
-                },
-            ),
-            ("duration", text::duration(report.duration_ms)),
-            (
-                "backup limit",
-                format!("{} ({})", t.limit, c.line(&t.limit_source, 200)),
-            ),
-            ("started", c.line(&report.started_at, 100)),
-            (
-                "not served",
-                if report.operations_not_served.is_empty() {
-                    "none (every operation answered)".to_string()
-                } else {
-                    c.line(&report.operations_not_served.join(", "), MAX_LINE)
-                },
-            ),
-        ];
-        let mut facts = facts;
-        for line in &report.not_exercised {
-            facts.push(("not exercised", c.clip(line, MAX_LINE)));
+            verdict,
+            verdict_word,
+            verdict_line: verdict_line(report, c),
+            error: report.error.as_deref().map(|e| c.clip(e, MAX_TEXT)),
+            facts: facts(report, c),
+            readings: report
+                .readings
+                .iter()
+                .map(|r| c.line(r, MAX_LINE))
+                .collect(),
+            coverage_line: coverage.line,
+            collapse_coverage: coverage.exercised == 0,
+            coverage_columns: coverage.columns,
+            divergence_total: report.divergences.len(),
+            divergences: report
+                .divergences
+                .iter()
+                .take(MAX_FULL_DIVERGENCES)
+                .enumerate()
+                .map(|(i, d)| DivergenceView::new(i + 1, d, c))
+                .collect(),
+            more_divergences: more_divergences(report, c),
+            trials,
+            trial_counts,
+            trials_note,
+            faults: report
+                .faults
+                .iter()
+                .map(|f| FaultRow {
+                    class: c.line(f.class.as_str(), 100),
+                    count: f.count,
+                    message: c.clip(&f.message, MAX_LINE),
+                })
+                .collect(),
         }
+    }
+}
 
+/// The verdict in one line, beside its word.
+fn verdict_line(report: &RunReport, c: &Redactor) -> String {
+    let n = report.divergences.len();
+    match report.verdict {
+        Verdict::Pass => "every case conformed to the reference model".to_string(),
+        Verdict::Fail if n == 0 => c.clip(
+            report.error.as_deref().unwrap_or("no reason recorded"),
+            MAX_LINE,
+        ),
+        Verdict::Fail => format!(
+            "{} from the reference model",
+            plural(n, "divergence", "divergences")
+        ),
+        Verdict::Error => "the endpoint could not be judged".to_string(),
+    }
+}
+
+/// The facts of the run: the endpoint, the seed, the counts, what was not served or exercised.
+fn facts(report: &RunReport, c: &Redactor) -> Vec<(&'static str, String)> {
+    let t = &report.target;
+    let mut facts = vec![
+        ("endpoint", c.line(&t.endpoint, MAX_LINE)),
+        ("dialect", c.line(&t.dialect, 100)),
+        ("region", c.line(&t.region, 100)),
+        (
+            "requests",
+            if t.signed { "SigV4-signed" } else { "unsigned" }.to_string(),
+        ),
+        (
+            "fixtures",
+            if t.control_plane {
+                "control plane"
+            } else {
+                "public API only"
+            }
+            .to_string(),
+        ),
+        ("seed", report.seed.to_string()),
+        ("cases", report.cases.to_string()),
+        ("calls", report.calls.to_string()),
+        (
+            "first divergence",
+            match report.calls_to_first_divergence {
+                Some(c) => format!("after {}", plural(c as usize, "call", "calls")),
+                None => "none seen".to_string(),
+            },
+        ),
+        ("duration", text::duration(report.duration_ms)),
+        (
+            "backup limit",
+            format!("{} ({})", t.limit, c.line(&t.limit_source, 200)),
+        ),
+        ("started", c.line(&report.started_at, 100)),
+        (
+            "not served",
+            if report.operations_not_served.is_empty() {
+                "none (every operation answered)".to_string()
+            } else {
+                c.line(&report.operations_not_served.join(", "), MAX_LINE)
+            },
+        ),
+    ];
+    for line in &report.not_exercised {
+        facts.push(("not exercised", c.clip(line, MAX_LINE)));
+    }
+    facts
+}
+
+/// The coverage matrix: its line, how many rules were exercised, its rows in two columns.
+struct CoverageView {
+    line: String,
+    exercised: usize,
+    columns: Vec<Vec<CoverageRow>>,
+}
+
+impl CoverageView {
+    fn new(report: &RunReport, c: &Redactor) -> CoverageView {
         let coverage = report.full_coverage();
         let exercised = coverage.iter().filter(|c| c.exercised()).count();
-        let untested = coverage.len() - exercised;
         let diverged_rules = coverage.iter().filter(|c| c.divergences > 0).count();
-        let coverage_line = format!(
+        let line = format!(
             "{exercised} of {} rules exercised · {} untested · {} with divergences",
             coverage.len(),
-            untested,
+            coverage.len() - exercised,
             diverged_rules
         );
         let rows: Vec<CoverageRow> = coverage
@@ -325,108 +372,76 @@ impl Page {
             .collect();
         let half = rows.len().div_ceil(2);
         let mut rows = rows.into_iter();
-        let coverage_columns = vec![rows.by_ref().take(half).collect(), rows.collect()];
-
-        let divergences = report
-            .divergences
-            .iter()
-            .take(MAX_FULL_DIVERGENCES)
-            .enumerate()
-            .map(|(i, d)| DivergenceView::new(i + 1, d, c))
-            .collect();
-        let more_divergences = report
-            .divergences
-            .iter()
-            .enumerate()
-            .skip(MAX_FULL_DIVERGENCES)
-            .map(|(i, d)| DivergenceRow {
-                number: i + 1,
-                rule: c.line(&d.rule, 200),
-                trial: c.line(&d.trial, 300),
-                message: c.line(&d.message, 300),
-                steps: d.plan.steps.len(),
-                replay_command: c.line(&d.replay_command, MAX_LINE),
-            })
-            .collect();
-
-        // Failures and errors first, so the rows that matter are never the ones cut.
-        let mut order: Vec<_> = report.trials.iter().collect();
-        order.sort_by_key(|t| match t.outcome {
-            TrialOutcome::Failed | TrialOutcome::Error => 0,
-            TrialOutcome::Skipped => 1,
-            TrialOutcome::Passed => 2,
-        });
-        let trials = order
-            .iter()
-            .take(MAX_TRIAL_ROWS)
-            .map(|t| TrialRow {
-                name: c.line(&t.name, 300),
-                outcome: c.line(t.outcome.as_str(), 40),
-                state: match t.outcome {
-                    TrialOutcome::Skipped => "other",
-                    other => other.as_str(),
-                },
-                duration: text::duration(t.duration_ms),
-                calls: t.calls,
-                message: t
-                    .message
-                    .as_deref()
-                    .map(|m| c.clip(m, MAX_LINE))
-                    .unwrap_or_default(),
-            })
-            .collect();
-        let count = |o: TrialOutcome| report.trials.iter().filter(|t| t.outcome == o).count();
-        let trial_counts = format!(
-            "{} · {} passed · {} failed · {} errors",
-            plural(report.trials.len(), "trial", "trials"),
-            count(TrialOutcome::Passed),
-            count(TrialOutcome::Failed),
-            count(TrialOutcome::Error)
-        );
-        let trials_note = (report.trials.len() > MAX_TRIAL_ROWS).then(|| {
-            format!(
-                "{} more not shown here (failures and errors are listed first); junit.xml and report.json list every trial.",
-                plural(report.trials.len() - MAX_TRIAL_ROWS, "trial", "trials")
-            )
-        });
-        let faults = report
-            .faults
-            .iter()
-            .map(|f| FaultRow {
-                class: c.line(f.class.as_str(), 100),
-                count: f.count,
-                message: c.clip(&f.message, MAX_LINE),
-            })
-            .collect();
-
-        Page {
-            tool: format!(
-                "{} {}",
-                c.line(&report.tool.name, 100),
-                c.line(&report.tool.version, 100)
-            ),
-            verdict,
-            verdict_word,
-            verdict_line,
-            error: report.error.as_deref().map(|e| c.clip(e, MAX_TEXT)),
-            facts,
-            readings: report
-                .readings
-                .iter()
-                .map(|r| c.line(r, MAX_LINE))
-                .collect(),
-            coverage_line,
-            collapse_coverage: exercised == 0,
-            coverage_columns,
-            divergence_total: n,
-            divergences,
-            more_divergences,
-            trials,
-            trial_counts,
-            trials_note,
-            faults,
+        let columns = vec![rows.by_ref().take(half).collect(), rows.collect()];
+        CoverageView {
+            line,
+            exercised,
+            columns,
         }
     }
+}
+
+/// The divergences past those shown in full, one table row each.
+fn more_divergences(report: &RunReport, c: &Redactor) -> Vec<DivergenceRow> {
+    report
+        .divergences
+        .iter()
+        .enumerate()
+        .skip(MAX_FULL_DIVERGENCES)
+        .map(|(i, d)| DivergenceRow {
+            number: i + 1,
+            rule: c.line(&d.rule, 200),
+            trial: c.line(&d.trial, 300),
+            message: c.line(&d.message, 300),
+            steps: d.plan.steps.len(),
+            replay_command: c.line(&d.replay_command, MAX_LINE),
+        })
+        .collect()
+}
+
+/// The trial rows (failures and errors first, so the rows that matter are never the ones
+/// cut), the counts line, and a note on the rows left out.
+fn trial_rows(report: &RunReport, c: &Redactor) -> (Vec<TrialRow>, String, Option<String>) {
+    let mut order: Vec<_> = report.trials.iter().collect();
+    order.sort_by_key(|t| match t.outcome {
+        TrialOutcome::Failed | TrialOutcome::Error => 0,
+        TrialOutcome::Skipped => 1,
+        TrialOutcome::Passed => 2,
+    });
+    let rows = order
+        .iter()
+        .take(MAX_TRIAL_ROWS)
+        .map(|t| TrialRow {
+            name: c.line(&t.name, 300),
+            outcome: c.line(t.outcome.as_str(), 40),
+            state: match t.outcome {
+                TrialOutcome::Skipped => "other",
+                other => other.as_str(),
+            },
+            duration: text::duration(t.duration_ms),
+            calls: t.calls,
+            message: t
+                .message
+                .as_deref()
+                .map(|m| c.clip(m, MAX_LINE))
+                .unwrap_or_default(),
+        })
+        .collect();
+    let count = |o: TrialOutcome| report.trials.iter().filter(|t| t.outcome == o).count();
+    let counts = format!(
+        "{} · {} passed · {} failed · {} errors",
+        plural(report.trials.len(), "trial", "trials"),
+        count(TrialOutcome::Passed),
+        count(TrialOutcome::Failed),
+        count(TrialOutcome::Error)
+    );
+    let note = (report.trials.len() > MAX_TRIAL_ROWS).then(|| {
+        format!(
+            "{} more not shown here (failures and errors are listed first); junit.xml and report.json list every trial.",
+            plural(report.trials.len() - MAX_TRIAL_ROWS, "trial", "trials")
+        )
+    });
+    (rows, counts, note)
 }
 
 impl DivergenceView {
@@ -579,164 +594,6 @@ fn gap_row(skipped: usize) -> TimelineRow {
     }
 }
 
-/// The divergence's diff as classified lines, with the changed characters of each changed line
-/// marked; computed from the allowed outcomes and the observation when the run left it empty.
-fn diff_lines(d: &Divergence, c: &Redactor) -> (Vec<DiffLine>, Option<String>) {
-    let diff = if d.diff.trim().is_empty() {
-        let allowed: Vec<String> = d.allowed.iter().map(|a| c.line(a, MAX_LINE)).collect();
-        super::unified_diff(&allowed.join("\n"), &c.line(&d.observed, MAX_LINE))
-    } else {
-        printable(&c.cut(&d.diff, MAX_DIFF_BYTES).0)
-    };
-    let all: Vec<&str> = diff.lines().collect();
-    let shown = &all[..all.len().min(MAX_DIFF_LINES)];
-    let note = (all.len() > MAX_DIFF_LINES || diff.len() >= MAX_DIFF_BYTES).then(|| {
-        format!(
-            "the diff is cut at {} lines or {}; report.json has all of it",
-            MAX_DIFF_LINES,
-            text::bytes(MAX_DIFF_BYTES)
-        )
-    });
-    let class_of = |line: &str| {
-        if line.starts_with("+++") || line.starts_with("---") {
-            "file"
-        } else if line.starts_with("@@") {
-            "hunk"
-        } else if line.starts_with('+') {
-            "add"
-        } else if line.starts_with('-') {
-            "del"
-        } else {
-            "ctx"
-        }
-    };
-    let mut out: Vec<DiffLine> = Vec::with_capacity(shown.len());
-    let mut i = 0;
-    while i < shown.len() {
-        // A run of deleted lines followed by a run of added ones: pair them up and mark the
-        // characters that changed.
-        let dels = shown[i..]
-            .iter()
-            .take_while(|l| class_of(l) == "del")
-            .count();
-        let adds = shown[i + dels..]
-            .iter()
-            .take_while(|l| class_of(l) == "add")
-            .count();
-        if dels > 0 && adds > 0 {
-            let (old, new) = (&shown[i..i + dels], &shown[i + dels..i + dels + adds]);
-            let mut del_lines = Vec::new();
-            let mut add_lines = Vec::new();
-            for k in 0..dels.max(adds) {
-                match (old.get(k), new.get(k)) {
-                    (Some(o), Some(n)) => {
-                        let (a, b) = inline_changes(o, n);
-                        del_lines.push(DiffLine {
-                            class: "del",
-                            segments: a,
-                        });
-                        add_lines.push(DiffLine {
-                            class: "add",
-                            segments: b,
-                        });
-                    }
-                    (Some(o), None) => del_lines.push(plain("del", o)),
-                    (None, Some(n)) => add_lines.push(plain("add", n)),
-                    (None, None) => {}
-                }
-            }
-            out.extend(del_lines);
-            out.extend(add_lines);
-            i += dels + adds;
-        } else {
-            out.push(plain(class_of(shown[i]), shown[i]));
-            i += 1;
-        }
-    }
-    (out, note)
-}
-
-fn plain(class: &'static str, line: &str) -> DiffLine {
-    DiffLine {
-        class,
-        segments: vec![Segment {
-            text: clip(line, MAX_LINE),
-            emph: false,
-        }],
-    }
-}
-
-/// The segments of a deleted and an added line, the characters that differ marked, when the
-/// lines are alike enough for that to help (else both lines plain).
-fn inline_changes(old: &str, new: &str) -> (Vec<Segment>, Vec<Segment>) {
-    use similar::{ChangeTag, TextDiff};
-    if old.len() > MAX_LINE || new.len() > MAX_LINE {
-        return (plain("del", old).segments, plain("add", new).segments);
-    }
-    // Compare without the leading '-'/'+' marker, which always differs, token by token (words,
-    // numbers, single punctuation), so a changed name is marked whole, not letter by letter.
-    let (o, n) = (tokens(&old[1..]), tokens(&new[1..]));
-    let diff = TextDiff::from_slices(&o, &n);
-    if diff.ratio() < 0.3 {
-        return (plain("del", old).segments, plain("add", new).segments);
-    }
-    let mut del = vec![Segment {
-        text: "-".into(),
-        emph: false,
-    }];
-    let mut add = vec![Segment {
-        text: "+".into(),
-        emph: false,
-    }];
-    let push = |segs: &mut Vec<Segment>, s: &str, emph: bool| match segs.last_mut() {
-        Some(last) if last.emph == emph => last.text.push_str(s),
-        _ => segs.push(Segment {
-            text: s.to_string(),
-            emph,
-        }),
-    };
-    for change in diff.iter_all_changes() {
-        let s = change.value();
-        match change.tag() {
-            ChangeTag::Equal => {
-                push(&mut del, s, false);
-                push(&mut add, s, false);
-            }
-            ChangeTag::Delete => push(&mut del, s, true),
-            ChangeTag::Insert => push(&mut add, s, true),
-        }
-    }
-    (del, add)
-}
-
-/// Words (letters, digits, `_`), runs of spaces, and single other characters.
-fn tokens(line: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let class = |c: char| {
-        if c.is_alphanumeric() || c == '_' {
-            0
-        } else if c.is_whitespace() {
-            1
-        } else {
-            2
-        }
-    };
-    let mut prev: Option<u8> = None;
-    for (i, ch) in line.char_indices() {
-        let k = class(ch);
-        if i > start && (prev != Some(k) || k == 2) {
-            out.push(&line[start..i]);
-            start = i;
-        }
-        prev = Some(k);
-    }
-    if start < line.len() {
-        out.push(&line[start..]);
-    }
-    out
-}
-
 impl ExchangeView {
     fn new(x: &Exchange, c: &Redactor) -> ExchangeView {
         let headers = |list: &[(String, String)]| -> Vec<(String, String)> {
@@ -795,41 +652,5 @@ fn body(raw: &str, c: &Redactor) -> Body {
                 text::bytes(full.len())
             )
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changed_words_are_marked_whole() {
-        assert_eq!(
-            tokens(r#"  "Status": "IN_PROGRESS","#),
-            vec![
-                "  ",
-                "\"",
-                "Status",
-                "\"",
-                ":",
-                " ",
-                "\"",
-                "IN_PROGRESS",
-                "\"",
-                ","
-            ]
-        );
-        let (del, add) = inline_changes(r#"-  "Status": "IN_PROGRESS","#, r#"+  "Status": "OK","#);
-        let marked = |segs: &[Segment]| -> Vec<String> {
-            segs.iter()
-                .filter(|s| s.emph)
-                .map(|s| s.text.clone())
-                .collect()
-        };
-        assert_eq!(marked(&del), vec!["IN_PROGRESS"]);
-        assert_eq!(marked(&add), vec!["OK"]);
-        // Lines with little in common are shown plain.
-        let (del, _) = inline_changes("-InvalidStateException", "+ValidationException: busy");
-        assert!(marked(&del).is_empty());
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::redact::Redactor;
-use super::{redact, Divergence, RunReport, TrialOutcome, Verdict};
+use super::{redact, Divergence, RunReport, TrialOutcome, TrialResult, Verdict};
 
 /// The test suite's name.
 pub const SUITE: &str = "opsworkscm-conformance";
@@ -39,50 +39,7 @@ pub(super) fn render(report: &RunReport, secrets: &[String]) -> String {
         Property::new("calls", report.calls.to_string()),
     ]);
     for trial in &report.trials {
-        let (classname, name) = match trial.name.split_once("::") {
-            Some((class, rest)) if !class.is_empty() && !rest.is_empty() => (class, rest),
-            _ => (trial.kind.as_str(), trial.name.as_str()),
-        };
-        let divergences: Vec<&Divergence> = report
-            .divergences
-            .iter()
-            .filter(|d| d.trial == trial.name)
-            .collect();
-        let status = match trial.outcome {
-            TrialOutcome::Passed => TestCaseStatus::success(),
-            TrialOutcome::Skipped => {
-                let mut s = TestCaseStatus::skipped();
-                if let Some(m) = &trial.message {
-                    s.set_message(c.line(m, 1000));
-                }
-                s
-            }
-            TrialOutcome::Failed => {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                let message = trial
-                    .message
-                    .clone()
-                    .or_else(|| divergences.first().map(|d| d.message.clone()))
-                    .unwrap_or_else(|| "the trial failed".into());
-                s.set_message(c.line(&message, 1000));
-                if let Some(d) = divergences.first() {
-                    s.set_type(c.line(&d.rule, 200));
-                }
-                s.set_description(c.clip(&describe(&divergences, &message, c), MAX_DESCRIPTION));
-                s
-            }
-            TrialOutcome::Error => error_status(
-                trial
-                    .message
-                    .as_deref()
-                    .unwrap_or("the trial could not judge the endpoint"),
-                c,
-            ),
-        };
-        let mut case = TestCase::new(name, status);
-        case.set_classname(classname);
-        case.set_time(Duration::from_millis(trial.duration_ms));
-        suite.add_test_case(case);
+        suite.add_test_case(test_case(report, trial, c));
     }
     if report.verdict == Verdict::Error
         && !report
@@ -105,6 +62,55 @@ pub(super) fn render(report: &RunReport, secrets: &[String]) -> String {
         .to_string()
         .unwrap_or_else(|e| format!("<!-- junit.xml could not be rendered: {e} -->\n"));
     redact(&xml, secrets)
+}
+
+/// One trial's test case: its class (the part of its name before `::`), its time, and its
+/// status with the divergences of a failure.
+fn test_case(report: &RunReport, trial: &TrialResult, c: &Redactor) -> TestCase {
+    let (classname, name) = match trial.name.split_once("::") {
+        Some((class, rest)) if !class.is_empty() && !rest.is_empty() => (class, rest),
+        _ => (trial.kind.as_str(), trial.name.as_str()),
+    };
+    let divergences: Vec<&Divergence> = report
+        .divergences
+        .iter()
+        .filter(|d| d.trial == trial.name)
+        .collect();
+    let status = match trial.outcome {
+        TrialOutcome::Passed => TestCaseStatus::success(),
+        TrialOutcome::Skipped => {
+            let mut s = TestCaseStatus::skipped();
+            if let Some(m) = &trial.message {
+                s.set_message(c.line(m, 1000));
+            }
+            s
+        }
+        TrialOutcome::Failed => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let message = trial
+                .message
+                .clone()
+                .or_else(|| divergences.first().map(|d| d.message.clone()))
+                .unwrap_or_else(|| "the trial failed".into());
+            s.set_message(c.line(&message, 1000));
+            if let Some(d) = divergences.first() {
+                s.set_type(c.line(&d.rule, 200));
+            }
+            s.set_description(c.clip(&describe(&divergences, &message, c), MAX_DESCRIPTION));
+            s
+        }
+        TrialOutcome::Error => error_status(
+            trial
+                .message
+                .as_deref()
+                .unwrap_or("the trial could not judge the endpoint"),
+            c,
+        ),
+    };
+    let mut case = TestCase::new(name, status);
+    case.set_classname(classname);
+    case.set_time(Duration::from_millis(trial.duration_ms));
+    case
 }
 
 /// An error (not a failure): the message, whole in the description.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::check::{Checker, StepVerdict};
+use crate::check::{Checker, Divergence, StepVerdict};
 use crate::model::{Action, CallWindow, Observation, Operation};
 use crate::wire::{Answer, Exchange};
 
@@ -104,8 +104,7 @@ fn run_search(
         ways: vec![checker.clone()],
         via: None,
     });
-    let mut best: Option<NotLinearizable> = None;
-    let mut broken: Vec<&'static str> = Vec::new();
+    let mut failures = Failures::default();
     // A set's successors are numerically larger, so every way into a set is known before it
     // is expanded.
     for placed in 0..full {
@@ -126,29 +125,26 @@ fn run_search(
                     }
                 },
                 StepVerdict::Diverged(d) => {
-                    if !broken.contains(&d.mismatch.rule) {
-                        broken.push(d.mismatch.rule);
-                    }
-                    let depth = placed.count_ones() as usize + 1;
-                    if best.as_ref().is_none_or(|b| b.furthest.len() < depth) {
-                        let mut furthest = path(&reached, &from, placed);
-                        furthest.push(i);
-                        best = Some(NotLinearizable {
-                            rule: d.mismatch.rule,
-                            message: d.mismatch.message,
-                            failed_at: i,
-                            furthest,
-                            allowed: d.allowed,
-                            answer_order: false,
-                            others: Box::default(),
-                        });
-                    }
+                    failures.note(d, placed, i, || path(&reached, &from, placed));
                 }
                 StepVerdict::TooManyWorlds(_) => {}
             }
         }
         reached[placed] = Some(from);
     }
+    conclude(checker, timing, history, reached, failures)
+}
+
+/// The search's answer once every set is expanded: an order that explains the history and
+/// the worlds after it, or why none does.
+fn conclude(
+    checker: &Checker,
+    timing: &[Recorded],
+    history: &[Recorded],
+    mut reached: Vec<Option<Reached>>,
+    failures: Failures,
+) -> Result<(Vec<usize>, Checker), NotLinearizable> {
+    let full = reached.len() - 1;
     let alive: Vec<bool> = reached.iter().map(Option::is_some).collect();
     match reached[full].take() {
         Some(end) => {
@@ -162,7 +158,7 @@ fn run_search(
         }
         None => {
             let mut e = in_answer_order(checker, timing, history)
-                .or(best)
+                .or(failures.best)
                 .unwrap_or(NotLinearizable {
                     rule: "protocol.success",
                     message: "no order explains the calls".into(),
@@ -172,8 +168,39 @@ fn run_search(
                     answer_order: false,
                     others: Box::default(),
                 });
-            e.others = broken.into_boxed_slice();
+            e.others = failures.broken.into_boxed_slice();
             Err(e)
+        }
+    }
+}
+
+/// The failures met in the search: the one that got furthest, and every rule broken.
+#[derive(Default)]
+struct Failures {
+    best: Option<NotLinearizable>,
+    broken: Vec<&'static str>,
+}
+
+impl Failures {
+    /// Notes that placing call `i` after the set `placed` diverged; `way` is the order that
+    /// reached `placed`, asked for only when this failure got further than any before.
+    fn note(&mut self, d: Divergence, placed: usize, i: usize, way: impl FnOnce() -> Vec<usize>) {
+        if !self.broken.contains(&d.mismatch.rule) {
+            self.broken.push(d.mismatch.rule);
+        }
+        let depth = placed.count_ones() as usize + 1;
+        if self.best.as_ref().is_none_or(|b| b.furthest.len() < depth) {
+            let mut furthest = way();
+            furthest.push(i);
+            self.best = Some(NotLinearizable {
+                rule: d.mismatch.rule,
+                message: d.mismatch.message,
+                failed_at: i,
+                furthest,
+                allowed: d.allowed,
+                answer_order: false,
+                others: Box::default(),
+            });
         }
     }
 }
