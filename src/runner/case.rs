@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::outcome::{FaultClass, TimelineEntry};
 use crate::check::{Checker, StepVerdict};
 use crate::model::{Action, BackupStatus, CallWindow, Observation, Operation, Polarity, Readings};
 use crate::plan::{self, IdRef, Plan, Step};
@@ -14,6 +13,7 @@ use crate::readings::Flip;
 use crate::wire::{self, Answer, Dialect, Exchange};
 
 use super::event::RunEvent;
+use super::outcome::{FaultClass, TimelineEntry};
 use super::session::{FaultInfo, Session};
 use super::timeline::{abbreviate, describe_change, observed_line};
 

@@ -1,10 +1,10 @@
 //! Rule coverage: how often each rule was exercised, and the report's rows.
 
-use super::outcome::RuleCoverage;
 use crate::model::rules::RULES;
 use crate::model::{self, Observation, Operation, Polarity};
 use crate::wire::Dialect;
 
+use super::outcome::RuleCoverage;
 use super::session::Session;
 
 /// How often one rule was exercised.

@@ -3,11 +3,11 @@
 
 use serde_json::{json, Value};
 
-use super::outcome::FaultClass;
 use crate::model::{Observation, Operation};
 use crate::target::{self, EndpointSpec, Transport};
 use crate::wire::Answer;
 
+use super::outcome::FaultClass;
 use super::session::{FaultInfo, Session};
 use super::{ControlPlaneMode, RunConfig};
 

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::outcome::{unified_diff, Divergence, Reproduction, ReproductionClass};
 use crate::model::rules::rule_by_id;
 use crate::plan::Plan;
 use crate::target::EndpointSpec;
 use crate::wire::Exchange;
 
 use super::case::{Case, CaseResult, Failure};
+use super::outcome::{unified_diff, Divergence, Reproduction, ReproductionClass};
 use super::timeline::abbreviate;
 use super::trials::Run;
 use super::RunConfig;

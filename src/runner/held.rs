@@ -5,10 +5,11 @@
 //! later answer fits only the other answer to that question (a flip), the divergence is shown
 //! and saved as the witness's steps followed by the failing case's, so it replays from scratch.
 
-use super::outcome::TimelineEntry;
 use crate::model::Readings;
 use crate::plan::{Plan, Step};
 use crate::readings::{self, Flip, Reading};
+
+use super::outcome::TimelineEntry;
 
 /// The case that first answered one question.
 #[derive(Debug, Clone)]

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::outcome::FaultClass;
 use crate::check::observation_name;
 use crate::model::{self, BackupStatus, BackupType, Observation, Operation, ServerStatus, World};
 use crate::plan::Step;
@@ -13,6 +12,7 @@ use crate::target::Transport;
 use crate::wire::{Answer, Exchange};
 
 use super::case::{Case, CaseResult, Failure};
+use super::outcome::FaultClass;
 use super::served;
 use super::session::{FaultInfo, Session};
 use super::timeline::abbreviate;

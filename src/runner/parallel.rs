@@ -7,12 +7,12 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::outcome::TimelineEntry;
 use crate::model::{Action, CallWindow, Operation};
 use crate::plan::{self, ParallelCall};
 
 use super::case::{shown_step, Case, CaseResult, Failure, Sent};
 use super::concurrent::{linearize_with_clock, on_wall_clock, NotLinearizable, Recorded};
+use super::outcome::TimelineEntry;
 use super::timeline::observed_line;
 
 /// The calls of a block as sent and answered.

@@ -12,13 +12,13 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::outcome::FaultClass;
 use crate::check::MAX_WORLDS;
 use crate::model::{self, Operation, Readings, ServerStatus, World};
 use crate::plan::{Plan, Step};
 use crate::wire::{self, Answer, Dialect};
 
 use super::case::CaseResult;
+use super::outcome::FaultClass;
 use super::session::Session;
 
 /// Which operations the endpoint was found (or said) not to serve.

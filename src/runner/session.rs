@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::outcome::FaultClass;
 use crate::check::Checker;
 use crate::model::rules::RULES;
 use crate::model::{Observation, Operation, DEFAULT_LIMIT};
@@ -18,6 +17,7 @@ use crate::wire::{self, Answer, Exchange};
 use super::coverage::Coverage;
 use super::event::{EventSink, RunEvent};
 use super::held::HeldReadings;
+use super::outcome::FaultClass;
 use super::served::Served;
 use super::RunConfig;
 

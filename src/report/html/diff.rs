@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
-use super::super::redact::Redactor;
-use super::super::text::{self, clip, printable};
-use super::super::{unified_diff, Divergence};
+use crate::report::redact::Redactor;
+use crate::report::text::{self, clip, printable};
+use crate::report::{unified_diff, Divergence};
+
 use super::MAX_LINE;
 
 /// Lines of a diff shown.
