@@ -1,6 +1,6 @@
 //! The interface between the runner and its reporters, as nextest's `reporter/events.rs` is:
 //! the runner says what happens, in order, as [`RunEvent`]s sent to one [`EventSink`]; the
-//! sinks (the console line and progress bar, the report builder, in `crate::report`) decide
+//! sinks (the console line and progress bar, the report builder, in the `report` module) decide
 //! what to show or keep. The runner formats nothing for people and writes no report file.
 //!
 //! Order of a run's events: `RunStarted` (only when the endpoint could be reached and learned),
@@ -84,7 +84,7 @@ pub struct RunSummary {
 }
 
 /// Where a run's events go. A closure taking `&RunEvent` is a sink; several sinks are one
-/// sink that passes each event on (see `crate::report::Reporter`).
+/// sink that passes each event on (see the `report` module's `Reporter`).
 pub trait EventSink {
     fn event(&mut self, event: &RunEvent<'_>);
 }

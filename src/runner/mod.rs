@@ -11,7 +11,7 @@
 //! backups it created when a case ends (and on Ctrl-C).
 //!
 //! The runner formats nothing for people and writes no report: it sends [`RunEvent`]s to an
-//! [`EventSink`] (see `event`), and `crate::report` turns them into the console's lines, the
+//! [`EventSink`] (see `event`), and the `report` module turns them into the console's lines, the
 //! progress bar and the report files.
 //!
 //! The parts, by job: `session` (target, budget, retries, faults, events), `case` (one plan's

@@ -1,7 +1,7 @@
 //! What a run finds, in the words every report uses: the verdict, trials and how they ended,
 //! divergences with their timelines and reproduction, faults, rule coverage and the endpoint as
 //! shown. The runner produces these values and sends them in its [events](super::event); the
-//! reporters (`crate::report`) only read them. Their serde form is `report.json`'s (its schema
+//! reporters (the `report` module) only read them. Their serde form is `report.json`'s (its schema
 //! is `reports/report-v1.schema.json`), so a renamed field or word is a new report version.
 
 use serde::{Deserialize, Serialize};
