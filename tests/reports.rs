@@ -220,6 +220,8 @@ fn base(verdict: Verdict) -> RunReport {
         faults: vec![],
         operations_not_served: vec![],
         not_exercised: vec![],
+        input_coverage: None,
+        transition_coverage: None,
     }
 }
 

@@ -106,6 +106,13 @@ pub fn console_summary(report: &RunReport, written: Option<&WrittenReports>) -> 
     } else {
         let _ = writeln!(out, "; untested: {}", c.line(&untested.join(", "), 2000));
     }
+    let matrices = (
+        report.input_coverage.as_ref(),
+        report.transition_coverage.as_ref(),
+    );
+    if let Some(line) = super::matrix::console_line(matrices.0, matrices.1) {
+        let _ = writeln!(out, "{line}");
+    }
     if !report.readings.is_empty() {
         let _ = writeln!(
             out,

@@ -47,6 +47,7 @@ const MAX_DIFF_BYTES: usize = 64 * 1024;
 const MAX_HEADERS: usize = 50;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
+const MATRICES_TEMPLATE: &str = include_str!("templates/matrices.html");
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -55,6 +56,8 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.add_template("report.html", TEMPLATE)
         .expect("the report template parses");
+    env.add_template("matrices.html", MATRICES_TEMPLATE)
+        .expect("the matrices template parses");
     env
 });
 
@@ -97,6 +100,8 @@ struct Page {
     /// Nothing was exercised (the run could not start): the matrix is folded away.
     collapse_coverage: bool,
     coverage_columns: Vec<Vec<CoverageRow>>,
+    /// The input-feature and transition matrices.
+    matrices: Vec<super::matrix::MatrixView>,
     divergence_total: usize,
     divergences: Vec<DivergenceView>,
     more_divergences: Vec<DivergenceRow>,
@@ -418,6 +423,11 @@ impl Page {
             coverage_line,
             collapse_coverage: exercised == 0,
             coverage_columns,
+            matrices: super::matrix::views(
+                report.input_coverage.as_ref(),
+                report.transition_coverage.as_ref(),
+                c,
+            ),
             divergence_total: n,
             divergences,
             more_divergences,

@@ -15,12 +15,14 @@ pub use crate::wire::Exchange;
 mod console;
 mod html;
 mod junit;
+mod matrix;
 mod redact;
 mod text;
 
 pub use console::console_summary;
 pub use html::to_html;
 pub use junit::to_junit;
+pub use matrix::{CoverageMatrix, MatrixCell, MatrixRow};
 pub use redact::{is_secret_header, redact, REDACTED};
 
 /// The version of `report.json`'s schema.
@@ -307,6 +309,12 @@ pub struct RunReport {
     /// a state that cannot be observed, backups left behind).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_exercised: Vec<String>,
+    /// Input features sent (see [`crate::coverage::features`]); absent when no trial ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_coverage: Option<CoverageMatrix>,
+    /// Pairs of calls in succession, by state (see [`crate::coverage::transitions`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transition_coverage: Option<CoverageMatrix>,
 }
 
 impl RunReport {

@@ -134,6 +134,7 @@ pub(super) struct Case<'s> {
 impl<'s> Case<'s> {
     /// A case that starts from the session's idea of a fresh endpoint.
     pub(super) fn new(session: &'s mut Session) -> Self {
+        session.tally.start_case();
         Case {
             checker: session.new_checker(),
             session,
@@ -385,6 +386,7 @@ impl<'s> Case<'s> {
                     self.session.exercised(rule, *pol);
                 }
                 self.session.wire_coverage(op, observation);
+                self.session.tally.call(op, input, &before);
                 self.ids.learn_from(op, input, observation);
                 self.timeline.push(TimelineEntry {
                     index: sent.index,
