@@ -152,3 +152,5 @@ fn matrix(rows: Vec<MatrixRow>) -> CoverageMatrix {
     }
 }
 
+#[cfg(test)]
+mod tests;
