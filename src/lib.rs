@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod coverage;
 pub mod dry_run;
 pub mod emulator;
 pub mod exit;

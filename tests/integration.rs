@@ -9,6 +9,7 @@ mod common;
 mod stub_runs;
 
 mod cli;
+mod coverage_matrices;
 mod emulator_control_plane;
 mod emulator_http;
 mod emulator_model_agrees;

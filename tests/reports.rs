@@ -220,6 +220,8 @@ fn base(verdict: Verdict) -> RunReport {
         faults: vec![],
         operations_not_served: vec![],
         not_exercised: vec![],
+        input_coverage: None,
+        transition_coverage: None,
     }
 }
 
@@ -244,6 +246,14 @@ fn sample_fail() -> RunReport {
         trial("property::generated-sequences", "failed", 11_000, None),
     ];
     r.divergences = vec![limit_divergence(), backing_up_divergence()];
+    // Full-size matrices, nothing covered: every cell shows as uncovered.
+    let scope = opsworkscm_conformance::coverage::Scope {
+        operations: Operation::ALL.to_vec(),
+        control_plane: true,
+    };
+    let tally = opsworkscm_conformance::coverage::Tally::default();
+    r.input_coverage = Some(tally.feature_matrix(&scope));
+    r.transition_coverage = Some(tally.transition_matrix(&scope));
     r.faults = vec![Fault {
         class: FaultClass::Throttled,
         message: "ThrottlingException on DescribeBackups (retried)".into(),

@@ -47,6 +47,7 @@ use crate::plan::{backup_ref, created_ref, ParallelCall, Plan, Step};
 
 mod corpus;
 mod shadow;
+mod steer;
 mod strategies;
 #[cfg(test)]
 mod tests;
@@ -133,6 +134,21 @@ pub fn plan_strategy(config: &GenConfig) -> BoxedStrategy<Plan> {
     }
     .prop_map(move |choices| plan_from_choices(&config, &choices))
     .boxed()
+}
+
+/// [`plan_strategy`], with each plan steered towards what `bias` says the run has not covered
+/// yet (see `steer`); the same as [`plan_strategy`] when nothing is left to cover.
+pub fn plan_strategy_steered(
+    config: &GenConfig,
+    bias: &crate::coverage::Bias,
+) -> BoxedStrategy<Plan> {
+    if bias.is_empty() || !config.control_plane {
+        return plan_strategy(config);
+    }
+    let (config, bias) = (Arc::new(config.clone()), Arc::new(bias.clone()));
+    (plan_strategy(&config), any::<u64>())
+        .prop_map(move |(plan, draw)| steer::steer(plan, &bias, draw, &config))
+        .boxed()
 }
 
 /// The test runner whose random numbers a seed fixes: the same seed gives the same plans.

@@ -61,6 +61,8 @@ impl ReportBuilder {
             faults: s.faults.clone(),
             operations_not_served: s.operations_not_served.clone(),
             not_exercised: s.not_exercised.clone(),
+            input_coverage: s.input_coverage.clone(),
+            transition_coverage: s.transition_coverage.clone(),
         }
     }
 }
@@ -146,6 +148,8 @@ mod tests {
             faults: vec![],
             operations_not_served: vec![],
             not_exercised: vec![],
+            input_coverage: None,
+            transition_coverage: None,
         }
     }
 

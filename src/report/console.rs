@@ -175,6 +175,13 @@ fn coverage_line(out: &mut String, report: &RunReport, c: &Redactor) {
     } else {
         let _ = writeln!(out, "; untested: {}", c.line(&untested.join(", "), 2000));
     }
+    let matrices = (
+        report.input_coverage.as_ref(),
+        report.transition_coverage.as_ref(),
+    );
+    if let Some(line) = super::matrix::console_line(matrices.0, matrices.1) {
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// The first divergences in full, the others counted.

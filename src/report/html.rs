@@ -47,6 +47,7 @@ const MAX_TEXT: usize = 8192;
 const MAX_HEADERS: usize = 50;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
+const MATRICES_TEMPLATE: &str = include_str!("templates/matrices.html");
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -55,6 +56,8 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.add_template("report.html", TEMPLATE)
         .expect("the report template parses");
+    env.add_template("matrices.html", MATRICES_TEMPLATE)
+        .expect("the matrices template parses");
     env
 });
 
@@ -97,6 +100,8 @@ struct Page {
     /// Nothing was exercised (the run could not start): the matrix is folded away.
     collapse_coverage: bool,
     coverage_columns: Vec<Vec<CoverageRow>>,
+    /// The input-feature and transition matrices.
+    matrices: Vec<super::matrix::MatrixView>,
     divergence_total: usize,
     divergences: Vec<DivergenceView>,
     more_divergences: Vec<DivergenceRow>,
@@ -231,6 +236,11 @@ impl Page {
             coverage_line: coverage.line,
             collapse_coverage: coverage.exercised == 0,
             coverage_columns: coverage.columns,
+            matrices: super::matrix::views(
+                report.input_coverage.as_ref(),
+                report.transition_coverage.as_ref(),
+                c,
+            ),
             divergence_total: report.divergences.len(),
             divergences: report
                 .divergences

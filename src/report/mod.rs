@@ -23,11 +23,13 @@ mod builder;
 mod console;
 mod html;
 mod junit;
+mod matrix;
 mod progress;
 mod redact;
 mod reporter;
 mod text;
 
+pub use crate::coverage::{CoverageMatrix, MatrixCell, MatrixRow};
 pub use builder::ReportBuilder;
 pub use console::{console_summary, ConsoleReporter};
 pub use html::to_html;
@@ -90,6 +92,12 @@ pub struct RunReport {
     /// a state that cannot be observed, backups left behind).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_exercised: Vec<String>,
+    /// Input features sent (see [`crate::coverage::features`]); absent when no trial ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_coverage: Option<CoverageMatrix>,
+    /// Pairs of calls in succession, by state (see [`crate::coverage::transitions`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transition_coverage: Option<CoverageMatrix>,
 }
 
 impl RunReport {

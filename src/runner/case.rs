@@ -135,6 +135,7 @@ pub(super) struct Case<'s, 'e> {
 impl<'s, 'e> Case<'s, 'e> {
     /// A case that starts from the session's idea of a fresh endpoint.
     pub(super) fn new(session: &'s mut Session<'e>) -> Self {
+        session.tally.start_case();
         Case {
             checker: session.new_checker(),
             session,
@@ -390,6 +391,7 @@ impl<'s, 'e> Case<'s, 'e> {
                     self.session.exercised(rule, *pol);
                 }
                 self.session.wire_coverage(op, observation);
+                self.session.tally.call(op, input, &before);
                 self.ids.learn_from(op, input, observation);
                 self.timeline.push(TimelineEntry {
                     index: sent.index,

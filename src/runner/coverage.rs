@@ -1,5 +1,6 @@
 //! Rule coverage: how often each rule was exercised, and the report's rows.
 
+use crate::coverage::{Bias, CoverageMatrix, Scope};
 use crate::model::rules::RULES;
 use crate::model::{self, Observation, Operation, Polarity};
 use crate::wire::Dialect;
@@ -65,6 +66,40 @@ impl Session<'_> {
             }
             Observation::Unknown => {}
         }
+    }
+
+    /// What the generator may exercise on this endpoint: the operations served (without a
+    /// control plane, only those that change no server: the generator never calls the others
+    /// there), and whether server states can be chosen.
+    pub(super) fn coverage_scope(&self) -> Scope {
+        let operations = self.served.operations();
+        let changes_servers = [
+            Operation::UpdateServer,
+            Operation::StartMaintenance,
+            Operation::DeleteServer,
+            Operation::RestoreServer,
+        ];
+        Scope {
+            operations: operations
+                .into_iter()
+                .filter(|op| self.control_plane || !changes_servers.contains(op))
+                .collect(),
+            control_plane: self.control_plane,
+        }
+    }
+
+    /// The input-feature and transition matrices of the run so far.
+    pub(super) fn matrices(&self) -> (CoverageMatrix, CoverageMatrix) {
+        let scope = self.coverage_scope();
+        (
+            self.tally.feature_matrix(&scope),
+            self.tally.transition_matrix(&scope),
+        )
+    }
+
+    /// What the next generated case is steered towards.
+    pub(super) fn bias(&self) -> Bias {
+        self.tally.bias(&self.coverage_scope())
     }
 
     pub(super) fn coverage_rows(&self) -> Vec<RuleCoverage> {

@@ -96,6 +96,7 @@ impl Run<'_> {
             Some(_) => session.coverage_rows(),
             None => vec![],
         };
+        let matrices = limit_source.as_ref().map(|_| session.matrices());
         RunSummary {
             verdict: ending.verdict,
             exit: ending.exit,
@@ -112,6 +113,8 @@ impl Run<'_> {
             coverage,
             operations_not_served: session.served.not_served_names(),
             not_exercised: session.not_exercised_lines(),
+            input_coverage: matrices.as_ref().map(|m| m.0.clone()),
+            transition_coverage: matrices.map(|m| m.1),
             faults: session
                 .faults
                 .iter()

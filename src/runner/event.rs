@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use crate::coverage::CoverageMatrix;
 use crate::exit::ExitCode;
 
 use super::outcome::{
@@ -81,6 +82,10 @@ pub struct RunSummary {
     pub faults: Vec<Fault>,
     pub operations_not_served: Vec<String>,
     pub not_exercised: Vec<String>,
+    /// The input-feature matrix; None when no trial could run.
+    pub input_coverage: Option<CoverageMatrix>,
+    /// The transition matrix; None when no trial could run.
+    pub transition_coverage: Option<CoverageMatrix>,
 }
 
 /// Where a run's events go. A closure taking `&RunEvent` is a sink; several sinks are one

@@ -36,6 +36,8 @@ pub(super) struct Session<'e> {
     pub(super) calls: u64,
     pub(super) max_calls: Option<u64>,
     pub(super) coverage: BTreeMap<&'static str, Coverage>,
+    /// Input features and transitions exercised (the matrices next to rule coverage).
+    pub(super) tally: crate::coverage::Tally,
     pub(super) faults: BTreeMap<(FaultClass, String), u64>,
     pub(super) settle_wait: Duration,
     pub(super) interrupted: Arc<AtomicBool>,
@@ -72,6 +74,7 @@ impl<'e> Session<'e> {
             calls: 0,
             max_calls: config.max_calls,
             coverage: RULES.iter().map(|r| (r.id, Coverage::default())).collect(),
+            tally: Default::default(),
             faults: BTreeMap::new(),
             settle_wait: config.settle_wait,
             interrupted,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
+use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 
 use crate::generate::{self, GenConfig};
@@ -50,9 +50,9 @@ pub(super) struct Findings {
 /// The generated cases of a run: one property trial, its cases run one at a time between
 /// scenarios (see `schedule`).
 pub(super) struct Generated {
-    /// What plans are drawn from (redrawn when an operation is found not served).
+    /// What plans are drawn from (redrawn when an operation is found not served); each case is
+    /// steered towards what the run has not covered yet.
     gen: GenConfig,
-    strategy: BoxedStrategy<Plan>,
     runner: TestRunner,
     trial: TrialResult,
     /// The next case's number.
@@ -145,7 +145,6 @@ impl Run<'_> {
             operations: self.session.served.operations(),
         };
         Some(Generated {
-            strategy: generate::plan_strategy(&gen),
             gen,
             runner: generate::runner_for_seed(self.seed),
             trial: self.new_trial(&property, TrialKind::Property),
@@ -165,7 +164,8 @@ impl Run<'_> {
         let t0 = (Instant::now(), self.session.calls);
         let case = g.next;
         g.next += 1;
-        let going_on = match g.strategy.new_tree(&mut g.runner) {
+        let steered = generate::plan_strategy_steered(&g.gen, &self.session.bias());
+        let going_on = match steered.new_tree(&mut g.runner) {
             Err(e) => {
                 g.trial.outcome = TrialOutcome::Error;
                 g.trial.message = Some(format!("cannot generate a plan: {e}"));
@@ -181,7 +181,6 @@ impl Run<'_> {
                     let operations = self.session.served.operations();
                     if operations != g.gen.operations {
                         g.gen.operations = operations;
-                        g.strategy = generate::plan_strategy(&g.gen);
                         g.next -= 1;
                         return true;
                     }
