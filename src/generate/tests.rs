@@ -32,7 +32,7 @@ fn violations(op: Operation, input: &Value) -> Vec<Violation> {
     model::validation_errors(op, input)
 }
 
-/// The plan with each parallel block's calls in its written order (as the shadow read them).
+/// The plan with each parallel block's calls in its written order (as the reader read them).
 fn in_order(plan: &Plan) -> Plan {
     let steps = plan
         .steps
