@@ -3,16 +3,27 @@
 //! serves), so server names and backup ids are picked from what exists where a step stands and
 //! no state gate is written twice.
 //!
-//! Backups are bound to the placeholders a plan names them by, so that the model finds them by
-//! id: a fixture backup to `${backup:SERVER:N}` (N in the order a listing shows them, newest
-//! first, the order the runner learns them in), a created one to `${created:N}`.
+//! The model finds a backup by id, and a placeholder is no valid BackupId, so the world's
+//! backups get ids that stand for the placeholders a plan names them by ([`model_id`]): a
+//! fixture backup's for `${backup:SERVER:N}` (N in the order a listing shows them, newest first,
+//! the order the runner learns them in), a created one's for `${created:N}`. A call's
+//! placeholders become those ids before the model takes it.
 
 use super::*;
 use crate::model::{ServerSpec, World};
-use crate::plan::IdRef;
+use crate::plan::{resolve_placeholders, IdRef};
 
 /// The engine of the servers a plan puts.
 const ENGINE: &str = "ChefAutomate";
+
+/// The id the reader's world gives the backup a placeholder stands for: a valid BackupId, so
+/// that validation lets the call through to the model.
+pub(super) fn model_id(r: &IdRef) -> String {
+    match r {
+        IdRef::Backup { server, n } => format!("fixture-{n}-{server}"),
+        IdRef::Created(n) => format!("created-{n}"),
+    }
+}
 
 /// Reads a list of choices into steps. It follows the model's reference reading; it only
 /// steers choices, it never judges.
@@ -74,11 +85,11 @@ impl<'a> Reader<'a> {
 
     /// How many fixture backups of `name` the plan may name (`${backup:NAME:N}`, N below this).
     pub(super) fn fixture_backups(&self, name: &str) -> usize {
-        let of_server = |id: &str| matches!(IdRef::parse(id), Some(IdRef::Backup { server, .. }) if server == name);
         self.world
             .backups
             .iter()
-            .filter(|b| b.id.as_deref().is_some_and(of_server))
+            .filter(|b| b.server == name)
+            .filter(|b| b.id.as_deref().is_some_and(|id| id.starts_with("fixture-")))
             .count()
     }
 
@@ -200,7 +211,11 @@ impl<'a> Reader<'a> {
     /// Appends `step` and advances the world by the step's reference reading (the outcome
     /// the bundled emulator serves).
     pub(super) fn push(&mut self, step: Step) {
-        let possible = model::step(&self.world, &step.action(None))
+        let input = match &step {
+            Step::Call { input, .. } => Some(resolve_placeholders(input, &|r| Some(model_id(r)))),
+            _ => None,
+        };
+        let possible = model::step(&self.world, &step.action(input))
             .into_iter()
             .next()
             .expect("the model allows at least one outcome for every action");
@@ -211,7 +226,7 @@ impl<'a> Reader<'a> {
         self.steps.push(step);
     }
 
-    /// Gives the backups `step` made the placeholders the plan names them by.
+    /// Gives the backups `step` made the ids of the placeholders the plan names them by.
     pub(super) fn bind_ids(&mut self, step: &Step) {
         let put = match step {
             Step::PutServer { server_name, .. } => Some(server_name.as_str()),
@@ -223,10 +238,13 @@ impl<'a> Reader<'a> {
             if b.id.is_some() {
                 continue;
             }
-            b.id = Some(match put {
-                Some(server) => backup_ref(server, n),
-                None => created_ref(self.created + n),
-            });
+            b.id = Some(model_id(&match put {
+                Some(server) => IdRef::Backup {
+                    server: server.to_string(),
+                    n,
+                },
+                None => IdRef::Created(self.created + n),
+            }));
             n += 1;
         }
         if put.is_none() {

@@ -206,6 +206,34 @@ fn the_model_takes_every_generated_step() {
     }
 }
 
+/// The reader's world follows the model through placeholders: deleting a created backup frees
+/// its slot, and restoring a fixture backup puts the server in RESTORING.
+#[test]
+fn the_reader_follows_backups_named_by_placeholders() {
+    let config = with_control_plane();
+    let create = Choice::CreateBackup(CreateInput {
+        target: Target::Recent,
+        description: Description::Absent,
+        tags: Tags::Absent,
+        malformed: None,
+    });
+    let mut reader = Reader::new(&config);
+    let put = Choice::PutServer {
+        slot: 0,
+        status: ServerStatus::Healthy,
+        manual: 49,
+        automated: 0,
+    };
+    for c in [put, create, Choice::Settle(None)] {
+        reader.read(&c);
+    }
+    assert_eq!(reader.world.manual_count("web"), (50, 50));
+    reader.read(&Choice::DeleteBackup(BackupRef::Created(0)));
+    assert_eq!(reader.world.manual_count("web"), (49, 49));
+    reader.read(&Choice::RestoreServer(Target::Recent, BackupRef::Fixture(0, 0)));
+    assert_eq!(reader.world.servers["web"].status, ServerStatus::Restoring);
+}
+
 /// Counts, over many plans, the situations the generator is meant to reach often.
 #[derive(Debug, Default)]
 struct Hits {
