@@ -4,7 +4,7 @@
 use crate::common::*;
 
 #[tokio::test]
-async fn the_control_plane_sets_fixtures_and_refuses_bad_requests() {
+async fn the_control_plane_sets_fixtures_settles_and_resets() {
     let c = Client::new(EmulatorConfig {
         limit: 7,
         ..config()
@@ -33,6 +33,36 @@ async fn the_control_plane_sets_fixtures_and_refuses_bad_requests() {
         .await;
     assert_eq!(described.body["Servers"][0], *server);
 
+    // Settle: backups end as asked, servers return to their status before.
+    c.call("CreateBackup", json!({"ServerName": "web"})).await;
+    assert_eq!(c.server_status("web").await, "BACKING_UP");
+    assert_eq!(
+        c.settle(json!({"BackupStatus": "FAILED"})).await.body,
+        json!({})
+    );
+    assert_eq!(c.server_status("web").await, "UNHEALTHY");
+    let listing = c
+        .call("DescribeBackups", json!({"ServerName": "web"}))
+        .await;
+    assert_eq!(listing.body["Backups"][0]["Status"], "FAILED");
+    // A server put straight into BACKING_UP settles to a status that can back up.
+    c.put_server("db", json!({"Status": "BACKING_UP"})).await;
+    c.control("POST", "/_conformance/v1/settle", "").await;
+    assert_eq!(c.server_status("db").await, "HEALTHY");
+
+    let reset = c.control("POST", "/_conformance/v1/reset", "{}").await;
+    assert_eq!(reset.body, json!({}));
+    let all = c.call("DescribeServers", json!({})).await;
+    assert_eq!(all.body, json!({"Servers": []}));
+    let all = c.call("DescribeBackups", json!({})).await;
+    assert_eq!(all.body, json!({"Backups": []}));
+}
+
+#[tokio::test]
+async fn the_control_plane_refuses_bad_requests_and_changes_nothing() {
+    let c = Client::new(config());
+    c.put_server("web", json!({"Status": "UNHEALTHY", "ManualBackups": 2}))
+        .await;
     let before = c.emulator.world();
     let bad: [(&str, &str, &str); 10] = [
         (
@@ -84,30 +114,6 @@ async fn the_control_plane_sets_fixtures_and_refuses_bad_requests() {
         assert!(a.body["message"].as_str().is_some(), "{:?}", a.body);
         assert_eq!(c.emulator.world(), before, "{method} {path} {body}");
     }
-
-    // Settle: backups end as asked, servers return to their status before.
-    c.call("CreateBackup", json!({"ServerName": "web"})).await;
-    assert_eq!(c.server_status("web").await, "BACKING_UP");
-    assert_eq!(
-        c.settle(json!({"BackupStatus": "FAILED"})).await.body,
-        json!({})
-    );
-    assert_eq!(c.server_status("web").await, "UNHEALTHY");
-    let listing = c
-        .call("DescribeBackups", json!({"ServerName": "web"}))
-        .await;
-    assert_eq!(listing.body["Backups"][0]["Status"], "FAILED");
-    // A server put straight into BACKING_UP settles to a status that can back up.
-    c.put_server("db", json!({"Status": "BACKING_UP"})).await;
-    c.control("POST", "/_conformance/v1/settle", "").await;
-    assert_eq!(c.server_status("db").await, "HEALTHY");
-
-    let reset = c.control("POST", "/_conformance/v1/reset", "{}").await;
-    assert_eq!(reset.body, json!({}));
-    let all = c.call("DescribeServers", json!({})).await;
-    assert_eq!(all.body, json!({"Servers": []}));
-    let all = c.call("DescribeBackups", json!({})).await;
-    assert_eq!(all.body, json!({"Backups": []}));
 }
 
 #[tokio::test]

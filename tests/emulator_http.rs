@@ -57,9 +57,9 @@ async fn create_backup_answers_a_backup_in_the_service_shape() {
     );
 }
 
-#[tokio::test]
-async fn every_operation_answers_in_the_service_shape() {
-    let c = Client::new(config());
+/// Puts `web` (HEALTHY, 2 manual and 1 automated backups), `db` (RUNNING, with a finished
+/// backup) and `old` (CONNECTION_LOST); returns the ids of db's backup and of one of web's.
+async fn three_servers_with_backups(c: &Client) -> (String, String) {
     c.put_server(
         "web",
         json!({"Status": "HEALTHY", "ManualBackups": 2, "AutomatedBackups": 1}),
@@ -90,6 +90,38 @@ async fn every_operation_answers_in_the_service_shape() {
         .as_str()
         .unwrap()
         .to_string();
+    (db_backup, web_backup)
+}
+
+/// What each operation's success shows, beyond its shape.
+fn assert_operation_output(op: &str, body: &Value) {
+    match op {
+        "DescribeBackups" => assert!(body["Backups"].is_array()),
+        "DescribeServers" => assert!(body["Servers"].is_array()),
+        "UpdateServer" => {
+            assert_eq!(body["Server"]["BackupRetentionCount"], 3);
+            assert_eq!(body["Server"]["PreferredBackupWindow"], "Tue:04:00");
+        }
+        "StartMaintenance" => assert_eq!(body["Server"]["Status"], "UNDER_MAINTENANCE"),
+        "DescribeAccountAttributes" => {
+            let attrs = body["Attributes"].as_array().unwrap();
+            let manual = attrs
+                .iter()
+                .find(|x| x["Name"] == "ManualBackupLimit")
+                .unwrap();
+            assert_eq!(manual["Used"], 3);
+            assert_eq!(manual["Maximum"], 50);
+            assert!(attrs.iter().any(|x| x["Name"] == "ServerLimit"));
+        }
+        "DeleteBackup" | "RestoreServer" | "DeleteServer" => assert_eq!(*body, json!({})),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn every_operation_answers_in_the_service_shape() {
+    let c = Client::new(config());
+    let (db_backup, web_backup) = three_servers_with_backups(&c).await;
     let calls = [
         ("DescribeBackups", json!({})),
         ("DescribeBackups", json!({"ServerName": "web"})),
@@ -115,27 +147,7 @@ async fn every_operation_answers_in_the_service_shape() {
         assert_aws_json(&a);
         let problems = check_output(Operation::from_name(op).unwrap(), &a.body);
         assert!(problems.is_empty(), "{op}: {problems:?}");
-        match op {
-            "DescribeBackups" => assert!(a.body["Backups"].is_array()),
-            "DescribeServers" => assert!(a.body["Servers"].is_array()),
-            "UpdateServer" => {
-                assert_eq!(a.body["Server"]["BackupRetentionCount"], 3);
-                assert_eq!(a.body["Server"]["PreferredBackupWindow"], "Tue:04:00");
-            }
-            "StartMaintenance" => assert_eq!(a.body["Server"]["Status"], "UNDER_MAINTENANCE"),
-            "DescribeAccountAttributes" => {
-                let attrs = a.body["Attributes"].as_array().unwrap();
-                let manual = attrs
-                    .iter()
-                    .find(|x| x["Name"] == "ManualBackupLimit")
-                    .unwrap();
-                assert_eq!(manual["Used"], 3);
-                assert_eq!(manual["Maximum"], 50);
-                assert!(attrs.iter().any(|x| x["Name"] == "ServerLimit"));
-            }
-            "DeleteBackup" | "RestoreServer" | "DeleteServer" => assert_eq!(a.body, json!({})),
-            _ => {}
-        }
+        assert_operation_output(op, &a.body);
     }
     // The deleted backup is gone at once; the restore and deletion are in progress.
     let listing = c
@@ -265,6 +277,15 @@ async fn modeled_errors_say_what_was_wrong() {
     }
 }
 
+/// A request to the emulator's API path, with `target` as its X-Amz-Target.
+fn request(method: &str, path: &str, target: Option<&str>, body: &str) -> Request<Body> {
+    let mut r = Request::builder().method(method).uri(path);
+    if let Some(target) = target {
+        r = r.header("x-amz-target", target);
+    }
+    r.body(Body::from(body.to_string())).unwrap()
+}
+
 #[tokio::test]
 async fn protocol_errors_answer_like_aws_and_change_nothing() {
     let c = Client::new(config());
@@ -277,66 +298,50 @@ async fn protocol_errors_answer_like_aws_and_change_nothing() {
         r#"{{"ServerName": "other", "Description": "{}"}}"#,
         "x".repeat(emulator::MAX_BODY)
     );
-    let cases: Vec<(&str, Request<Body>, StatusCode, &str)> = vec![
+    let other = format!("{TARGET}.CreateServer");
+    let bad = StatusCode::BAD_REQUEST;
+    let (unknown, not_found) = ("UnknownOperationException", StatusCode::NOT_FOUND);
+    let web = r#"{"ServerName": "web"}"#;
+    let cases = [
         (
             "malformed JSON",
-            Request::post("/")
-                .header("x-amz-target", &create)
-                .body(Body::from(r#"{"ServerName": "web""#))
-                .unwrap(),
-            StatusCode::BAD_REQUEST,
+            request("POST", "/", Some(&create), r#"{"ServerName": "web""#),
+            bad,
             "SerializationException",
         ),
         (
             "missing target",
-            Request::post("/")
-                .body(Body::from(r#"{"ServerName": "web"}"#))
-                .unwrap(),
-            StatusCode::BAD_REQUEST,
-            "UnknownOperationException",
+            request("POST", "/", None, web),
+            bad,
+            unknown,
         ),
         (
             "another operation of the service",
-            Request::post("/")
-                .header("x-amz-target", format!("{TARGET}.CreateServer"))
-                .body(Body::from("{}"))
-                .unwrap(),
-            StatusCode::BAD_REQUEST,
-            "UnknownOperationException",
+            request("POST", "/", Some(&other), "{}"),
+            bad,
+            unknown,
         ),
         (
             "a target of another service",
-            Request::post("/")
-                .header("x-amz-target", "DynamoDB_20120810.ListTables")
-                .body(Body::from("{}"))
-                .unwrap(),
-            StatusCode::BAD_REQUEST,
-            "UnknownOperationException",
+            request("POST", "/", Some("DynamoDB_20120810.ListTables"), "{}"),
+            bad,
+            unknown,
         ),
         (
             "wrong method",
-            Request::get("/")
-                .header("x-amz-target", &create)
-                .body(Body::empty())
-                .unwrap(),
-            StatusCode::NOT_FOUND,
-            "UnknownOperationException",
+            request("GET", "/", Some(&create), ""),
+            not_found,
+            unknown,
         ),
         (
             "wrong path",
-            Request::post("/v1/backups")
-                .header("x-amz-target", &create)
-                .body(Body::from(r#"{"ServerName": "web"}"#))
-                .unwrap(),
-            StatusCode::NOT_FOUND,
-            "UnknownOperationException",
+            request("POST", "/v1/backups", Some(&create), web),
+            not_found,
+            unknown,
         ),
         (
             "oversized body",
-            Request::post("/")
-                .header("x-amz-target", &create)
-                .body(Body::from(huge))
-                .unwrap(),
+            request("POST", "/", Some(&create), &huge),
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLargeException",
         ),

@@ -23,6 +23,8 @@ mod independent_stubs;
 mod partial_stub;
 mod reading_flips;
 mod reports;
+mod reports_browser;
+mod reports_text;
 mod scenario_files;
 mod sdk;
 mod selftest;

@@ -1,30 +1,29 @@
-//! The three report files and the console summary, from realistic sample reports: a pass, a
-//! failure with two divergences, an error, and a hostile, oversized run. `report.json` is checked
-//! against its schema, `junit.xml` is parsed, and `report.html` is rendered in headless Chromium
-//! when one is installed.
+//! The report files, from realistic sample reports: a pass, a failure with two divergences, an
+//! error, and a hostile, oversized run. `report.json` is checked against its schema, and the
+//! files as written. The samples serve `reports_text` (JUnit, console summary, redaction) and
+//! `reports_browser` (report.html in headless Chromium) too.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use opsworkscm_conformance::model::{Operation, ServerStatus};
 use opsworkscm_conformance::plan::{Expect, Plan, Step};
 use opsworkscm_conformance::report::{
-    console_summary, redact, to_html, to_json, to_junit, unified_diff, write_all, Divergence,
-    Exchange, Fault, FaultClass, Reproduction, ReproductionClass, RuleCoverage, RunReport,
-    TargetInfo, TimelineEntry, ToolInfo, TrialResult, Verdict, REPORT_VERSION,
+    console_summary, to_html, to_json, to_junit, unified_diff, write_all, Divergence, Exchange,
+    Fault, FaultClass, Reproduction, ReproductionClass, RuleCoverage, RunReport, TargetInfo,
+    TimelineEntry, ToolInfo, TrialResult, Verdict, REPORT_VERSION,
 };
 use serde_json::{json, Value};
 
-const ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
-const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-const SESSION_TOKEN: &str = "FwoGZXIvYXdzEBYaDEXAMPLESESSIONTOKEN";
+pub(crate) const ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+pub(crate) const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+pub(crate) const SESSION_TOKEN: &str = "FwoGZXIvYXdzEBYaDEXAMPLESESSIONTOKEN";
 
-fn authorization() -> String {
+pub(crate) fn authorization() -> String {
     format!("AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/20250101/us-east-1/opsworks-cm/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7")
 }
 
-fn secrets() -> Vec<String> {
+pub(crate) fn secrets() -> Vec<String> {
     vec![SECRET_KEY.to_string(), SESSION_TOKEN.to_string()]
 }
 
@@ -59,7 +58,7 @@ fn coverage(id: &str, kind: &str, passed: u64, failed: u64, divergences: u64) ->
     }
 }
 
-fn trial(name: &str, outcome: &str, ms: u64, message: Option<&str>) -> TrialResult {
+pub(crate) fn trial(name: &str, outcome: &str, ms: u64, message: Option<&str>) -> TrialResult {
     TrialResult {
         name: name.into(),
         kind: name.split("::").next().unwrap().parse().unwrap(),
@@ -225,11 +224,11 @@ fn base(verdict: Verdict) -> RunReport {
     }
 }
 
-fn sample_pass() -> RunReport {
+pub(crate) fn sample_pass() -> RunReport {
     base(Verdict::Pass)
 }
 
-fn sample_fail() -> RunReport {
+pub(crate) fn sample_fail() -> RunReport {
     let mut r = base(Verdict::Fail);
     r.calls_to_first_divergence = Some(312);
     r.coverage[2].divergences = 1;
@@ -262,7 +261,7 @@ fn sample_fail() -> RunReport {
     r
 }
 
-fn sample_error() -> RunReport {
+pub(crate) fn sample_error() -> RunReport {
     let mut r = base(Verdict::Error);
     r.error = Some("cannot connect to http://127.0.0.1:9: connection refused\n(hint: start `opsworkscm-conformance emulate`, or use `--endpoint embedded`)".into());
     r.cases = 0;
@@ -279,7 +278,7 @@ fn sample_error() -> RunReport {
 
 /// A big, hostile run: 50 divergences, 1000 trials, a 10 MiB body, 500-step timelines,
 /// markup and control characters everywhere.
-fn sample_huge() -> RunReport {
+pub(crate) fn sample_huge() -> RunReport {
     let mut r = sample_fail();
     let mut d = limit_divergence();
     d.message = "<b>bold</b> \u{0}\u{1b}[31m \u{FFFD}\u{FFFD} ".repeat(2000);
@@ -605,383 +604,6 @@ fn big_runs_stay_small_and_say_what_was_cut() {
     assert!(
         text.lines().all(|l| l.len() < 2600),
         "a console line is too long"
-    );
-}
-
-struct Junit {
-    tests: usize,
-    failures: usize,
-    errors: usize,
-    cases: Vec<(String, String, Option<String>)>,
-}
-
-fn parse_junit(xml: &str) -> Junit {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let mut out = Junit {
-        tests: 0,
-        failures: 0,
-        errors: 0,
-        cases: Vec::new(),
-    };
-    let attr = |e: &quick_xml::events::BytesStart, name: &str| {
-        e.try_get_attribute(name)
-            .expect("attributes parse")
-            .map(|a| {
-                a.unescape_value()
-                    .expect("attribute unescapes")
-                    .into_owned()
-            })
-    };
-    let mut suites = 0;
-    loop {
-        match reader.read_event().expect("junit.xml is well-formed XML") {
-            Event::Eof => break,
-            Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
-                b"testsuite" => {
-                    suites += 1;
-                    assert_eq!(attr(&e, "name").as_deref(), Some("opsworkscm-conformance"));
-                    out.tests = attr(&e, "tests").unwrap().parse().unwrap();
-                    out.failures = attr(&e, "failures").unwrap().parse().unwrap();
-                    out.errors = attr(&e, "errors").unwrap().parse().unwrap();
-                }
-                b"testcase" => out.cases.push((
-                    attr(&e, "classname").unwrap(),
-                    attr(&e, "name").unwrap(),
-                    attr(&e, "time"),
-                )),
-                _ => {}
-            },
-            _ => {}
-        }
-    }
-    assert_eq!(suites, 1);
-    out
-}
-
-#[test]
-fn junit_has_one_case_per_trial() {
-    let xml = to_junit(&sample_fail());
-    let j = parse_junit(&xml);
-    assert_eq!((j.tests, j.failures, j.errors), (3, 2, 0));
-    assert_eq!(j.cases.len(), 3);
-    assert_eq!(j.cases[0].0, "scenario");
-    assert_eq!(j.cases[0].1, "limit::fifty-first-manual-backup-refused");
-    assert_eq!(j.cases[2].0, "property");
-    assert_eq!(j.cases[2].2.as_deref(), Some("11.000"));
-    // A failure names the rule, the minimal plan's steps and the replay command.
-    assert!(xml.contains("type=\"create-backup.limit\""), "{xml}");
-    assert!(xml.contains("put-server web HEALTHY (50 manual, 0 automated)"));
-    assert!(xml.contains(
-        "opsworkscm-conformance replay scenarios/regressions/create-backup.limit-3f2a.json"
-    ));
-    assert!(!xml.contains(ACCESS_KEY));
-
-    let pass = parse_junit(&to_junit(&sample_pass()));
-    assert_eq!((pass.tests, pass.failures, pass.errors), (3, 0, 0));
-    // A run that could not judge the endpoint is never green on a dashboard.
-    let error = parse_junit(&to_junit(&sample_error()));
-    assert_eq!((error.tests, error.failures, error.errors), (1, 0, 1));
-    assert_eq!(error.cases[0].0, "run");
-    let mut with_error_trial = sample_error();
-    with_error_trial.trials = vec![
-        trial("scenario::a", "error", 3, Some("timeout")),
-        trial("scenario::b", "passed", 3, None),
-    ];
-    let j = parse_junit(&to_junit(&with_error_trial));
-    assert_eq!((j.tests, j.failures, j.errors), (2, 0, 1));
-    // Hostile content still makes well-formed XML.
-    parse_junit(&to_junit(&sample_huge()));
-}
-
-#[test]
-fn console_summary_fits_one_screen_and_says_what_to_do() {
-    let dir = tempfile::tempdir().unwrap();
-    let written = write_all(&sample_fail(), dir.path(), &secrets()).unwrap();
-    let text = console_summary(&sample_fail(), Some(&written));
-    println!("{text}");
-    let first = text.lines().next().unwrap();
-    assert_eq!(first, "FAIL: 2 divergences from the reference model");
-    for expected in [
-        "endpoint  http://127.0.0.1:4566 (aws-json, us-east-1, SigV4, control plane)",
-        "seed      42 (run again with --seed 42)",
-        "ran       256 cases, 4821 calls, first divergence after 312 calls in 12.3 s",
-        "coverage  5 of ",
-        "; untested: create-backup.not-found,",
-        "divergence 1 of 2",
-        "  rule      create-backup.limit",
-        "  plan      3 steps (shrunk from 23), diverged at step 3:",
-        "             1. reset",
-        "          >  3. CreateBackup {\"ServerName\":\"web\",\"Description\":\"nightly\"}",
-        "  repro     5 of 5 runs (deterministic)",
-        "  replay    opsworkscm-conformance replay scenarios/regressions/create-backup.limit-3f2a.json",
-        "  rule      create-backup.state.backing-up",
-        "  repro     3 of 5 runs (flaky)",
-        "  throttled x3: ThrottlingException on DescribeBackups (retried)",
-        "(read this first)",
-    ] {
-        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
-    }
-    assert!(text.contains(&written.html.display().to_string()));
-    assert!(text.lines().count() < 60, "{} lines", text.lines().count());
-
-    let pass = console_summary(&sample_pass(), None);
-    assert!(pass.starts_with("PASS: every case conformed"), "{pass}");
-    assert!(!pass.contains("divergence 1"));
-    let error = console_summary(&sample_error(), None);
-    assert!(
-        error.starts_with(
-            "ERROR: the endpoint could not be judged: cannot connect to http://127.0.0.1:9"
-        ),
-        "{error}"
-    );
-    assert!(error.contains("unreachable x1"));
-}
-
-#[test]
-fn redact_removes_every_kind_of_secret() {
-    let text = format!(
-        "-H 'Authorization: {}' X-Amz-Security-Token: {SESSION_TOKEN} key {ACCESS_KEY} secret {SECRET_KEY}",
-        authorization()
-    );
-    let out = redact(&text, &secrets());
-    for s in [ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, "Signature="] {
-        assert!(!out.contains(s), "{s} in {out}");
-    }
-}
-
-// ---- headless browser ----
-
-/// Chromium, if installed. In CI (the `CI` variable set) a missing browser fails the test
-/// instead of skipping it, so the rendering check cannot quietly stop running.
-fn chromium() -> Option<std::path::PathBuf> {
-    let fixed = Path::new("/usr/bin/chromium");
-    let found = if fixed.exists() {
-        Some(fixed.to_path_buf())
-    } else {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|p| p.join("chromium"))
-                .find(|p| p.is_file())
-        })
-    };
-    if found.is_none() && std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!("CI is set but chromium is not installed, so report.html cannot be rendered (hint: apt-get install chromium; .ci/run installs it)");
-    }
-    found
-}
-
-/// Runs Chromium with `args`, killing it after `limit`; returns (stdout, stderr). The browser has
-/// no network: every host name fails to resolve and any proxy use goes to a closed loopback port.
-fn run_chromium(browser: &Path, args: &[String], limit: Duration) -> (String, String) {
-    let profile = tempfile::tempdir().unwrap();
-    let out_dir = tempfile::tempdir().unwrap();
-    let (out_path, err_path) = (out_dir.path().join("out"), out_dir.path().join("err"));
-    let mut child = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-dev-shm-usage",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--proxy-server=http://127.0.0.1:9",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .expect("chromium starts");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait for chromium").is_some() {
-            break;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (
-        std::fs::read_to_string(out_path).unwrap_or_default(),
-        std::fs::read_to_string(err_path).unwrap_or_default(),
-    )
-}
-
-/// Measures the rendered page from inside: the verdict banner and each divergence (visible means
-/// laid out with a size, not `display: none` or `visibility: hidden`), every in-page link and
-/// whether its target exists, the page's width against the window's, and every resource the page
-/// loaded. The result goes into the DOM, percent-encoded, for `--dump-dom` to carry out.
-const PROBE: &str = r##"<script>
-(() => {
-  const visible = (el) => {
-    if (!el) return false;
-    const style = getComputedStyle(el);
-    const box = el.getBoundingClientRect();
-    return style.display !== 'none' && style.visibility !== 'hidden' && box.width > 0 && box.height > 0;
-  };
-  const verdict = document.getElementById('verdict');
-  const result = {
-    verdict: verdict ? verdict.textContent.trim() : null,
-    verdictVisible: visible(verdict),
-    divergences: [...document.querySelectorAll('section[id^="divergence-"]')]
-      .map((el) => ({ id: el.id, visible: visible(el), text: el.textContent })),
-    links: [...document.querySelectorAll('a[href^="#"]')].map((a) => {
-      const id = decodeURIComponent(a.getAttribute('href').slice(1));
-      return { href: a.getAttribute('href'), exists: document.getElementById(id) !== null };
-    }),
-    windowWidth: window.innerWidth,
-    clientWidth: document.documentElement.clientWidth,
-    scrollWidth: document.documentElement.scrollWidth,
-    resources: performance.getEntriesByType('resource').map((e) => e.name),
-  };
-  const out = document.createElement('pre');
-  out.id = 'probe-result';
-  out.textContent = encodeURIComponent(JSON.stringify(result));
-  document.body.appendChild(out);
-})();
-</script>"##;
-
-/// A copy of the page with [`PROBE`] at the end of the body. The copy drops the page's
-/// Content-Security-Policy (it forbids scripts, the probe included): without it nothing stops
-/// the page from loading a resource, so an empty resource list means it asked for none.
-fn probed_copy(html: &str, dir: &Path) -> std::path::PathBuf {
-    let csp = regex::Regex::new(r#"<meta http-equiv="Content-Security-Policy"[^>]*>"#).unwrap();
-    assert!(
-        csp.is_match(html),
-        "report.html has no Content-Security-Policy"
-    );
-    let copy = csp
-        .replace(html, "")
-        .replace("</body>", &format!("{PROBE}</body>"));
-    let path = dir.join("probed.html");
-    std::fs::write(&path, copy).unwrap();
-    path
-}
-
-fn probe_result(dom: &str) -> Value {
-    let start = dom
-        .find("<pre id=\"probe-result\">")
-        .unwrap_or_else(|| panic!("the probe did not run:\n{dom:.2000}"))
-        + "<pre id=\"probe-result\">".len();
-    let encoded = &dom[start..start + dom[start..].find("</pre>").expect("the probe's end")];
-    let decoded: String = url::form_urlencoded::parse(format!("r={encoded}").as_bytes())
-        .next()
-        .expect("one value")
-        .1
-        .into_owned();
-    serde_json::from_str(&decoded).expect("the probe writes JSON")
-}
-
-/// What the page itself could fetch: `src`/`href`/`srcset` to a network URL, `@import`, `url(`.
-fn network_references(html: &str) -> Vec<String> {
-    let pattern = regex::Regex::new(
-        r#"(?i)(?:\b(?:src|href|srcset|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//|@import|url\s*\()"#,
-    )
-    .unwrap();
-    pattern
-        .find_iter(html)
-        .map(|m| m.as_str().to_string())
-        .collect()
-}
-
-#[test]
-fn the_failing_report_renders_in_a_headless_browser() {
-    let Some(browser) = chromium() else {
-        println!("skipped: chromium not installed (apt-get install chromium)");
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let report = sample_fail();
-    let written = write_all(&report, dir.path(), &secrets()).unwrap();
-    if let Some(keep) = std::env::var_os("REPORTS_SAMPLE_DIR") {
-        // For a person to look at: REPORTS_SAMPLE_DIR=/tmp/sample cargo test --test integration reports::
-        write_all(&sample_fail(), Path::new(&keep), &secrets()).unwrap();
-        write_all(&sample_error(), &Path::new(&keep).join("error"), &secrets()).unwrap();
-        write_all(&sample_huge(), &Path::new(&keep).join("huge"), &secrets()).unwrap();
-    }
-    let html = std::fs::read_to_string(&written.html).unwrap();
-    assert_eq!(network_references(&html), Vec::<String>::new());
-
-    // The page as written: it renders, and the browser console stays silent.
-    let (dom, log) = run_chromium(
-        &browser,
-        &[
-            "--virtual-time-budget=5000".into(),
-            "--dump-dom".into(),
-            format!("file://{}", written.html.display()),
-        ],
-        Duration::from_secs(180),
-    );
-    assert!(
-        dom.contains("id=\"verdict\""),
-        "nothing rendered:\n{dom:.2000}\n{log}"
-    );
-    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
-    assert!(
-        console.is_empty(),
-        "the browser console reported:\n{}",
-        console.join("\n")
-    );
-
-    // The same page measured from inside, in a 1280-pixel-wide window.
-    let probed = probed_copy(&html, dir.path());
-    let (dom, log) = run_chromium(
-        &browser,
-        &[
-            "--window-size=1280,900".into(),
-            "--virtual-time-budget=5000".into(),
-            "--dump-dom".into(),
-            format!("file://{}", probed.display()),
-        ],
-        Duration::from_secs(180),
-    );
-    let r = probe_result(&dom);
-    let context = format!("{r:#}\n{log}");
-    assert_eq!(r["verdict"], "FAIL", "{context}");
-    assert_eq!(r["verdictVisible"], true, "{context}");
-    let shown = r["divergences"].as_array().expect("a list");
-    assert_eq!(shown.len(), report.divergences.len(), "{context}");
-    for (d, el) in report.divergences.iter().zip(shown) {
-        assert_eq!(el["visible"], true, "{} is hidden: {context}", d.rule);
-        let text = el["text"].as_str().unwrap_or_default();
-        assert!(
-            text.contains(&d.rule),
-            "{} is not in its section: {context}",
-            d.rule
-        );
-    }
-    let links = r["links"].as_array().expect("a list");
-    assert!(!links.is_empty(), "no in-page links: {context}");
-    let broken: Vec<&Value> = links.iter().filter(|l| l["exists"] != true).collect();
-    assert!(broken.is_empty(), "links to nothing: {broken:?}");
-    // A reader goes from a coverage row to its divergence, and from a divergence to its timeline.
-    for target in ["#divergence-1", "#timeline-1"] {
-        assert!(
-            links.iter().any(|l| l["href"] == target),
-            "no link to {target}: {links:?}"
-        );
-    }
-    assert_eq!(r["windowWidth"], 1280, "{context}");
-    let (scroll, client) = (r["scrollWidth"].as_u64(), r["clientWidth"].as_u64());
-    assert!(
-        scroll.is_some() && scroll <= client,
-        "the page overflows a 1280-px window horizontally: {context}"
-    );
-    assert_eq!(
-        r["resources"],
-        json!([]),
-        "the page loaded resources: {context}"
     );
 }
 

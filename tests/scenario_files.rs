@@ -116,6 +116,42 @@ fn is_known_outcome(name: &str) -> bool {
     name == "success" || !matches!(ErrorKind::from_name(name), ErrorKind::Other(_))
 }
 
+/// What is wrong with a scenario's steps: expect lists that are empty or name unknown
+/// outcomes, put-server names the ServerName constraints refuse.
+fn step_problems(shown: &str, steps: &[Step]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, st) in steps.iter().enumerate() {
+        if let Step::Call {
+            expect: Some(e), ..
+        } = st
+        {
+            let outcomes = e.outcomes();
+            if outcomes.is_empty() {
+                problems.push(format!("{}: step {}: an empty expect list", shown, i + 1));
+            }
+            for o in outcomes {
+                if !is_known_outcome(o) {
+                    problems.push(format!(
+                        "{}: step {}: expect {o:?} is neither \"success\" nor a known error name",
+                        shown,
+                        i + 1
+                    ));
+                }
+            }
+        }
+        if let Step::PutServer { server_name, .. } = st {
+            if !valid_server_name(server_name) {
+                problems.push(format!(
+                    "{}: step {}: put-server name {server_name:?} breaks the ServerName constraints",
+                    shown,
+                    i + 1
+                ));
+            }
+        }
+    }
+    problems
+}
+
 #[test]
 fn every_scenario_names_itself_says_what_it_shows_and_names_real_rules() {
     let mut problems = Vec::new();
@@ -171,35 +207,7 @@ fn every_scenario_names_itself_says_what_it_shows_and_names_real_rules() {
                 problems.push(format!("{}: {r:?} is not a rule id of RULES", s.shown));
             }
         }
-        for (i, st) in p.steps.iter().enumerate() {
-            if let Step::Call {
-                expect: Some(e), ..
-            } = st
-            {
-                let outcomes = e.outcomes();
-                if outcomes.is_empty() {
-                    problems.push(format!("{}: step {}: an empty expect list", s.shown, i + 1));
-                }
-                for o in outcomes {
-                    if !is_known_outcome(o) {
-                        problems.push(format!(
-                            "{}: step {}: expect {o:?} is neither \"success\" nor a known error name",
-                            s.shown,
-                            i + 1
-                        ));
-                    }
-                }
-            }
-            if let Step::PutServer { server_name, .. } = st {
-                if !valid_server_name(server_name) {
-                    problems.push(format!(
-                        "{}: step {}: put-server name {server_name:?} breaks the ServerName constraints",
-                        s.shown,
-                        i + 1
-                    ));
-                }
-            }
-        }
+        problems.extend(step_problems(&s.shown, &p.steps));
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }

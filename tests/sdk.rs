@@ -218,24 +218,9 @@ async fn modeled_errors_arrive_typed() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn the_observing_and_changing_operations_work() {
-    let running = start(EmulatorConfig::default()).await;
-    put_server(
-        &running.url,
-        "web",
-        json!({"Status": "RUNNING", "ManualBackups": 2, "AutomatedBackups": 1}),
-    )
-    .await;
-    let client = sdk(&running.url, "us-east-1");
-    let created = client
-        .create_backup()
-        .server_name("web")
-        .send()
-        .await
-        .unwrap();
-    let new_id = created.backup().unwrap().backup_id().unwrap().to_string();
-
+/// DescribeServers shows `web` BACKING_UP; DescribeBackups lists its four backups, `new_id`
+/// (the newest) first, one of them automated.
+async fn assert_web_backing_up_with_four_backups(client: &Client, new_id: &str) {
     let servers = client
         .describe_servers()
         .server_name("web")
@@ -256,11 +241,7 @@ async fn the_observing_and_changing_operations_work() {
         .unwrap();
     let backups = listing.backups();
     assert_eq!(backups.len(), 4);
-    assert_eq!(
-        backups[0].backup_id(),
-        Some(new_id.as_str()),
-        "newest first"
-    );
+    assert_eq!(backups[0].backup_id(), Some(new_id), "newest first");
     assert_eq!(
         backups
             .iter()
@@ -268,6 +249,27 @@ async fn the_observing_and_changing_operations_work() {
             .count(),
         1
     );
+}
+
+#[tokio::test]
+async fn the_observing_and_changing_operations_work() {
+    let running = start(EmulatorConfig::default()).await;
+    put_server(
+        &running.url,
+        "web",
+        json!({"Status": "RUNNING", "ManualBackups": 2, "AutomatedBackups": 1}),
+    )
+    .await;
+    let client = sdk(&running.url, "us-east-1");
+    let created = client
+        .create_backup()
+        .server_name("web")
+        .send()
+        .await
+        .unwrap();
+    let new_id = created.backup().unwrap().backup_id().unwrap().to_string();
+
+    assert_web_backing_up_with_four_backups(&client, &new_id).await;
 
     settle(&running.url).await;
     let updated = client

@@ -16,33 +16,9 @@ use crate::model::{
     self, Backup, BackupStatus, BackupType, ErrorKind, Expected, Operation, Pending, Possible,
     ServerStatus, World,
 };
-use crate::wire::Dialect;
 
-/// One mutant, as `--list-mutants` prints it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MutantInfo {
-    /// The `--mutant` value.
-    pub name: &'static str,
-    /// What it gets wrong, in one line.
-    pub description: &'static str,
-    /// The kind of rule it breaks: `state`, `backing-up-lock`, `limit`, `validation`,
-    /// `not-found`, `async`, `listing`, `shape`, `protocol`, `race` or `stub`.
-    pub family: &'static str,
-    /// The rules of its family: ids, or id prefixes (`validation` stands for `validation.*`).
-    /// `selftest` counts the mutant killed only by a divergence under one of them.
-    pub rules: &'static [&'static str],
-    /// The only dialect it makes sense in (None: either).
-    pub dialect: Option<Dialect>,
-}
-
-impl MutantInfo {
-    /// Whether a divergence under `rule` belongs to this mutant's family.
-    pub fn owns(&self, rule: &str) -> bool {
-        self.rules.iter().any(|r| {
-            rule == *r || (rule.starts_with(r) && rule.as_bytes().get(r.len()) == Some(&b'.'))
-        })
-    }
-}
+mod catalogue;
+pub use catalogue::{find_mutant, mutants, MutantInfo};
 
 /// The mutants as the emulator's code matches on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,244 +58,9 @@ pub(crate) enum Mutant {
     DeleteInProgressRefused,
 }
 
-// The rules of each family (ids or prefixes).
-/// The limit, and where it meets the state gate: a limit off by one makes a server that cannot
-/// back up answer the state first at the limit when the endpoint answers the limit first (A4).
-const LIMIT: &[&str] = &[
-    "create-backup.limit",
-    "ambiguity.counted-statuses",
-    "ambiguity.limit-scope",
-    "ambiguity.limit-value",
-    "ambiguity.error-precedence",
-];
-const LOCK: &[&str] = &["create-backup.state.backing-up", "server.backing-up.locked"];
-/// A state gate skipped for some statuses only: at the limit, the endpoint then answers the
-/// limit first for those and the state first for the others, which is a precedence (A4) the
-/// endpoint does not hold.
-const GATE: &[&str] = &[
-    "create-backup.state",
-    "create-backup.effect.backing-up",
-    "server.backing-up.locked",
-    "ambiguity.error-precedence",
-];
-const STATE: &[&str] = &[
-    "create-backup.state",
-    "create-backup.effect.backing-up",
-    "server.backing-up.locked",
-];
-const VALIDATION: &[&str] = &[
-    "validation",
-    "ambiguity.tag-limits",
-    "ambiguity.type-error-kind",
-];
-const NAMES: &[&str] = &[
-    "create-backup.not-found",
-    "describe-backups.not-found",
-    "describe-backups.filter",
-    "describe-servers.not-found",
-    "update-server.not-found",
-    "delete-backup.not-found",
-    "restore-server.not-found",
-    "ambiguity.describe-unknown-server",
-];
-/// Validation before not-found; a wrongly typed member is validation too, whichever error
-/// the endpoint names it with (A15).
-const PRECEDENCE: &[&str] = &[
-    "validation",
-    "create-backup.not-found",
-    "ambiguity.error-precedence",
-    "ambiguity.type-error-kind",
-];
-const LISTING: &[&str] = &["describe-backups"];
-const ASYNC: &[&str] = &[
-    "backup.completion",
-    "create-backup.state",
-    "server.backing-up.locked",
-    "ambiguity.status-after-backup",
-];
-const SHAPE: &[&str] = &["response.shape", "create-backup.effect"];
-const PROTOCOL: &[&str] = &["protocol", "ambiguity.error-type-form"];
-const RACE: &[&str] = &[
-    "create-backup.state.backing-up",
-    "create-backup.limit",
-    "server.backing-up.locked",
-];
-const ARN: &[&str] = &["create-backup.effect.arn"];
-const SERVER_FACTS: &[&str] = &["create-backup.effect.server-facts"];
-const DESCRIPTION: &[&str] = &["create-backup.effect.description"];
-const CREATED_AT: &[&str] = &["backup.created-at.stable"];
-const MONOTONIC: &[&str] = &["backup.status.monotonic"];
-const OBSERVABLE: &[&str] = &["update-server.observable"];
-const SUCCESS: &[&str] = &["protocol.success"];
-const DELETE_SERVER: &[&str] = &["delete-server.in-progress"];
-const RESTORE: &[&str] = &["restore-server.backup"];
-const DELETE_BACKUP: &[&str] = &["delete-backup.in-progress"];
-const STUB: &[&str] = &[
-    "validation",
-    "create-backup",
-    "protocol",
-    "response.shape",
-    "control-plane.contract",
-];
-
-const fn mutant(
-    name: &'static str,
-    family: &'static str,
-    rules: &'static [&'static str],
-    description: &'static str,
-) -> MutantInfo {
-    MutantInfo {
-        name,
-        description,
-        family,
-        rules,
-        dialect: None,
-    }
-}
-
-impl MutantInfo {
-    /// The mutant, served only in `dialect`.
-    const fn only_in(self, dialect: Dialect) -> MutantInfo {
-        MutantInfo {
-            dialect: Some(dialect),
-            ..self
-        }
-    }
-}
-
-static MUTANTS: &[MutantInfo] = &[
-    mutant("limit-off-by-one-high", "limit", LIMIT, "allows one manual backup more than the limit (the 51st succeeds)"),
-    mutant("limit-off-by-one-low", "limit", LIMIT, "refuses the last allowed manual backup (the 50th gives LimitExceededException)"),
-    mutant("counts-automated", "limit", LIMIT, "counts automated backups toward the manual-backup limit"),
-    mutant("delete-keeps-slot", "limit", LIMIT, "a deleted backup disappears from listings but still counts toward the limit"),
-    mutant("backing-up-allows-backup", "backing-up-lock", GATE, "CreateBackup succeeds while the server is BACKING_UP"),
-    mutant("backup-from-any-state", "state", GATE, "CreateBackup succeeds from any status but BACKING_UP (no state gate)"),
-    mutant("update-while-backing-up", "backing-up-lock", LOCK, "UpdateServer is accepted while the server is BACKING_UP"),
-    mutant("no-backing-up-status", "state", STATE, "the server keeps its status after CreateBackup instead of turning BACKING_UP"),
-    mutant("case-insensitive-names", "not-found", NAMES, "server names are matched ignoring case (WEB finds web)"),
-    mutant("description-off-by-one", "validation", VALIDATION, "a Description of exactly 10000 characters is refused"),
-    mutant("tags-unchecked", "validation", VALIDATION, "Tags are not validated at all"),
-    mutant("server-name-41", "validation", VALIDATION, "a 41-character ServerName is answered ResourceNotFoundException instead of ValidationException"),
-    mutant("listing-oldest-first", "listing", LISTING, "DescribeBackups lists the oldest backup first"),
-    mutant("settle-keeps-backing-up", "async", ASYNC, "after a backup finishes the server stays BACKING_UP"),
-    mutant("created-at-millis", "shape", SHAPE, "CreatedAt is sent in epoch milliseconds instead of seconds"),
-    mutant("status-lowercase", "shape", SHAPE, "Backup.Status is lowercase (in_progress)"),
-    mutant("missing-backup-id", "shape", SHAPE, "CreateBackup's Backup has no BackupId"),
-    mutant("error-http-500", "protocol", PROTOCOL, "modeled errors are sent with HTTP 500 instead of 400"),
-    mutant("error-type-missing", "protocol", PROTOCOL, "error bodies have no __type (and no X-Amzn-Errortype); the name is only in the message"),
-    mutant("not-found-before-validation", "not-found", PRECEDENCE, "an unknown server with invalid input is answered ResourceNotFoundException before validation"),
-    mutant("racy-create", "race", RACE, "check-then-act race: the lock is released for 5 ms between the state/limit check and the act, so concurrent CreateBackup calls can all succeed"),
-    mutant("racy-create-yield", "race", RACE, "check-then-act race with no sleep: the task only yields (tokio::task::yield_now) between the check and the act"),
-    mutant("arn-names-server", "effect", ARN, "BackupArn names the server (arn:...:server/<ServerName>) instead of the backup"),
-    mutant("backup-engine-default", "effect", SERVER_FACTS, "a Backup's EngineVersion is the ChefAutomate default (\"2\") whatever its server runs"),
-    mutant("description-invented", "effect", DESCRIPTION, "a backup made without a Description shows \"Description\": \"\""),
-    mutant("created-at-listing-time", "history", CREATED_AT, "DescribeBackups shows the listing's time as every backup's CreatedAt"),
-    mutant("deleted-backup-reappears", "history", MONOTONIC, "a stale replica: a deleted backup missing from one listing is listed once more, as DELETING, in the next"),
-    mutant("update-ignores-retention", "other-operations", OBSERVABLE, "UpdateServer answers success but does not apply BackupRetentionCount"),
-    mutant("created-http-201", "protocol", SUCCESS, "CreateBackup's success is sent with HTTP 201 Created instead of 200").only_in(Dialect::AwsJson),
-    mutant("delete-server-while-busy", "other-operations", DELETE_SERVER, "DeleteServer succeeds on a server UNDER_MAINTENANCE, MODIFYING or in another operation but a backup"),
-    mutant("restore-any-backup", "other-operations", RESTORE, "RestoreServer accepts any existing backup: another server's, or one that FAILED"),
-    mutant("delete-in-progress-refused", "other-operations", DELETE_BACKUP, "DeleteBackup of the backup still IN_PROGRESS is refused with InvalidStateException"),
-    mutant("always-success", "stub", STUB, "answers every request, on any path, with the seed page's example success body").only_in(Dialect::Envelope),
-];
-
-/// Every built-in mutant, in a stable order.
-pub fn mutants() -> &'static [MutantInfo] {
-    MUTANTS
-}
-
-/// Looks a mutant up by name; an unknown name gets the closest names as suggestions.
-pub fn find_mutant(name: &str) -> Result<&'static MutantInfo, ConfigError> {
-    if let Some(m) = MUTANTS.iter().find(|m| m.name == name) {
-        return Ok(m);
-    }
-    let mut scored: Vec<(usize, &str)> = MUTANTS
-        .iter()
-        .map(|m| (distance(name, m.name), m.name))
-        .collect();
-    scored.sort();
-    let best = scored[0].0;
-    // Suggest the nearest names, plus any that contain what was typed.
-    let mut close: Vec<&str> = scored
-        .iter()
-        .filter(|(d, _)| *d <= best.max(1) + 1 && *d <= name.len().max(4))
-        .map(|(_, n)| *n)
-        .take(3)
-        .collect();
-    for m in MUTANTS {
-        if !name.is_empty() && m.name.contains(name) && !close.contains(&m.name) {
-            close.push(m.name);
-        }
-    }
-    let mut message = format!("unknown mutant {name:?}");
-    if !close.is_empty() {
-        message.push_str(&format!("; did you mean {}?", close.join(", ")));
-    }
-    Err(ConfigError {
-        message,
-        hint: "`opsworkscm-conformance emulate --list-mutants` lists them all".into(),
-    })
-}
-
-/// Levenshtein distance, on characters.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(cur)
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 impl Mutant {
     pub(crate) fn from_name(name: &str) -> Result<Mutant, ConfigError> {
-        let info = find_mutant(name)?;
-        Ok(match info.name {
-            "limit-off-by-one-high" => Mutant::LimitOffByOneHigh,
-            "limit-off-by-one-low" => Mutant::LimitOffByOneLow,
-            "counts-automated" => Mutant::CountsAutomated,
-            "delete-keeps-slot" => Mutant::DeleteKeepsSlot,
-            "backing-up-allows-backup" => Mutant::BackingUpAllowsBackup,
-            "backup-from-any-state" => Mutant::BackupFromAnyState,
-            "update-while-backing-up" => Mutant::UpdateWhileBackingUp,
-            "no-backing-up-status" => Mutant::NoBackingUpStatus,
-            "case-insensitive-names" => Mutant::CaseInsensitiveNames,
-            "description-off-by-one" => Mutant::DescriptionOffByOne,
-            "tags-unchecked" => Mutant::TagsUnchecked,
-            "server-name-41" => Mutant::ServerName41,
-            "listing-oldest-first" => Mutant::ListingOldestFirst,
-            "settle-keeps-backing-up" => Mutant::SettleKeepsBackingUp,
-            "created-at-millis" => Mutant::CreatedAtMillis,
-            "status-lowercase" => Mutant::StatusLowercase,
-            "missing-backup-id" => Mutant::MissingBackupId,
-            "error-http-500" => Mutant::ErrorHttp500,
-            "error-type-missing" => Mutant::ErrorTypeMissing,
-            "not-found-before-validation" => Mutant::NotFoundBeforeValidation,
-            "racy-create" => Mutant::RacyCreate,
-            "racy-create-yield" => Mutant::RacyCreateYield,
-            "always-success" => Mutant::AlwaysSuccess,
-            "arn-names-server" => Mutant::ArnNamesServer,
-            "backup-engine-default" => Mutant::BackupEngineVersionDefault,
-            "description-invented" => Mutant::DescriptionInvented,
-            "created-at-listing-time" => Mutant::CreatedAtListingTime,
-            "deleted-backup-reappears" => Mutant::DeletedBackupReappears,
-            "update-ignores-retention" => Mutant::UpdateIgnoresRetention,
-            "created-http-201" => Mutant::CreatedHttp201,
-            "delete-server-while-busy" => Mutant::DeleteServerWhileBusy,
-            "restore-any-backup" => Mutant::RestoreAnyBackup,
-            "delete-in-progress-refused" => Mutant::DeleteInProgressRefused,
-            other => unreachable!("mutant {other} is listed but not matched"),
-        })
+        Ok(find_mutant(name)?.mutant)
     }
 }
 
@@ -353,6 +94,33 @@ impl Mutant {
             _ => None,
         }
     }
+}
+
+/// A racy mutant's act, after the gap: the backup its check decided on, added to whatever the
+/// world has become meanwhile (not found when the server was deleted meanwhile).
+pub(crate) fn act_after_race(checked: Possible, now: &World) -> Possible {
+    let mut world = now.clone();
+    let mut new = checked
+        .world
+        .backups
+        .last()
+        .cloned()
+        .expect("CreateBackup's success adds a backup");
+    let Some(server) = world.servers.get_mut(&new.server) else {
+        // Deleted meanwhile: the act finds nothing to back up.
+        return error(
+            now,
+            ErrorKind::ResourceNotFoundException,
+            "create-backup.not-found",
+        );
+    };
+    let after = &checked.world.servers[&new.server];
+    server.status = after.status;
+    server.pending = after.pending.clone();
+    new.seq = world.next_seq;
+    world.next_seq += 1;
+    Arc::make_mut(&mut world.backups).push(new);
+    Possible { world, ..checked }
 }
 
 /// One call, with what a mutant's decision may read besides it.
@@ -717,45 +485,4 @@ fn skip_state_gate(call: &Call, mutant: Mutant) -> Possible {
         }
     }
     p
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_listed_mutant_has_a_variant_and_a_known_family() {
-        const FAMILIES: [&str; 14] = [
-            "effect",
-            "history",
-            "other-operations",
-            "state",
-            "backing-up-lock",
-            "limit",
-            "validation",
-            "not-found",
-            "async",
-            "listing",
-            "shape",
-            "protocol",
-            "race",
-            "stub",
-        ];
-        for m in mutants() {
-            assert!(Mutant::from_name(m.name).is_ok(), "{}", m.name);
-            assert!(FAMILIES.contains(&m.family), "{}: {}", m.name, m.family);
-            assert!(!m.description.contains('\n'));
-        }
-    }
-
-    #[test]
-    fn unknown_names_get_suggestions() {
-        let err = find_mutant("limit-off-by-one").unwrap_err().message;
-        assert!(err.contains("did you mean"), "{err}");
-        assert!(err.contains("limit-off-by-one-high"), "{err}");
-        let err = find_mutant("racy-creat").unwrap_err();
-        assert!(err.message.contains("racy-create"), "{err}");
-        assert!(err.hint.contains("--list-mutants"), "{err}");
-        assert_eq!(err.to_string().matches("hint").count(), 1, "{err}");
-    }
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::mutants::Mutant;
 use super::readings::{self, Reading, ReadingSet};
 use super::settings::{CallAnswer, Settings};
-use crate::model::{self, Backup, ErrorKind, Expected, Operation, Server, World};
+use crate::model::{self, Backup, ErrorKind, Expected, Operation, Server, ServerStatus, World};
 
 /// The account every ARN the emulator makes belongs to (LocalStack's convention).
 macro_rules! account {
@@ -415,10 +415,6 @@ pub fn error_message(
 ) -> String {
     let name = str_member(input, "ServerName");
     let backup_id = str_member(input, "BackupId");
-    let status = world
-        .servers
-        .get(name)
-        .map_or("(unknown)", |s| s.status.as_str());
     match kind {
         ErrorKind::ValidationException | ErrorKind::SerializationException
             if rule.starts_with("validation.") =>
@@ -463,39 +459,55 @@ pub fn error_message(
             "Maximum number of manual backups ({}) reached for server {name}",
             world.limit
         ),
-        ErrorKind::InvalidStateException => match rule {
-            "create-backup.state.backing-up"
-            | "create-backup.state.refused"
-            | "create-backup.state.allowed" => format!(
-                "Server {name} is in state {status}; backups can be created only in RUNNING, HEALTHY or UNHEALTHY"
-            ),
-            "delete-backup.already-deleting" => {
-                format!("Backup {backup_id} is already being deleted")
-            }
-            "server.backing-up.locked" if op == Operation::DeleteBackup => {
-                format!("Backup {backup_id} is still in progress and cannot be deleted")
-            }
-            "server.backing-up.locked" => format!(
-                "Server {name} is in state BACKING_UP; it cannot be changed until the backup finishes"
-            ),
-            "start-maintenance.state" => format!(
-                "Server {name} is in state {status}; maintenance can start only in HEALTHY or UNHEALTHY"
-            ),
-            "restore-server.state" if world.servers.get(name).is_some_and(|s| s.status.may_restore()) => {
-                format!("Backup {backup_id} is not in state OK and cannot be restored")
-            }
-            "restore-server.state" => format!(
-                "Server {name} is in state {status}; it can be restored only in CONNECTION_LOST, HEALTHY, RUNNING, UNHEALTHY or TERMINATED"
-            ),
-            "delete-server.already-deleting" => format!("Server {name} is already being deleted"),
-            "ambiguity.unnamed-states" => format!(
-                "Server {name} is in state {status}; it can be updated only in RUNNING, HEALTHY or UNHEALTHY"
-            ),
-            "ambiguity.delete-server-in-progress" => format!(
-                "Server {name} is in state {status}; the current operation on the server is still in progress"
-            ),
-            _ => format!("Server {name} is in state {status}"),
-        },
+        ErrorKind::InvalidStateException => invalid_state_message(world, op, input, rule),
         ErrorKind::Other(other) => format!("{other}: the request cannot be served"),
+    }
+}
+
+/// The message of an InvalidStateException: the status the server is in, and the statuses the
+/// rule accepts (as the model lists them).
+fn invalid_state_message(world: &World, op: Operation, input: &Value, rule: &str) -> String {
+    let name = str_member(input, "ServerName");
+    let backup_id = str_member(input, "BackupId");
+    let status = world
+        .servers
+        .get(name)
+        .map_or("(unknown)", |s| s.status.as_str());
+    match rule {
+        "create-backup.state.backing-up"
+        | "create-backup.state.refused"
+        | "create-backup.state.allowed" => format!(
+            "Server {name} is in state {status}; backups can be created only in {}",
+            ServerStatus::listed(ServerStatus::may_back_up)
+        ),
+        "delete-backup.already-deleting" => {
+            format!("Backup {backup_id} is already being deleted")
+        }
+        "server.backing-up.locked" if op == Operation::DeleteBackup => {
+            format!("Backup {backup_id} is still in progress and cannot be deleted")
+        }
+        "server.backing-up.locked" => format!(
+            "Server {name} is in state BACKING_UP; it cannot be changed until the backup finishes"
+        ),
+        "start-maintenance.state" => format!(
+            "Server {name} is in state {status}; maintenance can start only in {}",
+            ServerStatus::listed(ServerStatus::may_start_maintenance)
+        ),
+        "restore-server.state" if world.servers.get(name).is_some_and(|s| s.status.may_restore()) => {
+            format!("Backup {backup_id} is not in state OK and cannot be restored")
+        }
+        "restore-server.state" => format!(
+            "Server {name} is in state {status}; it can be restored only in {}",
+            ServerStatus::listed(ServerStatus::may_restore)
+        ),
+        "delete-server.already-deleting" => format!("Server {name} is already being deleted"),
+        "ambiguity.unnamed-states" => format!(
+            "Server {name} is in state {status}; it can be updated only in {}",
+            ServerStatus::listed(ServerStatus::may_back_up)
+        ),
+        "ambiguity.delete-server-in-progress" => format!(
+            "Server {name} is in state {status}; the current operation on the server is still in progress"
+        ),
+        _ => format!("Server {name} is in state {status}"),
     }
 }

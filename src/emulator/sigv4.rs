@@ -99,9 +99,35 @@ impl Verifier {
         let signed_at = parse_amz_date(amz_date).ok_or_else(incomplete)?;
         check_skew(amz_date, signed_at, now)?;
 
+        let expected = self.signature(
+            parts,
+            body,
+            header.signed_headers,
+            (access_key, secret),
+            signed_at,
+        )?;
+        if expected != header.signature {
+            return Err(refuse(
+                INVALID_SIGNATURE,
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The signature of the request as the client should have signed it, over exactly the
+    /// headers it signed, with the secret of `access_key`.
+    fn signature(
+        &self,
+        parts: &Parts,
+        body: &[u8],
+        signed_headers: &str,
+        (access_key, secret): (&str, &str),
+        signed_at: SystemTime,
+    ) -> Result<String, Refusal> {
         // Re-sign exactly the headers the client signed.
         let mut headers: Vec<(&str, &str)> = Vec::new();
-        for name in header.signed_headers.split(';') {
+        for name in signed_headers.split(';') {
             let Some(value) = parts.headers.get(name).and_then(|v| v.to_str().ok()) else {
                 return Err(refuse(
                     INVALID_SIGNATURE,
@@ -154,13 +180,7 @@ impl Verifier {
             .map_err(|_| incomplete())?
             .signature()
             .to_string();
-        if expected != header.signature {
-            return Err(refuse(
-                INVALID_SIGNATURE,
-                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
-            ));
-        }
-        Ok(())
+        Ok(expected)
     }
 }
 

@@ -227,27 +227,7 @@ impl Emulator {
         };
         gap.wait().await;
         let mut state = self.lock();
-        let mut world = state.world.clone();
-        let mut new = checked
-            .world
-            .backups
-            .last()
-            .cloned()
-            .expect("CreateBackup's success adds a backup");
-        let Some(server) = world.servers.get_mut(&new.server) else {
-            // Deleted meanwhile: the act finds nothing to back up.
-            return Err(ModelError {
-                kind: ErrorKind::ResourceNotFoundException,
-                message: format!("Server {} does not exist", new.server),
-            });
-        };
-        let after = &checked.world.servers[&new.server];
-        server.status = after.status;
-        server.pending = after.pending.clone();
-        new.seq = world.next_seq;
-        world.next_seq += 1;
-        Arc::make_mut(&mut world.backups).push(new);
-        let possible = Possible { world, ..checked };
+        let possible = mutants::act_after_race(checked, &state.world);
         self.conclude(&mut state, op, &input, possible)
     }
 

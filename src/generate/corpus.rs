@@ -59,7 +59,7 @@ pub(super) const DESCRIPTION_MAX: usize = 10_000;
 /// Valid tag-list lengths at the boundaries: 50 (the prose) and 200 (the shape), and one more.
 pub(super) const TAG_COUNTS: [usize; 4] = [50, 51, 200, 201];
 
-/// One step, before it is read against the shadow state. Alternatives are ordered simplest
+/// One step, before it is read against the model's world. Alternatives are ordered simplest
 /// first: proptest shrinks a choice towards earlier alternatives.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Choice {

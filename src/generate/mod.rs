@@ -5,12 +5,13 @@
 //!
 //! 1. A list of small `Choice`s (enums and indices, no names, no ids) is drawn. Each choice
 //!    becomes exactly one step, so removing a choice removes one step.
-//! 2. The list is read front to back against a `Shadow` of what the endpoint holds (servers,
-//!    their status, manual/automated/fixture backup counts, the backups this plan created).
-//!    Server names and backup ids are picked from what exists at that point, as
-//!    proptest-state-machine's `select(ids)` does: a choice says "the server touched most
-//!    recently" or "the second server", never a name, and a DeleteBackup says "one this plan
-//!    created", which becomes `${created:N}` only when the plan has created one.
+//! 2. The list is read front to back against the model's own [`World`](model::World),
+//!    advanced by the reference reading of each step (the outcome the bundled emulator serves),
+//!    as proptest-state-machine generates from its `ReferenceStateMachine::State`. Server names
+//!    and backup ids are picked from what exists at that point, as its `select(ids)` does: a
+//!    choice says "the server touched most recently" or "the second server", never a name, and
+//!    a DeleteBackup says "one this plan created", which becomes `${created:N}` only when the
+//!    plan has created one.
 //!
 //! Unknown, case-changed and invalid names are chosen on purpose (their own `Target` kinds)
 //! and are never names a server of the plan can have, so a shrunk plan never calls a
@@ -46,7 +47,7 @@ use crate::model::{self, BackupStatus, Operation, ServerStatus, DEFAULT_LIMIT};
 use crate::plan::{backup_ref, created_ref, ParallelCall, Plan, Step};
 
 mod corpus;
-mod shadow;
+mod reader;
 mod steer;
 mod strategies;
 #[cfg(test)]
@@ -58,7 +59,7 @@ pub(crate) use corpus::{
     BackupRef, BackupsFilter, Choice, CreateInput, Description, Malformed, Tags, Target,
 };
 pub use corpus::{INVALID_NAMES, MAX_PAID_BACKUPS, SERVER_NAMES, UNKNOWN_NAMES};
-use shadow::*;
+use reader::*;
 use strategies::*;
 use tree::*;
 
@@ -92,11 +93,11 @@ impl Default for GenConfig {
 /// Reads a list of choices into a plan. Any list gives a plan whose steps respect what exists
 /// where they stand, which is what keeps shrunk plans meaningful.
 pub(crate) fn plan_from_choices(config: &GenConfig, choices: &[Choice]) -> Plan {
-    let mut shadow = Shadow::new(config);
+    let mut reader = Reader::new(config);
     for c in choices {
-        shadow.read(c);
+        reader.read(c);
     }
-    let mut plan = Plan::new("generated", shadow.steps);
+    let mut plan = Plan::new("generated", reader.steps);
     plan.description = if config.control_plane {
         "A generated sequence of fixture steps and calls, checked step by step against the model."
             .to_string()

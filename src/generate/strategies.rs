@@ -170,7 +170,7 @@ pub(super) fn choice(config: &GenConfig) -> BoxedStrategy<Choice> {
     if config.control_plane {
         arms.extend(control_plane_arms(config.limit, &config.operations));
     } else {
-        // Only backups this plan created are ever deleted (read against the shadow).
+        // Only backups this plan created are ever deleted (read against the world).
         arms.push((
             4,
             Some(Operation::DeleteBackup),

@@ -32,7 +32,7 @@ fn violations(op: Operation, input: &Value) -> Vec<Violation> {
     model::validation_errors(op, input)
 }
 
-/// The plan with each parallel block's calls in its written order (as the shadow read them).
+/// The plan with each parallel block's calls in its written order (as the reader read them).
 fn in_order(plan: &Plan) -> Plan {
     let steps = plan
         .steps
@@ -206,6 +206,37 @@ fn the_model_takes_every_generated_step() {
     }
 }
 
+/// The reader's world follows the model through placeholders: deleting a created backup frees
+/// its slot, and restoring a fixture backup puts the server in RESTORING.
+#[test]
+fn the_reader_follows_backups_named_by_placeholders() {
+    let config = with_control_plane();
+    let create = Choice::CreateBackup(CreateInput {
+        target: Target::Recent,
+        description: Description::Absent,
+        tags: Tags::Absent,
+        malformed: None,
+    });
+    let mut reader = Reader::new(&config);
+    let put = Choice::PutServer {
+        slot: 0,
+        status: ServerStatus::Healthy,
+        manual: 49,
+        automated: 0,
+    };
+    for c in [put, create, Choice::Settle(None)] {
+        reader.read(&c);
+    }
+    assert_eq!(reader.world.manual_count("web"), (50, 50));
+    reader.read(&Choice::DeleteBackup(BackupRef::Created(0)));
+    assert_eq!(reader.world.manual_count("web"), (49, 49));
+    reader.read(&Choice::RestoreServer(
+        Target::Recent,
+        BackupRef::Fixture(0, 0),
+    ));
+    assert_eq!(reader.world.servers["web"].status, ServerStatus::Restoring);
+}
+
 /// Counts, over many plans, the situations the generator is meant to reach often.
 #[derive(Debug, Default)]
 struct Hits {
@@ -252,76 +283,77 @@ fn count_hits(plans: &[Plan], limit: u32) -> Hits {
                 Step::Parallel { .. } => unreachable!("in_order took the blocks apart"),
                 Step::Call {
                     operation, input, ..
-                } => {
-                    hits.operations.insert(*operation);
-                    let v = violations(*operation, input);
-                    if v.iter().any(|v| v.rule == "validation.type") {
-                        hits.wrong_type += 1;
-                    }
-                    if v.iter().any(|v| v.rule == "validation.required") {
-                        hits.missing_member += 1;
-                    }
-                    if matches!(previous, Some(Step::Settle { .. }))
-                        && matches!(
-                            operation,
-                            Operation::DescribeServers | Operation::DescribeBackups
-                        )
-                    {
-                        hits.settle_then_describe += 1;
-                    }
-                    let name = input.get("ServerName").and_then(Value::as_str);
-                    let id = input.get("BackupId").and_then(Value::as_str);
-                    if *operation == Operation::DeleteBackup {
-                        if let Some(r) = id.and_then(IdRef::parse) {
-                            hits.delete_placeholder += 1;
-                            if let IdRef::Backup { server, .. } = r {
-                                if let Some(s) = servers.get_mut(&server) {
-                                    s.2 = true;
-                                }
-                            }
-                        }
-                    }
-                    if *operation != Operation::CreateBackup {
-                        previous = Some(step);
-                        continue;
-                    }
-                    if let Some(d) = input.get("Description").and_then(Value::as_str) {
-                        hits.description_lengths.insert(d.chars().count());
-                    }
-                    if let Some(t) = input.get("Tags").and_then(Value::as_array) {
-                        hits.tag_counts.insert(t.len());
-                    }
-                    if let Some(prev) = previous.and_then(call_parts) {
-                        if prev.0 == Operation::CreateBackup
-                            && prev.1.get("ServerName").and_then(Value::as_str) == name
-                            && name.is_some_and(|n| servers.contains_key(n))
-                        {
-                            hits.create_twice += 1;
-                        }
-                    }
-                    if let Some(s) = name.and_then(|n| servers.get_mut(n)) {
-                        if s.1 == limit {
-                            hits.create_at_limit += 1;
-                            if s.2 {
-                                hits.delete_then_create_at_limit += 1;
-                            }
-                        }
-                        if s.1 + 1 == limit {
-                            hits.create_below_limit += 1;
-                        }
-                        if s.0 == ServerStatus::BackingUp {
-                            hits.create_while_backing_up += 1;
-                        }
-                        if v.is_empty() && s.0.may_back_up() {
-                            s.0 = ServerStatus::BackingUp;
-                        }
-                    }
-                }
+                } => hits.call(&mut servers, previous, *operation, input, limit),
             }
             previous = Some(step);
         }
     }
     hits
+}
+
+impl Hits {
+    /// Counts one call, given the servers as put (status, manual backups, deleted since).
+    fn call(
+        &mut self,
+        servers: &mut BTreeMap<String, (ServerStatus, u32, bool)>,
+        previous: Option<&Step>,
+        operation: Operation,
+        input: &Value,
+        limit: u32,
+    ) {
+        self.operations.insert(operation);
+        let v = violations(operation, input);
+        self.wrong_type += v.iter().any(|v| v.rule == "validation.type") as usize;
+        self.missing_member += v.iter().any(|v| v.rule == "validation.required") as usize;
+        let describes = matches!(
+            operation,
+            Operation::DescribeServers | Operation::DescribeBackups
+        );
+        if matches!(previous, Some(Step::Settle { .. })) && describes {
+            self.settle_then_describe += 1;
+        }
+        let name = input.get("ServerName").and_then(Value::as_str);
+        let id = input.get("BackupId").and_then(Value::as_str);
+        if operation == Operation::DeleteBackup {
+            if let Some(r) = id.and_then(IdRef::parse) {
+                self.delete_placeholder += 1;
+                if let IdRef::Backup { server, .. } = r {
+                    if let Some(s) = servers.get_mut(&server) {
+                        s.2 = true;
+                    }
+                }
+            }
+        }
+        if operation != Operation::CreateBackup {
+            return;
+        }
+        if let Some(d) = input.get("Description").and_then(Value::as_str) {
+            self.description_lengths.insert(d.chars().count());
+        }
+        if let Some(t) = input.get("Tags").and_then(Value::as_array) {
+            self.tag_counts.insert(t.len());
+        }
+        if let Some(prev) = previous.and_then(call_parts) {
+            if prev.0 == Operation::CreateBackup
+                && prev.1.get("ServerName").and_then(Value::as_str) == name
+                && name.is_some_and(|n| servers.contains_key(n))
+            {
+                self.create_twice += 1;
+            }
+        }
+        let Some(s) = name.and_then(|n| servers.get_mut(n)) else {
+            return;
+        };
+        if s.1 == limit {
+            self.create_at_limit += 1;
+            self.delete_then_create_at_limit += s.2 as usize;
+        }
+        self.create_below_limit += (s.1 + 1 == limit) as usize;
+        self.create_while_backing_up += (s.0 == ServerStatus::BackingUp) as usize;
+        if v.is_empty() && s.0.may_back_up() {
+            s.0 = ServerStatus::BackingUp;
+        }
+    }
 }
 
 #[test]

@@ -19,6 +19,7 @@
 //! - `*.not-found`, `validation.*`: unknown names and invalid input.
 //! - `ambiguity.*`: where the documents leave a choice, every reading is a possibility.
 
+mod predicates;
 pub mod rules;
 pub mod service;
 pub mod validate;

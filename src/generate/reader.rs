@@ -1,85 +1,100 @@
-//! Reading choices against the shadow state: what the generator believes the endpoint holds,
-//! so that server names and backup ids are picked from what exists where a step stands.
+//! Reading choices into steps against the model: the generator's state is the model's own
+//! [`World`], advanced by the reference reading of every step (the outcome the bundled emulator
+//! serves), so server names and backup ids are picked from what exists where a step stands and
+//! no state gate is written twice.
+//!
+//! The model finds a backup by id, and a placeholder is no valid BackupId, so the world's
+//! backups get ids that stand for the placeholders a plan names them by ([`model_id`]): a
+//! fixture backup's for `${backup:SERVER:N}` (N in the order a listing shows them, newest first,
+//! the order the runner learns them in), a created one's for `${created:N}`. A call's
+//! placeholders become those ids before the model takes it.
 
 use super::*;
+use crate::model::{ServerSpec, World};
+use crate::plan::{resolve_placeholders, IdRef};
 
-/// A server as the generator believes it is.
-#[derive(Debug, Clone)]
-pub(super) struct ShadowServer {
-    pub(super) name: String,
-    pub(super) status: ServerStatus,
-    /// The status before a backup began, while BACKING_UP.
-    pub(super) previous: Option<ServerStatus>,
-    pub(super) manual: u32,
-    /// Backups the control plane made with the server (`${backup:NAME:N}`, N below this).
-    pub(super) fixture_backups: usize,
+/// The engine of the servers a plan puts.
+const ENGINE: &str = "ChefAutomate";
+
+/// The id the reader's world gives the backup a placeholder stands for: a valid BackupId, so
+/// that validation lets the call through to the model.
+pub(super) fn model_id(r: &IdRef) -> String {
+    match r {
+        IdRef::Backup { server, n } => format!("fixture-{n}-{server}"),
+        IdRef::Created(n) => format!("created-{n}"),
+    }
 }
 
-/// What the generator believes the endpoint holds, after the steps so far. It follows the
-/// model's reference reading; it only steers choices, it never judges.
+/// Reads a list of choices into steps. It follows the model's reference reading; it only
+/// steers choices, it never judges.
 #[derive(Debug)]
-pub(super) struct Shadow<'a> {
+pub(super) struct Reader<'a> {
     pub(super) config: &'a GenConfig,
     /// The names servers may have: [`SERVER_NAMES`] or the user's servers.
     pub(super) palette: Vec<String>,
-    pub(super) servers: Vec<ShadowServer>,
+    /// What the endpoint holds after the steps so far, as the reference reading has it.
+    pub(super) world: World,
     /// Server names, most recently put or named first.
     pub(super) recent: Vec<String>,
-    /// The server of each backup this plan created (`${created:N}`), and whether it was deleted.
-    pub(super) created: Vec<(String, bool)>,
+    /// How many backups this plan created (`${created:N}`, N below this).
+    pub(super) created: usize,
     /// CreateBackups that could succeed on a named server (no control plane).
     pub(super) paid: usize,
     pub(super) steps: Vec<Step>,
 }
 
-impl<'a> Shadow<'a> {
-    pub(super) fn new(config: &'a GenConfig) -> Shadow<'a> {
+impl<'a> Reader<'a> {
+    pub(super) fn new(config: &'a GenConfig) -> Reader<'a> {
         // With a control plane the plan starts from nothing (the runner resets first); without
         // one, the user's servers exist, in a state the generator cannot know (HEALTHY assumed).
-        let (palette, servers) = if config.control_plane {
-            (
-                SERVER_NAMES.iter().map(|s| s.to_string()).collect(),
-                Vec::new(),
-            )
+        let mut world = World::new(config.limit, model::Readings::REFERENCE);
+        let palette: Vec<String> = if config.control_plane {
+            SERVER_NAMES.iter().map(|s| s.to_string()).collect()
         } else {
-            let servers = config
-                .servers
-                .iter()
-                .map(|name| ShadowServer {
+            for name in &config.servers {
+                let spec = ServerSpec {
                     name: name.clone(),
                     status: ServerStatus::Healthy,
-                    previous: None,
-                    manual: 0,
-                    fixture_backups: 0,
-                })
-                .collect();
-            (config.servers.clone(), servers)
+                    engine: ENGINE.to_string(),
+                    manual_backups: 0,
+                    automated_backups: 0,
+                };
+                world.put_server(&spec, None);
+            }
+            config.servers.clone()
         };
-        let recent = servers
-            .iter()
-            .map(|s: &ShadowServer| s.name.clone())
-            .collect();
-        Shadow {
+        let recent = if config.control_plane {
+            Vec::new()
+        } else {
+            palette.clone()
+        };
+        Reader {
             config,
             palette,
-            servers,
+            world,
             recent,
-            created: Vec::new(),
+            created: 0,
             paid: 0,
             steps: Vec::new(),
         }
     }
 
-    pub(super) fn server(&self, name: &str) -> Option<&ShadowServer> {
-        self.servers.iter().find(|s| s.name == name)
+    pub(super) fn exists(&self, name: &str) -> bool {
+        self.world.servers.contains_key(name)
     }
 
-    pub(super) fn server_mut(&mut self, name: &str) -> Option<&mut ShadowServer> {
-        self.servers.iter_mut().find(|s| s.name == name)
+    /// How many fixture backups of `name` the plan may name (`${backup:NAME:N}`, N below this).
+    pub(super) fn fixture_backups(&self, name: &str) -> usize {
+        self.world
+            .backups
+            .iter()
+            .filter(|b| b.server == name)
+            .filter(|b| b.id.as_deref().is_some_and(|id| id.starts_with("fixture-")))
+            .count()
     }
 
     pub(super) fn touch(&mut self, name: &str) {
-        if self.server(name).is_some() {
+        if self.exists(name) {
             self.recent.retain(|n| n != name);
             self.recent.insert(0, name.to_string());
         }
@@ -100,8 +115,9 @@ impl<'a> Shadow<'a> {
             return None;
         }
         let name = &self.palette[slot % self.palette.len()];
-        self.server(name)
-            .map(|s| s.name.clone())
+        Some(name)
+            .filter(|n| self.exists(n))
+            .cloned()
             .or_else(|| self.recent.first().cloned())
     }
 
@@ -149,21 +165,15 @@ impl<'a> Shadow<'a> {
 
     /// The id a call uses for a backup: a placeholder when the plan has such a backup.
     pub(super) fn resolve_backup(&self, r: BackupRef) -> String {
-        let created =
-            |k: usize| (!self.created.is_empty()).then(|| created_ref(k % self.created.len()));
+        let created = |k: usize| (self.created > 0).then(|| created_ref(k % self.created));
         let fixture = |slot: usize, n: usize| {
+            let with_backups = |name: &&String| self.fixture_backups(name) > 0;
             let preferred = self
                 .palette
                 .get(slot % self.palette.len().max(1))
-                .and_then(|name| self.server(name))
-                .filter(|s| s.fixture_backups > 0);
-            let server = preferred.or_else(|| {
-                self.recent
-                    .iter()
-                    .filter_map(|name| self.server(name))
-                    .find(|s| s.fixture_backups > 0)
-            })?;
-            Some(backup_ref(&server.name, n % server.fixture_backups))
+                .filter(with_backups);
+            let server = preferred.or_else(|| self.recent.iter().find(with_backups))?;
+            Some(backup_ref(server, n % self.fixture_backups(server)))
         };
         let unknown = |i: usize| UNKNOWN_BACKUP_IDS[i % UNKNOWN_BACKUP_IDS.len()].to_string();
         match r {
@@ -195,7 +205,51 @@ impl<'a> Shadow<'a> {
     }
 
     pub(super) fn call(&mut self, op: Operation, input: Value) {
-        self.steps.push(Step::call(op, input));
+        self.push(Step::call(op, input));
+    }
+
+    /// Appends `step` and advances the world by the step's reference reading (the outcome
+    /// the bundled emulator serves).
+    pub(super) fn push(&mut self, step: Step) {
+        let input = match &step {
+            Step::Call { input, .. } => Some(resolve_placeholders(input, &|r| Some(model_id(r)))),
+            _ => None,
+        };
+        let possible = model::step(&self.world, &step.action(input))
+            .into_iter()
+            .next()
+            .expect("the model allows at least one outcome for every action");
+        self.world = possible.world;
+        // The bundled emulator's deletions are immediate.
+        self.world.forget_deleting();
+        self.bind_ids(&step);
+        self.steps.push(step);
+    }
+
+    /// Gives the backups `step` made the ids of the placeholders the plan names them by.
+    pub(super) fn bind_ids(&mut self, step: &Step) {
+        let put = match step {
+            Step::PutServer { server_name, .. } => Some(server_name.as_str()),
+            _ => None,
+        };
+        let mut n = 0;
+        // Newest first, as a listing shows them.
+        for b in Arc::make_mut(&mut self.world.backups).iter_mut().rev() {
+            if b.id.is_some() {
+                continue;
+            }
+            b.id = Some(model_id(&match put {
+                Some(server) => IdRef::Backup {
+                    server: server.to_string(),
+                    n,
+                },
+                None => IdRef::Created(self.created + n),
+            }));
+            n += 1;
+        }
+        if put.is_none() {
+            self.created += n;
+        }
     }
 
     pub(super) fn server_call(&mut self, op: Operation, target: Target) -> String {
@@ -204,7 +258,7 @@ impl<'a> Shadow<'a> {
         name
     }
 
-    /// Reads one choice: appends its step and updates the shadow.
+    /// Reads one choice: appends its step and advances the world by it.
     pub(super) fn read(&mut self, choice: &Choice) {
         if !self.config.control_plane && !choice_allowed_without_control_plane(choice) {
             // Never reached through `plan_strategy`; kept so a hand-made choice list is safe.
@@ -235,14 +289,7 @@ impl<'a> Shadow<'a> {
                 manual,
                 automated,
             } => self.put_server(slot, status, manual, automated),
-            Choice::Settle(backup_status) => {
-                for s in &mut self.servers {
-                    if s.status == ServerStatus::BackingUp {
-                        s.status = s.previous.take().unwrap_or(ServerStatus::Healthy);
-                    }
-                }
-                self.steps.push(Step::Settle { backup_status });
-            }
+            Choice::Settle(backup_status) => self.push(Step::Settle { backup_status }),
             Choice::DeleteBackup(r) => self.delete_backup(r),
             Choice::UpdateServer(t, u) => {
                 let name = self.resolve(t);
@@ -253,28 +300,10 @@ impl<'a> Shadow<'a> {
                 );
             }
             Choice::StartMaintenance(t) => {
-                let name = self.server_call(Operation::StartMaintenance, t);
-                if let Some(s) = self.server_mut(&name) {
-                    if matches!(s.status, ServerStatus::Healthy | ServerStatus::Unhealthy) {
-                        s.status = ServerStatus::UnderMaintenance;
-                    }
-                }
+                self.server_call(Operation::StartMaintenance, t);
             }
             Choice::DeleteServer(t) => {
-                let name = self.server_call(Operation::DeleteServer, t);
-                if let Some(s) = self.server_mut(&name) {
-                    if matches!(
-                        s.status,
-                        ServerStatus::Healthy
-                            | ServerStatus::Running
-                            | ServerStatus::Unhealthy
-                            | ServerStatus::ConnectionLost
-                            | ServerStatus::Failed
-                            | ServerStatus::Terminated
-                    ) {
-                        s.status = ServerStatus::Deleting;
-                    }
-                }
+                self.server_call(Operation::DeleteServer, t);
             }
             Choice::RestoreServer(t, r) => {
                 let name = self.resolve(t);
@@ -283,34 +312,16 @@ impl<'a> Shadow<'a> {
                     Operation::RestoreServer,
                     json!({ "ServerName": name, "BackupId": id }),
                 );
-                if let Some(s) = self.server_mut(&name) {
-                    if id.starts_with("${")
-                        && matches!(
-                            s.status,
-                            ServerStatus::ConnectionLost
-                                | ServerStatus::Healthy
-                                | ServerStatus::Running
-                                | ServerStatus::Unhealthy
-                                | ServerStatus::Terminated
-                        )
-                    {
-                        s.status = ServerStatus::Restoring;
-                    }
-                }
             }
             Choice::Parallel(ref calls) => self.parallel(calls),
             Choice::Reset => {
-                self.servers.clear();
                 self.recent.clear();
-                for c in &mut self.created {
-                    c.1 = true;
-                }
-                self.steps.push(Step::Reset {});
+                self.push(Step::Reset {});
             }
         }
     }
 
-    /// Reads a block's calls as if in order (the shadow only steers) and sends them at once; a
+    /// Reads a block's calls as if in order (the world only steers) and sends them at once; a
     /// block shrunk to one call is that call.
     pub(super) fn parallel(&mut self, choices: &[Choice]) {
         let start = self.steps.len();
@@ -329,7 +340,10 @@ impl<'a> Shadow<'a> {
             .collect();
         match calls.len() {
             0 => {}
-            1 => self.call(calls[0].operation, calls[0].input.clone()),
+            // Read already: the world has advanced by it.
+            1 => self
+                .steps
+                .push(Step::call(calls[0].operation, calls[0].input.clone())),
             _ => self.steps.push(Step::Parallel { calls }),
         }
     }
@@ -342,27 +356,14 @@ impl<'a> Shadow<'a> {
         automated: u32,
     ) {
         let name = SERVER_NAMES[slot % SERVER_NAMES.len()].to_string();
-        self.servers.retain(|s| s.name != name);
-        for c in &mut self.created {
-            if c.0 == name {
-                c.1 = true;
-            }
-        }
-        self.servers.push(ShadowServer {
-            name: name.clone(),
+        self.push(Step::PutServer {
+            server_name: name.clone(),
             status,
-            previous: None,
-            manual,
-            fixture_backups: (manual + automated) as usize,
-        });
-        self.touch(&name);
-        self.steps.push(Step::PutServer {
-            server_name: name,
-            status,
-            engine: "ChefAutomate".to_string(),
+            engine: ENGINE.to_string(),
             manual_backups: manual,
             automated_backups: automated,
         });
+        self.touch(&name);
     }
 
     pub(super) fn create_backup(&mut self, choice: CreateInput) {
@@ -388,8 +389,6 @@ impl<'a> Shadow<'a> {
                 .and_then(Value::as_str)
                 .map(str::to_string)
         };
-        // Validation is the costly part of reading a plan (10000 characters, 201 tags): run it
-        // only when the answer matters.
         if !self.config.control_plane
             && named_server(&input).is_some_and(|n| self.is_named_server_ignoring_case(&n))
             && !model::has_definite(&model::validation_errors(Operation::CreateBackup, &input))
@@ -402,22 +401,6 @@ impl<'a> Shadow<'a> {
                 self.paid += 1;
             }
         }
-        let limit = self.config.limit;
-        let target = named_server(&input);
-        let may_succeed = target
-            .as_deref()
-            .and_then(|n| self.server(n))
-            .is_some_and(|s| s.status.may_back_up() && s.manual < limit);
-        if may_succeed && model::validation_errors(Operation::CreateBackup, &input).is_empty() {
-            let s = self
-                .server_mut(target.as_deref().unwrap_or_default())
-                .expect("the server exists");
-            s.previous = Some(s.status);
-            s.status = ServerStatus::BackingUp;
-            s.manual += 1;
-            let server = s.name.clone();
-            self.created.push((server, false));
-        }
         self.call(Operation::CreateBackup, input);
     }
 
@@ -429,9 +412,11 @@ impl<'a> Shadow<'a> {
     }
 
     pub(super) fn delete_backup(&mut self, r: BackupRef) {
-        if !self.config.control_plane {
+        let id = if self.config.control_plane {
+            self.resolve_backup(r)
+        } else {
             // Only backups this plan created; with none, look instead.
-            if self.created.is_empty() {
+            if self.created == 0 {
                 self.look();
                 return;
             }
@@ -439,41 +424,9 @@ impl<'a> Shadow<'a> {
                 BackupRef::Created(k) | BackupRef::Fixture(_, k) => k,
                 BackupRef::Unknown(k) | BackupRef::Malformed(k) => k,
             };
-            let id = created_ref(k % self.created.len());
-            self.forget_created(k % self.created.len());
-            self.call(Operation::DeleteBackup, json!({ "BackupId": id }));
-            return;
-        }
-        let id = self.resolve_backup(r);
-        if let Some(n) = id
-            .strip_prefix("${created:")
-            .and_then(|s| s.strip_suffix('}'))
-            .and_then(|s| s.parse::<usize>().ok())
-        {
-            self.forget_created(n);
-        } else if let Some(server) = id
-            .strip_prefix("${backup:")
-            .and_then(|s| s.rsplit_once(':'))
-            .map(|(server, _)| server.to_string())
-        {
-            if let Some(s) = self.server_mut(&server) {
-                s.manual = s.manual.saturating_sub(1);
-            }
-        }
-        self.call(Operation::DeleteBackup, json!({ "BackupId": id }));
-    }
-
-    pub(super) fn forget_created(&mut self, n: usize) {
-        let Some((server, deleted)) = self.created.get(n).cloned() else {
-            return;
+            created_ref(k % self.created)
         };
-        if deleted {
-            return;
-        }
-        self.created[n].1 = true;
-        if let Some(s) = self.server_mut(&server) {
-            s.manual = s.manual.saturating_sub(1);
-        }
+        self.call(Operation::DeleteBackup, json!({ "BackupId": id }));
     }
 }
 
