@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
+use crate::model::rules;
 use crate::model::{validate::Violation, World};
 use crate::plan::{parse_plan, resolve_placeholders, IdRef};
 
@@ -255,10 +256,10 @@ fn count_hits(plans: &[Plan], limit: u32) -> Hits {
                 } => {
                     hits.operations.insert(*operation);
                     let v = violations(*operation, input);
-                    if v.iter().any(|v| v.rule == "validation.type") {
+                    if v.iter().any(|v| v.rule == rules::VALIDATION_TYPE) {
                         hits.wrong_type += 1;
                     }
-                    if v.iter().any(|v| v.rule == "validation.required") {
+                    if v.iter().any(|v| v.rule == rules::VALIDATION_REQUIRED) {
                         hits.missing_member += 1;
                     }
                     if matches!(previous, Some(Step::Settle { .. }))

@@ -12,6 +12,7 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::*;
+use crate::model::rules::{self, RuleId};
 
 impl Possible {
     /// Checks `observed` against this possibility. On a fit, returns the world it proves (with
@@ -41,7 +42,7 @@ impl Possible {
                 format!("expected {want}, observed success"),
             )),
             (Observation::CreatedEnvelope { .. }, want) => Err(mismatch(
-                "protocol.success",
+                rules::PROTOCOL_SUCCESS,
                 format!(
                     "expected {}, observed a CreateBackup answer",
                     want.summary()
@@ -57,34 +58,34 @@ impl Possible {
 
     /// The rule an unexpected error breaks: the most specific rule this possibility applied
     /// that lets the call through where the endpoint said `seen`.
-    fn blame(&self, seen: &ErrorKind) -> &'static str {
-        let preference: &[&str] = match seen {
+    fn blame(&self, seen: &ErrorKind) -> RuleId {
+        let preference: &[RuleId] = match seen {
             ErrorKind::LimitExceededException => &[
-                "create-backup.limit.delete-frees-slot",
-                "create-backup.limit.automated-not-counted",
-                "create-backup.limit",
+                rules::CREATE_BACKUP_LIMIT_DELETE_FREES_SLOT,
+                rules::CREATE_BACKUP_LIMIT_AUTOMATED_NOT_COUNTED,
+                rules::CREATE_BACKUP_LIMIT,
             ],
             ErrorKind::InvalidStateException => &[
-                "create-backup.state.allowed",
-                "server.backing-up.locked",
-                "delete-backup.already-deleting",
-                "restore-server.state",
+                rules::CREATE_BACKUP_STATE_ALLOWED,
+                rules::SERVER_BACKING_UP_LOCKED,
+                rules::DELETE_BACKUP_ALREADY_DELETING,
+                rules::RESTORE_SERVER_STATE,
             ],
             ErrorKind::ResourceNotFoundException => &[
-                "create-backup.not-found",
-                "delete-backup.not-found",
-                "describe-servers.not-found",
-                "update-server.not-found",
+                rules::CREATE_BACKUP_NOT_FOUND,
+                rules::DELETE_BACKUP_NOT_FOUND,
+                rules::DESCRIBE_SERVERS_NOT_FOUND,
+                rules::UPDATE_SERVER_NOT_FOUND,
             ],
             _ => &[],
         };
-        let passed = |id: &str| {
+        let passed = |id: RuleId| {
             self.exercised
                 .iter()
                 .any(|(r, p)| *r == id && *p == Polarity::Pass)
         };
-        if let Some(rule) = preference.iter().find(|r| passed(r)) {
-            return rule;
+        if let Some(rule) = preference.iter().find(|r| passed(**r)) {
+            return *rule;
         }
         if matches!(
             seen,
@@ -92,12 +93,12 @@ impl Possible {
         ) {
             // The input met every validation rule it was checked against: blame the first.
             if let Some((rule, _)) = self.exercised.iter().find(|(r, p)| {
-                r.starts_with("validation.")
+                r.as_str().starts_with("validation.")
                     && *p == Polarity::Pass
-                    && *r != "validation.required"
-                    && *r != "validation.type"
+                    && *r != rules::VALIDATION_REQUIRED
+                    && *r != rules::VALIDATION_TYPE
             }) {
-                return rule;
+                return *rule;
             }
         }
         self.rule
@@ -122,7 +123,7 @@ impl Possible {
                 let b = &body["Backup"];
                 if *finished && b["Status"].as_str() != Some("OK") {
                     return Err(mismatch(
-                        "create-backup.effect.backing-up",
+                        rules::CREATE_BACKUP_EFFECT_BACKING_UP,
                         format!(
                             "Backup.Status is {}: the backup is still in progress",
                             b["Status"]
@@ -145,19 +146,19 @@ impl Possible {
                 world = backups(&world, body, listed, maybe_gone)?;
             }
             Expected::Servers(names) => {
-                let servers = array(body, "Servers", "describe-servers.listing")?;
+                let servers = array(body, "Servers", rules::DESCRIBE_SERVERS_LISTING)?;
                 let mut seen = BTreeSet::new();
                 for s in servers {
                     let name = s["ServerName"].as_str().unwrap_or_default();
                     if !names.iter().any(|n| n == name) {
                         return Err(mismatch(
-                            "describe-servers.listing",
+                            rules::DESCRIBE_SERVERS_LISTING,
                             format!("server {name:?} is listed but does not exist"),
                         ));
                     }
                     if !seen.insert(name.to_string()) {
                         return Err(mismatch(
-                            "describe-servers.listing",
+                            rules::DESCRIBE_SERVERS_LISTING,
                             format!("server {name} is listed twice"),
                         ));
                     }
@@ -166,7 +167,7 @@ impl Possible {
                 }
                 if let Some(missing) = names.iter().find(|n| !seen.contains(*n)) {
                     return Err(mismatch(
-                        "describe-servers.listing",
+                        rules::DESCRIBE_SERVERS_LISTING,
                         format!("server {missing} exists but is not listed"),
                     ));
                 }
@@ -218,11 +219,7 @@ impl Possible {
     }
 }
 
-fn array<'a>(
-    body: &'a Value,
-    member: &str,
-    rule: &'static str,
-) -> Result<&'a Vec<Value>, Mismatch> {
+fn array<'a>(body: &'a Value, member: &str, rule: RuleId) -> Result<&'a Vec<Value>, Mismatch> {
     body[member]
         .as_array()
         .ok_or_else(|| mismatch(rule, format!("the answer has no {member} list")))
@@ -234,7 +231,7 @@ fn server_status(world: &World, name: &str, s: &Value) -> Result<(), Mismatch> {
         let seen = s.get(member.as_str()).map(Value::to_string);
         if seen.as_deref() != Some(want.as_str()) {
             return Err(mismatch(
-                "update-server.observable",
+                rules::UPDATE_SERVER_OBSERVABLE,
                 format!(
                     "server {name} shows {member} {}, but UpdateServer set it to {want}",
                     seen.as_deref().unwrap_or("(absent)")
@@ -248,9 +245,9 @@ fn server_status(world: &World, name: &str, s: &Value) -> Result<(), Mismatch> {
         return Ok(());
     }
     let rule = match (want, ServerStatus::parse(seen)) {
-        (ServerStatus::BackingUp, _) => "create-backup.effect.backing-up",
-        (_, Some(ServerStatus::BackingUp)) => "backup.completion",
-        _ => "describe-servers.listing",
+        (ServerStatus::BackingUp, _) => rules::CREATE_BACKUP_EFFECT_BACKING_UP,
+        (_, Some(ServerStatus::BackingUp)) => rules::BACKUP_COMPLETION,
+        _ => rules::DESCRIBE_SERVERS_LISTING,
     };
     Err(mismatch(
         rule,
@@ -288,7 +285,7 @@ fn record_facts(world: &mut World, name: &str, s: &Value) {
 /// The Backup's server members agree with the server: Engine always, the others with what the
 /// endpoint showed of the server (settings UpdateServer changed since count as shown).
 fn server_facts(world: &World, name: &str, b: &Value) -> Result<(), Mismatch> {
-    const RULE: &str = "create-backup.effect.server-facts";
+    const RULE: RuleId = rules::CREATE_BACKUP_EFFECT_SERVER_FACTS;
     let server = &world.servers[name];
     if b["Engine"].as_str() != Some(server.engine.as_str()) {
         return Err(mismatch(
@@ -323,7 +320,7 @@ fn id_form(world: World, server: &str, id: &str) -> Result<World, Mismatch> {
     let pick = u8::from(suffix.contains('T'));
     if !world.readings.allows(Choice::IdForm, pick) {
         return Err(mismatch(
-            "ambiguity.backup-id-format",
+            rules::AMBIGUITY_BACKUP_ID_FORMAT,
             format!(
                 "BackupId {id:?}: this endpoint gave its earlier backups the other form ({})",
                 Choice::IdForm.reading(1 - pick)
@@ -337,7 +334,7 @@ fn id_form(world: World, server: &str, id: &str) -> Result<World, Mismatch> {
 fn bind_new_backup(world: &mut World, id: &str, at_ms: Option<i64>) -> Result<(), Mismatch> {
     if world.backup_index(id).is_some() || world.gone.contains(id) {
         return Err(mismatch(
-            "create-backup.effect.backup-id",
+            rules::CREATE_BACKUP_EFFECT_BACKUP_ID,
             format!("BackupId {id} was already given to another backup"),
         ));
     }
@@ -378,7 +375,7 @@ fn created_backup(
     description: Option<&str>,
     window: Option<CallWindow>,
 ) -> Result<String, Mismatch> {
-    const RESPONSE: &str = "create-backup.effect.response";
+    const RESPONSE: RuleId = rules::CREATE_BACKUP_EFFECT_RESPONSE;
     let b = &body["Backup"];
     if !b.is_object() {
         return Err(mismatch(RESPONSE, "the answer has no Backup object"));
@@ -405,7 +402,7 @@ fn created_backup(
         Some("IN_PROGRESS") | Some("OK") => {}
         _ => {
             return Err(mismatch(
-                "ambiguity.created-status",
+                rules::AMBIGUITY_CREATED_STATUS,
                 format!(
                     "Backup.Status is {}, expected \"IN_PROGRESS\" (or \"OK\", A6)",
                     b["Status"]
@@ -416,7 +413,7 @@ fn created_backup(
     let echoed = b.get("Description").filter(|v| !v.is_null());
     if echoed.and_then(Value::as_str) != description || echoed.is_some() != description.is_some() {
         return Err(mismatch(
-            "create-backup.effect.description",
+            rules::CREATE_BACKUP_EFFECT_DESCRIPTION,
             match description {
                 Some(d) => format!(
                     "Backup.Description is {}, expected the description sent ({} characters)",
@@ -432,7 +429,7 @@ fn created_backup(
     }
     let Some(id) = b["BackupId"].as_str() else {
         return Err(mismatch(
-            "create-backup.effect.backup-id",
+            rules::CREATE_BACKUP_EFFECT_BACKUP_ID,
             format!("Backup.BackupId is {}, expected a string", b["BackupId"]),
         ));
     };
@@ -442,7 +439,7 @@ fn created_backup(
         && suffix.is_some_and(|s| backup_id_suffix().is_match(s));
     if !well_formed {
         return Err(mismatch(
-            "create-backup.effect.backup-id",
+            rules::CREATE_BACKUP_EFFECT_BACKUP_ID,
             format!("BackupId {id:?} is not {server}-yyyyMMddHHmmssSSS nor {server}-yyyy-MM-ddTHH:mm:ss.SSSZ (at most 79 characters)"),
         ));
     }
@@ -450,7 +447,7 @@ fn created_backup(
     let arn_id = backup_arn().captures(arn).and_then(|c| c.get(1));
     if arn_id.map(|m| m.as_str()) != Some(id) {
         return Err(mismatch(
-            "create-backup.effect.arn",
+            rules::CREATE_BACKUP_EFFECT_ARN,
             format!(
                 "Backup.BackupArn is {}, expected arn:aws:opsworks-cm:<region>:<12-digit account>:backup/{id}",
                 b["BackupArn"]
@@ -460,7 +457,7 @@ fn created_backup(
     if let Some(w) = window {
         let Some(secs) = b["CreatedAt"].as_f64() else {
             return Err(mismatch(
-                "create-backup.effect.created-at",
+                rules::CREATE_BACKUP_EFFECT_CREATED_AT,
                 format!(
                     "Backup.CreatedAt is {}, expected epoch seconds",
                     b["CreatedAt"]
@@ -470,7 +467,7 @@ fn created_backup(
         let ms = (secs * 1000.0) as i64;
         if ms < w.sent_ms - CLOCK_SKEW_MS || ms > w.answered_ms + CLOCK_SKEW_MS {
             return Err(mismatch(
-                "create-backup.effect.created-at",
+                rules::CREATE_BACKUP_EFFECT_CREATED_AT,
                 format!(
                     "Backup.CreatedAt is {secs}, but the call was made at {:.3} (more than {} s apart)",
                     w.sent_ms as f64 / 1000.0,
@@ -490,13 +487,13 @@ fn created_envelope(
 ) -> Result<i64, Mismatch> {
     if id.trim().is_empty() {
         return Err(mismatch(
-            "create-backup.effect.backup-id",
+            rules::CREATE_BACKUP_EFFECT_BACKUP_ID,
             "the envelope id is empty",
         ));
     }
     let Ok(at) = chrono::DateTime::parse_from_rfc3339(created_at) else {
         return Err(mismatch(
-            "create-backup.effect.created-at",
+            rules::CREATE_BACKUP_EFFECT_CREATED_AT,
             format!("created_at {created_at:?} is not an RFC 3339 time"),
         ));
     };
@@ -504,7 +501,7 @@ fn created_envelope(
         let ms = at.timestamp_millis();
         if ms < w.sent_ms - CLOCK_SKEW_MS || ms > w.answered_ms + CLOCK_SKEW_MS {
             return Err(mismatch(
-                "create-backup.effect.created-at",
+                rules::CREATE_BACKUP_EFFECT_CREATED_AT,
                 format!(
                     "created_at {created_at} is more than {} s from the time of the call ({})",
                     CLOCK_SKEW_MS / 1000,
@@ -538,7 +535,7 @@ fn backups(
     listed: &[usize],
     maybe_gone: &[usize],
 ) -> Result<World, Mismatch> {
-    const LISTING: &str = "describe-backups.listing";
+    const LISTING: RuleId = rules::DESCRIBE_BACKUPS_LISTING;
     let observed = array(body, "Backups", LISTING)?;
     // Every world of every step is checked against the listing: look ids up by hash and
     // backups by index, never by scanning.
@@ -566,7 +563,7 @@ fn backups(
         };
         if world.gone.contains(id) {
             return Err(mismatch(
-                "backup.status.monotonic",
+                rules::BACKUP_STATUS_MONOTONIC,
                 format!("backup {id} is listed again after a listing showed it gone"),
             ));
         }
@@ -574,9 +571,9 @@ fn backups(
             if !candidate[i] {
                 let b = &world.backups[i];
                 let rule = if b.status == BackupStatus::Deleting {
-                    "delete-backup.effect"
+                    rules::DELETE_BACKUP_EFFECT
                 } else {
-                    "describe-backups.filter"
+                    rules::DESCRIBE_BACKUPS_FILTER
                 };
                 return Err(mismatch(
                     rule,
@@ -660,10 +657,10 @@ fn backups(
         if seen != b.status.as_str() {
             let rule = match (b.status, seen) {
                 (BackupStatus::Ok | BackupStatus::Failed, "IN_PROGRESS") => {
-                    "backup.status.monotonic"
+                    rules::BACKUP_STATUS_MONOTONIC
                 }
-                (BackupStatus::InProgress, _) | (_, "IN_PROGRESS") => "backup.completion",
-                (BackupStatus::Deleting, _) | (_, "DELETING") => "delete-backup.effect",
+                (BackupStatus::InProgress, _) | (_, "IN_PROGRESS") => rules::BACKUP_COMPLETION,
+                (BackupStatus::Deleting, _) | (_, "DELETING") => rules::DELETE_BACKUP_EFFECT,
                 _ => LISTING,
             };
             return Err(mismatch(
@@ -688,7 +685,7 @@ fn backups(
         if !taken[i] {
             let b = &world.backups[i];
             let rule = if b.kind == BackupType::Manual && b.description.is_some() {
-                "create-backup.effect.response"
+                rules::CREATE_BACKUP_EFFECT_RESPONSE
             } else {
                 LISTING
             };
@@ -749,7 +746,7 @@ fn created_at_stable(
         match world.backups[i].created_at_ms {
             Some(known) if (known - at).abs() > 1 => {
                 return Err(mismatch(
-                    "backup.created-at.stable",
+                    rules::BACKUP_CREATED_AT_STABLE,
                     format!(
                         "backup {} shows CreatedAt {}, but showed {:.3} before",
                         world.backups[i].id.as_deref().unwrap_or("?"),
@@ -789,7 +786,7 @@ fn newest_first(
             let newer_call = b.description.is_some() && b.seq > earlier.seq;
             if newer_time || newer_call {
                 return Err(mismatch(
-                    "describe-backups.order",
+                    rules::DESCRIBE_BACKUPS_ORDER,
                     format!(
                         "backup {} is listed after the older backup {}; the newest must come first",
                         b.id.as_deref().unwrap_or("?"),

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use rules::RuleId;
 use validate::{validate_input, Certainty};
 
 /// The 13 server statuses of the `ServerStatus` enum.
@@ -359,18 +360,18 @@ impl Choice {
     ];
 
     /// The ambiguity this choice answers (a rule id).
-    pub fn rule(self) -> &'static str {
+    pub fn rule(self) -> RuleId {
         match self {
             Choice::CountsInProgress | Choice::CountsFailed | Choice::CountsDeleting => {
-                "ambiguity.counted-statuses"
+                rules::AMBIGUITY_COUNTED_STATUSES
             }
-            Choice::LimitBeforeState => "ambiguity.error-precedence",
-            Choice::IdForm => "ambiguity.backup-id-format",
-            Choice::DeleteServerError => "ambiguity.delete-server-in-progress",
-            Choice::DescribeUnknownServer => "ambiguity.describe-unknown-server",
-            Choice::TypeErrorKind => "ambiguity.type-error-kind",
-            Choice::RetentionZero => "ambiguity.retention-zero",
-            Choice::DeleteInProgressKeepsBackingUp => "ambiguity.delete-in-progress-backup",
+            Choice::LimitBeforeState => rules::AMBIGUITY_ERROR_PRECEDENCE,
+            Choice::IdForm => rules::AMBIGUITY_BACKUP_ID_FORMAT,
+            Choice::DeleteServerError => rules::AMBIGUITY_DELETE_SERVER_IN_PROGRESS,
+            Choice::DescribeUnknownServer => rules::AMBIGUITY_DESCRIBE_UNKNOWN_SERVER,
+            Choice::TypeErrorKind => rules::AMBIGUITY_TYPE_ERROR_KIND,
+            Choice::RetentionZero => rules::AMBIGUITY_RETENTION_ZERO,
+            Choice::DeleteInProgressKeepsBackingUp => rules::AMBIGUITY_DELETE_IN_PROGRESS_BACKUP,
         }
     }
 
@@ -875,9 +876,9 @@ pub struct Possible {
     pub expected: Expected,
     pub world: World,
     /// The rule that decides this outcome (what a divergence here breaks).
-    pub rule: &'static str,
+    pub rule: RuleId,
     /// Every rule this outcome exercised, with how.
-    pub exercised: Vec<(&'static str, Polarity)>,
+    pub exercised: Vec<(RuleId, Polarity)>,
 }
 
 /// What an endpoint answered, dialect-neutral.
@@ -896,11 +897,11 @@ pub enum Observation {
 /// A mismatch between an observed answer and one possibility.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Mismatch {
-    pub rule: &'static str,
+    pub rule: RuleId,
     pub message: String,
 }
 
-fn mismatch(rule: &'static str, message: impl Into<String>) -> Mismatch {
+fn mismatch(rule: RuleId, message: impl Into<String>) -> Mismatch {
     Mismatch {
         rule,
         message: message.into(),

@@ -9,32 +9,33 @@ use serde_json::Value;
 
 use super::validate::{checked_rules, validate_input, Certainty};
 use super::*;
+use crate::model::rules;
 
 /// Every outcome `action` may have from `world`, the reference reading first.
 pub fn step(world: &World, action: &Action) -> Vec<Possible> {
     match action {
         Action::Reset => vec![done(
             World::new(world.limit, world.readings.clone()),
-            "control-plane.contract",
+            rules::CONTROL_PLANE_CONTRACT,
         )],
         Action::PutServer(spec) => {
             let mut w = world.clone();
             w.put_server(spec, None);
-            vec![done(w, "control-plane.contract")]
+            vec![done(w, rules::CONTROL_PLANE_CONTRACT)]
         }
         Action::Settle(status) => world
             .settle(*status)
             .into_iter()
             .map(|w| Possible {
-                exercised: vec![("backup.completion", Polarity::Pass)],
-                ..done(w, "backup.completion")
+                exercised: vec![(rules::BACKUP_COMPLETION, Polarity::Pass)],
+                ..done(w, rules::BACKUP_COMPLETION)
             })
             .collect(),
         Action::Call { op, input } => call(world, *op, input, &Validated::new(*op, input)),
     }
 }
 
-fn done(world: World, rule: &'static str) -> Possible {
+fn done(world: World, rule: RuleId) -> Possible {
     Possible {
         expected: Expected::Done,
         world,
@@ -46,7 +47,7 @@ fn done(world: World, rule: &'static str) -> Possible {
 /// Builds possibilities that share the exercised rules of one call.
 struct Outcomes {
     world: World,
-    exercised: Vec<(&'static str, Polarity)>,
+    exercised: Vec<(RuleId, Polarity)>,
     out: Vec<Possible>,
 }
 
@@ -59,12 +60,12 @@ impl Outcomes {
         }
     }
 
-    fn pass(&mut self, rule: &'static str) {
+    fn pass(&mut self, rule: RuleId) {
         self.exercised.push((rule, Polarity::Pass));
     }
 
     /// An error that leaves the world as it was.
-    fn error(&mut self, kind: ErrorKind, rule: &'static str) {
+    fn error(&mut self, kind: ErrorKind, rule: RuleId) {
         let mut exercised = self.exercised.clone();
         exercised.push((rule, Polarity::Fail));
         self.out.push(Possible {
@@ -77,7 +78,7 @@ impl Outcomes {
 
     /// An error that answers `choice` with `pick`: offered only when the endpoint has not
     /// answered it the other way before, and remembered in the world after.
-    fn error_picking(&mut self, kind: ErrorKind, rule: &'static str, choice: Choice, pick: u8) {
+    fn error_picking(&mut self, kind: ErrorKind, rule: RuleId, choice: Choice, pick: u8) {
         if !self.world.readings.allows(choice, pick) {
             return;
         }
@@ -112,7 +113,7 @@ impl Outcomes {
 
     /// ResourceNotFoundException because backup `i`, being deleted, is gone by now (the world
     /// after drops it).
-    fn gone(&mut self, i: usize, rule: &'static str) {
+    fn gone(&mut self, i: usize, rule: RuleId) {
         let mut world = self.world.clone();
         let removed = Arc::make_mut(&mut world.backups).remove(i);
         if let Some(id) = removed.id {
@@ -128,7 +129,7 @@ impl Outcomes {
         });
     }
 
-    fn success(&mut self, expected: Expected, world: World, rule: &'static str) {
+    fn success(&mut self, expected: Expected, world: World, rule: RuleId) {
         let mut exercised = self.exercised.clone();
         exercised.push((rule, Polarity::Pass));
         self.out.push(Possible {
@@ -147,7 +148,7 @@ fn str_member<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
 /// What validation found in one input: computed once per call, whatever the number of worlds.
 pub struct Validated {
     violations: Vec<super::validate::Violation>,
-    checked: Vec<&'static str>,
+    checked: Vec<RuleId>,
 }
 
 impl Validated {
@@ -185,13 +186,13 @@ fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> V
     if let Some(v) = violations.iter().find(|v| v.is_definite()) {
         let type_error = violations
             .iter()
-            .any(|v| v.is_definite() && v.rule == "validation.type");
+            .any(|v| v.is_definite() && v.rule == rules::VALIDATION_TYPE);
         if type_error {
             // A15: AWS's JSON services answer a wrong type with SerializationException (they
             // decode before they validate, so whatever else is wrong); the endpoint keeps to
             // one answer.
-            o.pass("ambiguity.type-error-kind");
-            let (choice, rule) = (Choice::TypeErrorKind, "ambiguity.type-error-kind");
+            o.pass(rules::AMBIGUITY_TYPE_ERROR_KIND);
+            let (choice, rule) = (Choice::TypeErrorKind, rules::AMBIGUITY_TYPE_ERROR_KIND);
             o.error_picking(ErrorKind::ValidationException, v.rule, choice, 0);
             o.error_picking(ErrorKind::SerializationException, rule, choice, 1);
         } else {
@@ -205,7 +206,7 @@ fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> V
             unreachable!("definite violations returned above")
         };
         o.pass(amb);
-        if amb == "ambiguity.retention-zero" {
+        if amb == rules::AMBIGUITY_RETENTION_ZERO {
             // A16: a property of the endpoint, held for the whole run. The reference reading
             // follows UpdateServer's own shape (a plain Integer) and accepts.
             let before = o.world.clone();
@@ -223,7 +224,7 @@ fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> V
         }
     } else {
         for rule in &validated.checked {
-            o.pass(rule);
+            o.pass(*rule);
         }
     }
     operation(&mut o, op, input);
@@ -259,7 +260,7 @@ fn operation(o: &mut Outcomes, op: Operation, input: &Value) {
                 maximum: o.world.limit,
             };
             let w = o.world.clone();
-            o.success(expected, w, "account-attributes.manual-backup-limit");
+            o.success(expected, w, rules::ACCOUNT_ATTRIBUTES_MANUAL_BACKUP_LIMIT);
         }
     }
 }
@@ -269,11 +270,11 @@ fn create_backup(o: &mut Outcomes, input: &Value) {
     let Some(server) = o.world.servers.get(name).cloned() else {
         o.error(
             ErrorKind::ResourceNotFoundException,
-            "create-backup.not-found",
+            rules::CREATE_BACKUP_NOT_FOUND,
         );
         return;
     };
-    o.pass("create-backup.not-found");
+    o.pass(rules::CREATE_BACKUP_NOT_FOUND);
     let limit = o.world.limit;
     let (low, high) = o.world.manual_count(name);
     if high < limit || low >= limit {
@@ -302,17 +303,17 @@ fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &
     let name = server.name.as_str();
     let limit = o.world.limit;
     let state_rule = match server.status {
-        ServerStatus::BackingUp => "create-backup.state.backing-up",
-        s if s.may_back_up() => "create-backup.state.allowed",
-        _ => "create-backup.state.refused",
+        ServerStatus::BackingUp => rules::CREATE_BACKUP_STATE_BACKING_UP,
+        s if s.may_back_up() => rules::CREATE_BACKUP_STATE_ALLOWED,
+        _ => rules::CREATE_BACKUP_STATE_REFUSED,
     };
     if !server.status.may_back_up() {
         if count >= limit {
             // A4: the state gate and the limit both apply; the endpoint keeps to one order.
-            o.pass("ambiguity.error-precedence");
+            o.pass(rules::AMBIGUITY_ERROR_PRECEDENCE);
             let choice = Choice::LimitBeforeState;
             o.error_picking(ErrorKind::InvalidStateException, state_rule, choice, 0);
-            let rule = "ambiguity.error-precedence";
+            let rule = rules::AMBIGUITY_ERROR_PRECEDENCE;
             o.error_picking(ErrorKind::LimitExceededException, rule, choice, 1);
         } else {
             o.error(ErrorKind::InvalidStateException, state_rule);
@@ -322,14 +323,14 @@ fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &
     o.pass(state_rule);
     if count >= limit {
         let rule = if o.world.manual_in_ok(name) >= limit {
-            "create-backup.limit"
+            rules::CREATE_BACKUP_LIMIT
         } else {
-            "ambiguity.counted-statuses"
+            rules::AMBIGUITY_COUNTED_STATUSES
         };
         o.error(ErrorKind::LimitExceededException, rule);
         return;
     }
-    o.pass("create-backup.limit");
+    o.pass(rules::CREATE_BACKUP_LIMIT);
     let automated_in_scope = o
         .world
         .backups
@@ -338,10 +339,10 @@ fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &
         .filter(|b| o.world.readings.limit_scope == LimitScope::PerAccount || b.server == name)
         .count() as u32;
     if automated_in_scope > 0 && count + automated_in_scope >= limit {
-        o.pass("create-backup.limit.automated-not-counted");
+        o.pass(rules::CREATE_BACKUP_LIMIT_AUTOMATED_NOT_COUNTED);
     }
     if server.freed_slots > 0 && count + server.freed_slots >= limit {
-        o.pass("create-backup.limit.delete-frees-slot");
+        o.pass(rules::CREATE_BACKUP_LIMIT_DELETE_FREES_SLOT);
     }
     let mut w = o.world.clone();
     let description = str_member(input, "Description").map(str::to_string);
@@ -362,12 +363,12 @@ fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &
     });
     s.status = ServerStatus::BackingUp;
     for rule in [
-        "create-backup.effect.backing-up",
-        "create-backup.effect.backup-id",
-        "create-backup.effect.created-at",
-        "create-backup.effect.arn",
-        "create-backup.effect.server-facts",
-        "create-backup.effect.description",
+        rules::CREATE_BACKUP_EFFECT_BACKING_UP,
+        rules::CREATE_BACKUP_EFFECT_BACKUP_ID,
+        rules::CREATE_BACKUP_EFFECT_CREATED_AT,
+        rules::CREATE_BACKUP_EFFECT_ARN,
+        rules::CREATE_BACKUP_EFFECT_SERVER_FACTS,
+        rules::CREATE_BACKUP_EFFECT_DESCRIPTION,
     ] {
         o.pass(rule);
     }
@@ -380,7 +381,7 @@ fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &
             finished: false,
         },
         w.clone(),
-        "create-backup.effect.response",
+        rules::CREATE_BACKUP_EFFECT_RESPONSE,
     );
     // A6: the answer may say the backup is done already (OK); then it is over, and the
     // server has left BACKING_UP as after any backup.
@@ -392,7 +393,7 @@ fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &
             description: description.clone(),
             finished: true,
         };
-        o.success(expected, done, "ambiguity.created-status");
+        o.success(expected, done, rules::AMBIGUITY_CREATED_STATUS);
     }
 }
 
@@ -432,8 +433,8 @@ fn describe_backups(o: &mut Outcomes, input: &Value) {
     let w = o.world.clone();
     if w.backups.iter().any(|b| b.id.is_some()) || !w.gone.is_empty() {
         // What was seen of a backup before binds what a listing may show now.
-        o.pass("backup.created-at.stable");
-        o.pass("backup.status.monotonic");
+        o.pass(rules::BACKUP_CREATED_AT_STABLE);
+        o.pass(rules::BACKUP_STATUS_MONOTONIC);
     }
     if let Some(id) = str_member(input, "BackupId") {
         match w.backup_index(id) {
@@ -442,10 +443,10 @@ fn describe_backups(o: &mut Outcomes, input: &Value) {
                     listed: vec![],
                     maybe_gone: vec![i],
                 };
-                o.success(expected, w.clone(), "describe-backups.filter");
+                o.success(expected, w.clone(), rules::DESCRIBE_BACKUPS_FILTER);
                 o.error(
                     ErrorKind::ResourceNotFoundException,
-                    "describe-backups.not-found",
+                    rules::DESCRIBE_BACKUPS_NOT_FOUND,
                 );
             }
             Some(i) => o.success(
@@ -454,12 +455,12 @@ fn describe_backups(o: &mut Outcomes, input: &Value) {
                     maybe_gone: vec![],
                 },
                 w,
-                "describe-backups.filter",
+                rules::DESCRIBE_BACKUPS_FILTER,
             ),
             None => {
                 o.error(
                     ErrorKind::ResourceNotFoundException,
-                    "describe-backups.not-found",
+                    rules::DESCRIBE_BACKUPS_NOT_FOUND,
                 );
                 // The id may be one the endpoint chose for a backup not yet observed: one
                 // possibility per kind of unbound backup (backups made together are alike), with
@@ -481,7 +482,7 @@ fn describe_backups(o: &mut Outcomes, input: &Value) {
                     o.success(
                         Expected::Backups { listed, maybe_gone },
                         bound,
-                        "describe-backups.filter",
+                        rules::DESCRIBE_BACKUPS_FILTER,
                     );
                 }
             }
@@ -495,7 +496,7 @@ fn describe_backups(o: &mut Outcomes, input: &Value) {
             // same way every time.
             let (choice, rule) = (
                 Choice::DescribeUnknownServer,
-                "ambiguity.describe-unknown-server",
+                rules::AMBIGUITY_DESCRIBE_UNKNOWN_SERVER,
             );
             o.error_picking(ErrorKind::ResourceNotFoundException, rule, choice, 0);
             if o.allows(choice, 1) {
@@ -504,21 +505,21 @@ fn describe_backups(o: &mut Outcomes, input: &Value) {
             }
             return;
         }
-        o.pass("describe-backups.order");
-        o.pass("describe-backups.filter");
+        o.pass(rules::DESCRIBE_BACKUPS_ORDER);
+        o.pass(rules::DESCRIBE_BACKUPS_FILTER);
         o.success(
             Expected::Backups { listed, maybe_gone },
             w,
-            "describe-backups.listing",
+            rules::DESCRIBE_BACKUPS_LISTING,
         );
         return;
     }
     let (listed, maybe_gone) = listing(&w, |_| true);
-    o.pass("describe-backups.order");
+    o.pass(rules::DESCRIBE_BACKUPS_ORDER);
     o.success(
         Expected::Backups { listed, maybe_gone },
         w,
-        "describe-backups.listing",
+        rules::DESCRIBE_BACKUPS_LISTING,
     );
 }
 
@@ -527,25 +528,25 @@ fn delete_backup(o: &mut Outcomes, input: &Value) {
     let Some(i) = o.world.backup_index(id) else {
         o.error(
             ErrorKind::ResourceNotFoundException,
-            "delete-backup.not-found",
+            rules::DELETE_BACKUP_NOT_FOUND,
         );
         return;
     };
-    o.pass("delete-backup.not-found");
+    o.pass(rules::DELETE_BACKUP_NOT_FOUND);
     let backup = o.world.backups[i].clone();
     match backup.status {
         BackupStatus::Deleting => {
             o.error(
                 ErrorKind::InvalidStateException,
-                "delete-backup.already-deleting",
+                rules::DELETE_BACKUP_ALREADY_DELETING,
             );
             // It may be gone by now.
-            o.gone(i, "delete-backup.not-found");
+            o.gone(i, rules::DELETE_BACKUP_NOT_FOUND);
             return;
         }
-        BackupStatus::InProgress => o.pass("delete-backup.in-progress"),
+        BackupStatus::InProgress => o.pass(rules::DELETE_BACKUP_IN_PROGRESS),
         BackupStatus::Ok | BackupStatus::Failed => {
-            o.pass("delete-backup.already-deleting");
+            o.pass(rules::DELETE_BACKUP_ALREADY_DELETING);
         }
     }
     let mut w = o.world.clone();
@@ -556,13 +557,13 @@ fn delete_backup(o: &mut Outcomes, input: &Value) {
         }
     }
     if backup.status != BackupStatus::InProgress {
-        o.success(Expected::Done, w, "delete-backup.effect");
+        o.success(Expected::Done, w, rules::DELETE_BACKUP_EFFECT);
         return;
     }
     // A17: the backup in progress is being deleted: the server leaves BACKING_UP at once, or
     // stays BACKING_UP until the job ends (by itself or through settle).
     let choice = Choice::DeleteInProgressKeepsBackingUp;
-    o.pass("ambiguity.delete-in-progress-backup");
+    o.pass(rules::AMBIGUITY_DELETE_IN_PROGRESS_BACKUP);
     if o.allows(choice, 0) {
         let mut ended = w.clone().picking(choice, 0);
         if let Some(s) = ended.servers.get_mut(&backup.server) {
@@ -571,13 +572,13 @@ fn delete_backup(o: &mut Outcomes, input: &Value) {
                 s.pending = None;
             }
         }
-        o.success(Expected::Done, ended, "delete-backup.in-progress");
+        o.success(Expected::Done, ended, rules::DELETE_BACKUP_IN_PROGRESS);
     }
     if o.allows(choice, 1) {
         o.success(
             Expected::Done,
             w.picking(choice, 1),
-            "delete-backup.in-progress",
+            rules::DELETE_BACKUP_IN_PROGRESS,
         );
     }
 }
@@ -586,22 +587,22 @@ fn describe_servers(o: &mut Outcomes, input: &Value) {
     let w = o.world.clone();
     if let Some(name) = str_member(input, "ServerName") {
         if w.servers.contains_key(name) {
-            o.pass("describe-servers.not-found");
+            o.pass(rules::DESCRIBE_SERVERS_NOT_FOUND);
             o.success(
                 Expected::Servers(vec![name.to_string()]),
                 w,
-                "describe-servers.listing",
+                rules::DESCRIBE_SERVERS_LISTING,
             );
         } else {
             o.error(
                 ErrorKind::ResourceNotFoundException,
-                "describe-servers.not-found",
+                rules::DESCRIBE_SERVERS_NOT_FOUND,
             );
         }
         return;
     }
     let names = w.servers.keys().cloned().collect();
-    o.success(Expected::Servers(names), w, "describe-servers.listing");
+    o.success(Expected::Servers(names), w, rules::DESCRIBE_SERVERS_LISTING);
 }
 
 /// Looks the named server up, answering ResourceNotFoundException when it is unknown.
@@ -609,13 +610,13 @@ fn existing_server(o: &mut Outcomes, input: &Value) -> Option<Server> {
     let name = str_member(input, "ServerName").unwrap_or_default();
     match o.world.servers.get(name).cloned() {
         Some(s) => {
-            o.pass("update-server.not-found");
+            o.pass(rules::UPDATE_SERVER_NOT_FOUND);
             Some(s)
         }
         None => {
             o.error(
                 ErrorKind::ResourceNotFoundException,
-                "update-server.not-found",
+                rules::UPDATE_SERVER_NOT_FOUND,
             );
             None
         }
@@ -635,13 +636,19 @@ fn update_server(o: &mut Outcomes, input: &Value) {
         return;
     };
     if server.status == ServerStatus::BackingUp {
-        o.error(ErrorKind::InvalidStateException, "server.backing-up.locked");
+        o.error(
+            ErrorKind::InvalidStateException,
+            rules::SERVER_BACKING_UP_LOCKED,
+        );
         return;
     }
-    o.pass("server.backing-up.locked");
+    o.pass(rules::SERVER_BACKING_UP_LOCKED);
     if !server.status.may_back_up() {
         // A11: states other than BACKING_UP are not named; refusing is the reference reading.
-        o.error(ErrorKind::InvalidStateException, "ambiguity.unnamed-states");
+        o.error(
+            ErrorKind::InvalidStateException,
+            rules::AMBIGUITY_UNNAMED_STATES,
+        );
     }
     let mut w = o.world.clone();
     let s = w.servers.get_mut(&server.name).expect("server exists");
@@ -662,8 +669,12 @@ fn update_server(o: &mut Outcomes, input: &Value) {
             s.updated.insert(member.to_string(), v.to_string());
         }
     }
-    o.pass("update-server.observable");
-    o.success(Expected::Server(server.name), w, "update-server.effect");
+    o.pass(rules::UPDATE_SERVER_OBSERVABLE);
+    o.success(
+        Expected::Server(server.name),
+        w,
+        rules::UPDATE_SERVER_EFFECT,
+    );
 }
 
 fn start_maintenance(o: &mut Outcomes, input: &Value) {
@@ -672,9 +683,9 @@ fn start_maintenance(o: &mut Outcomes, input: &Value) {
     };
     if !server.status.may_start_maintenance() {
         let rule = if server.status == ServerStatus::BackingUp {
-            "server.backing-up.locked"
+            rules::SERVER_BACKING_UP_LOCKED
         } else {
-            "start-maintenance.state"
+            rules::START_MAINTENANCE_STATE
         };
         o.error(ErrorKind::InvalidStateException, rule);
         return;
@@ -683,7 +694,11 @@ fn start_maintenance(o: &mut Outcomes, input: &Value) {
     let s = w.servers.get_mut(&server.name).expect("server exists");
     s.status = ServerStatus::UnderMaintenance;
     s.pending = Some(Pending::Maintenance);
-    o.success(Expected::Server(server.name), w, "start-maintenance.state");
+    o.success(
+        Expected::Server(server.name),
+        w,
+        rules::START_MAINTENANCE_STATE,
+    );
 }
 
 fn delete_server(o: &mut Outcomes, input: &Value) {
@@ -694,39 +709,39 @@ fn delete_server(o: &mut Outcomes, input: &Value) {
         ServerStatus::Deleting => {
             o.error(
                 ErrorKind::InvalidStateException,
-                "delete-server.already-deleting",
+                rules::DELETE_SERVER_ALREADY_DELETING,
             );
             return;
         }
         ServerStatus::BackingUp => {
             // A10: refused, with either error (the endpoint keeps to one).
             let choice = Choice::DeleteServerError;
-            let rule = "server.backing-up.locked";
+            let rule = rules::SERVER_BACKING_UP_LOCKED;
             o.error_picking(ErrorKind::InvalidStateException, rule, choice, 0);
-            let rule = "ambiguity.delete-server-in-progress";
+            let rule = rules::AMBIGUITY_DELETE_SERVER_IN_PROGRESS;
             o.error_picking(ErrorKind::ValidationException, rule, choice, 1);
             return;
         }
         s if s.operation_in_progress() => {
             // A10: an operation in progress refuses the deletion, with either error; success is
             // not a reading the documents allow.
-            o.pass("ambiguity.delete-server-in-progress");
+            o.pass(rules::AMBIGUITY_DELETE_SERVER_IN_PROGRESS);
             let choice = Choice::DeleteServerError;
-            let rule = "delete-server.in-progress";
+            let rule = rules::DELETE_SERVER_IN_PROGRESS;
             o.error_picking(ErrorKind::InvalidStateException, rule, choice, 0);
             o.error_picking(ErrorKind::ValidationException, rule, choice, 1);
             return;
         }
         _ => {
-            o.pass("server.backing-up.locked");
-            o.pass("delete-server.in-progress");
+            o.pass(rules::SERVER_BACKING_UP_LOCKED);
+            o.pass(rules::DELETE_SERVER_IN_PROGRESS);
         }
     }
     let mut w = o.world.clone();
     let s = w.servers.get_mut(&server.name).expect("server exists");
     s.status = ServerStatus::Deleting;
     s.pending = Some(Pending::Deletion);
-    o.success(Expected::Done, w, "delete-server.effect");
+    o.success(Expected::Done, w, rules::DELETE_SERVER_EFFECT);
 }
 
 fn restore_server(o: &mut Outcomes, input: &Value) {
@@ -737,7 +752,7 @@ fn restore_server(o: &mut Outcomes, input: &Value) {
     let Some(i) = o.world.backup_index(id) else {
         o.error(
             ErrorKind::ResourceNotFoundException,
-            "restore-server.not-found",
+            rules::RESTORE_SERVER_NOT_FOUND,
         );
         return;
     };
@@ -745,26 +760,26 @@ fn restore_server(o: &mut Outcomes, input: &Value) {
     if backup.status == BackupStatus::Deleting {
         // A18: a backup being deleted may be gone already, whatever the server's state; the
         // error alone does not prove it left the listings, so the world stays as it was.
-        o.pass("ambiguity.deleting-backup-lookup");
+        o.pass(rules::AMBIGUITY_DELETING_BACKUP_LOOKUP);
         o.error(
             ErrorKind::ResourceNotFoundException,
-            "ambiguity.deleting-backup-lookup",
+            rules::AMBIGUITY_DELETING_BACKUP_LOOKUP,
         );
     }
     if !server.status.may_restore() {
         let rule = if server.status == ServerStatus::BackingUp {
-            "server.backing-up.locked"
+            rules::SERVER_BACKING_UP_LOCKED
         } else {
-            "restore-server.state"
+            rules::RESTORE_SERVER_STATE
         };
         o.error(ErrorKind::InvalidStateException, rule);
         return;
     }
-    o.pass("restore-server.state");
+    o.pass(rules::RESTORE_SERVER_STATE);
     if backup.status != BackupStatus::Ok || backup.server != server.name {
         // Restoring needs a finished backup of this very server: no document allows
         // another, so it is refused (with any of RestoreServer's errors).
-        let rule = "restore-server.backup";
+        let rule = rules::RESTORE_SERVER_BACKUP;
         o.error(ErrorKind::InvalidStateException, rule);
         o.error(ErrorKind::ValidationException, rule);
         if backup.server != server.name {
@@ -772,12 +787,12 @@ fn restore_server(o: &mut Outcomes, input: &Value) {
         }
         return;
     }
-    o.pass("restore-server.backup");
+    o.pass(rules::RESTORE_SERVER_BACKUP);
     let mut w = o.world.clone();
     let s = w.servers.get_mut(&server.name).expect("server exists");
     s.status = ServerStatus::Restoring;
     s.pending = Some(Pending::Restore);
-    o.success(Expected::Done, w, "restore-server.state");
+    o.success(Expected::Done, w, rules::RESTORE_SERVER_STATE);
 }
 
 /// Every world an endpoint may reach by itself from `world` between two calls: any operation in

@@ -10,7 +10,7 @@ use indicatif::ProgressBar;
 use serde_json::{json, Value};
 
 use crate::check::Checker;
-use crate::model::rules::RULES;
+use crate::model::rules::{RuleId, RULES};
 use crate::model::{Observation, Operation, DEFAULT_LIMIT};
 use crate::report::FaultClass;
 use crate::target::{Target, Transport};
@@ -35,7 +35,7 @@ pub(super) struct Session {
     pub(super) limit: u32,
     pub(super) calls: u64,
     pub(super) max_calls: Option<u64>,
-    pub(super) coverage: BTreeMap<&'static str, Coverage>,
+    pub(super) coverage: BTreeMap<RuleId, Coverage>,
     pub(super) faults: BTreeMap<(FaultClass, String), u64>,
     pub(super) settle_wait: Duration,
     pub(super) interrupted: Arc<AtomicBool>,
