@@ -176,6 +176,11 @@ fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mu
     let member = path.rsplit('.').next().unwrap_or(path);
     let member = member.split('[').next().unwrap_or(member);
     let fam = family(shape_name, member);
+    let site = Site {
+        path,
+        shape_name,
+        fam,
+    };
     let type_error = |out: &mut Vec<Violation>, want: &str| {
         push(
             out,
@@ -190,46 +195,13 @@ fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mu
             let Some(obj) = v.as_object() else {
                 return type_error(out, "an object");
             };
-            for r in required {
-                if obj.get(r).is_none_or(Value::is_null) {
-                    let p = join(path, r);
-                    push(
-                        out,
-                        &p,
-                        rules::VALIDATION_REQUIRED,
-                        Certainty::Definite,
-                        format!("{p} is required"),
-                    );
-                }
-            }
-            for (name, member_shape) in members {
-                if let Some(value) = obj.get(name).filter(|v| !v.is_null()) {
-                    check(model, member_shape, &join(path, name), value, out);
-                }
-            }
+            check_members(model, path, obj, (members, required), out);
         }
         Shape::List { member, min, max } => {
             let Some(items) = v.as_array() else {
                 return type_error(out, "a list");
             };
-            let n = items.len() as u64;
-            if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
-                push(
-                    out,
-                    path,
-                    rule_id(fam, "count"),
-                    Certainty::Definite,
-                    format!("{path} has {n} items; the shape allows {min:?} to {max:?}"),
-                );
-            } else if shape_name == "TagList" && n > 50 {
-                push(
-                    out,
-                    path,
-                    rules::VALIDATION_TAGS_COUNT,
-                    Certainty::Ambiguous(rules::AMBIGUITY_TAG_LIMITS),
-                    format!("{path} has {n} tags; the prose allows at most 50"),
-                );
-            }
+            check_count(&site, items.len() as u64, (*min, *max), out);
             for (i, item) in items.iter().enumerate() {
                 check(model, member, &format!("{path}[{i}]"), item, out);
             }
@@ -243,40 +215,19 @@ fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mu
             let Some(s) = v.as_str() else {
                 return type_error(out, "a string");
             };
-            check_string(
-                path,
-                shape_name,
-                fam,
-                s,
-                *min,
-                *max,
+            let shape = StringShape {
+                min: *min,
+                max: *max,
                 pattern,
                 enumeration,
-                out,
-            );
+            };
+            check_string(&site, s, &shape, out);
         }
         Shape::Integer { min, max } => {
             let Some(n) = v.as_i64() else {
                 return type_error(out, "an integer");
             };
-            if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
-                push(
-                    out,
-                    path,
-                    rule_id(fam, "range"),
-                    Certainty::Definite,
-                    format!("{path} is {n}; the shape allows {min:?} to {max:?}"),
-                );
-            } else if member == "BackupRetentionCount" && n < 1 {
-                // A16: UpdateServer's member is a plain Integer, CreateServer's has min 1.
-                push(
-                    out,
-                    path,
-                    rules::VALIDATION_BACKUP_RETENTION_COUNT,
-                    Certainty::Ambiguous(rules::AMBIGUITY_RETENTION_ZERO),
-                    format!("{path} is {n}; CreateServer's shape allows at least 1"),
-                );
-            }
+            check_range(&site, member, n, (*min, *max), out);
         }
         Shape::Boolean => {
             if !v.is_boolean() {
@@ -292,21 +243,107 @@ fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mu
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn check_string(
-    path: &str,
-    shape_name: &str,
-    fam: &str,
-    s: &str,
+/// Where a value sits: its path in the input, its shape and its rule family.
+struct Site<'a> {
+    path: &'a str,
+    shape_name: &'a str,
+    fam: &'a str,
+}
+
+/// A string shape's constraints.
+struct StringShape<'a> {
     min: Option<u64>,
     max: Option<u64>,
-    pattern: &Option<super::service::Pattern>,
-    enumeration: &Option<Vec<String>>,
+    pattern: &'a Option<super::service::Pattern>,
+    enumeration: &'a Option<Vec<String>>,
+}
+
+/// A structure: its required members present, each member present checked against its shape.
+fn check_members(
+    model: &ServiceModel,
+    path: &str,
+    obj: &serde_json::Map<String, Value>,
+    (members, required): (&[(String, String)], &[String]),
     out: &mut Vec<Violation>,
 ) {
-    // Lengths count Unicode scalar values.
-    let len = s.chars().count() as u64;
-    if let Some(values) = enumeration {
+    for r in required {
+        if obj.get(r).is_none_or(Value::is_null) {
+            let p = join(path, r);
+            push(
+                out,
+                &p,
+                rules::VALIDATION_REQUIRED,
+                Certainty::Definite,
+                format!("{p} is required"),
+            );
+        }
+    }
+    for (name, member_shape) in members {
+        if let Some(value) = obj.get(name).filter(|v| !v.is_null()) {
+            check(model, member_shape, &join(path, name), value, out);
+        }
+    }
+}
+
+/// A list's item count: the shape's bounds, and for tags the prose's 50 (A8).
+fn check_count(
+    site: &Site,
+    n: u64,
+    (min, max): (Option<u64>, Option<u64>),
+    out: &mut Vec<Violation>,
+) {
+    let (path, shape_name, fam) = (site.path, site.shape_name, site.fam);
+    if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+        push(
+            out,
+            path,
+            rule_id(fam, "count"),
+            Certainty::Definite,
+            format!("{path} has {n} items; the shape allows {min:?} to {max:?}"),
+        );
+    } else if shape_name == "TagList" && n > 50 {
+        push(
+            out,
+            path,
+            rules::VALIDATION_TAGS_COUNT,
+            Certainty::Ambiguous(rules::AMBIGUITY_TAG_LIMITS),
+            format!("{path} has {n} tags; the prose allows at most 50"),
+        );
+    }
+}
+
+/// An integer's range, and BackupRetentionCount's CreateServer bound (A16).
+fn check_range(
+    site: &Site,
+    member: &str,
+    n: i64,
+    (min, max): (Option<i64>, Option<i64>),
+    out: &mut Vec<Violation>,
+) {
+    let (path, fam) = (site.path, site.fam);
+    if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+        push(
+            out,
+            path,
+            rule_id(fam, "range"),
+            Certainty::Definite,
+            format!("{path} is {n}; the shape allows {min:?} to {max:?}"),
+        );
+    } else if member == "BackupRetentionCount" && n < 1 {
+        // A16: UpdateServer's member is a plain Integer, CreateServer's has min 1.
+        push(
+            out,
+            path,
+            rules::VALIDATION_BACKUP_RETENTION_COUNT,
+            Certainty::Ambiguous(rules::AMBIGUITY_RETENTION_ZERO),
+            format!("{path} is {n}; CreateServer's shape allows at least 1"),
+        );
+    }
+}
+
+fn check_string(site: &Site, s: &str, shape: &StringShape, out: &mut Vec<Violation>) {
+    let path = site.path;
+    if let Some(values) = shape.enumeration {
         if !values.iter().any(|e| e == s) {
             push(
                 out,
@@ -318,6 +355,20 @@ fn check_string(
         }
         return;
     }
+    check_length(site, s, shape, out);
+    check_pattern(site, s, shape.pattern, out);
+}
+
+/// The shape's length, and for tags the prose's stricter limits (A8).
+fn check_length(site: &Site, s: &str, shape: &StringShape, out: &mut Vec<Violation>) {
+    let Site {
+        path,
+        shape_name,
+        fam,
+    } = *site;
+    let (min, max) = (shape.min, shape.max);
+    // Lengths count Unicode scalar values.
+    let len = s.chars().count() as u64;
     let is_tag = matches!(shape_name, "TagKey" | "TagValue");
     let trimmed = s.trim();
     let trimmed_len = trimmed.chars().count() as u64;
@@ -350,6 +401,23 @@ fn check_string(
             );
         }
     }
+}
+
+/// The shape's pattern (A9's anchoring), the prose's `@` for tags (A8), and the reserved `aws:`
+/// prefix (A14).
+fn check_pattern(
+    site: &Site,
+    s: &str,
+    pattern: &Option<super::service::Pattern>,
+    out: &mut Vec<Violation>,
+) {
+    let Site {
+        path,
+        shape_name,
+        fam,
+    } = *site;
+    let is_tag = matches!(shape_name, "TagKey" | "TagValue");
+    let trimmed = s.trim();
     if let Some(p) = pattern {
         if !p.anchored.is_match(s) {
             let certainty = if p.unanchored.is_match(s) && !is_tag {
