@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::model::rules::{self, RuleId};
 use crate::model::{
     self, Action, CallWindow, Mismatch, Observation, Polarity, Possible, Readings, World, WorldSet,
 };
@@ -31,7 +32,7 @@ pub enum StepVerdict {
 /// What a consistent step exercised.
 #[derive(Debug, Clone, Default)]
 pub struct StepInfo {
-    pub exercised: Vec<(&'static str, Polarity)>,
+    pub exercised: Vec<(RuleId, Polarity)>,
     pub worlds: usize,
 }
 
@@ -193,7 +194,7 @@ impl Checker {
     ) -> StepVerdict {
         let before = self.expanded();
         let mut next = WorldSet::new();
-        let mut exercised: BTreeMap<&'static str, Polarity> = BTreeMap::new();
+        let mut exercised: BTreeMap<RuleId, Polarity> = BTreeMap::new();
         let mut mismatches: Vec<(bool, Mismatch)> = Vec::new();
         let mut allowed: Vec<String> = Vec::new();
         if *observed == Observation::Unknown {
@@ -210,7 +211,7 @@ impl Checker {
             match p.explain(observed, window) {
                 Ok(after) => {
                     for (rule, pol) in &p.exercised {
-                        exercised.entry(rule).or_insert(*pol);
+                        exercised.entry(*rule).or_insert(*pol);
                     }
                     next.insert(after);
                     if next.len() > MAX_WORLDS {
@@ -234,7 +235,7 @@ impl Checker {
                 .or(mismatches.first())
                 .map(|(_, m)| m.clone())
                 .unwrap_or(Mismatch {
-                    rule: "protocol.success",
+                    rule: rules::PROTOCOL_SUCCESS,
                     message: "no world explains the observation".into(),
                 });
             let flip = look_for_flip
@@ -372,7 +373,7 @@ mod tests {
             "Status": "IN_PROGRESS"}}));
         match c.observe(&model::create_backup("web"), &created, None) {
             StepVerdict::Diverged(d) => {
-                assert_eq!(d.mismatch.rule, "create-backup.limit");
+                assert_eq!(d.mismatch.rule, rules::CREATE_BACKUP_LIMIT);
                 assert_eq!(d.allowed, vec!["LimitExceededException".to_string()]);
             }
             other => panic!("{other:?}"),

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
+use crate::model::rules::RuleId;
 use crate::model::{spontaneous, step, Action, Expected, Observation, Possible, World};
 use crate::plan::{resolve_placeholders, IdRef, ParallelCall, Plan, Step, MAX_PARALLEL};
 
@@ -27,7 +28,7 @@ const MAX_WORLDS: usize = 20_000;
 
 /// Dry-runs `plan` under every limit of [`LIMITS`]; returns the rules the followed outcomes
 /// exercised, or what is wrong with the plan, naming the step.
-pub fn dry_run(plan: &Plan) -> Result<BTreeSet<&'static str>, String> {
+pub fn dry_run(plan: &Plan) -> Result<BTreeSet<RuleId>, String> {
     let mut seen = BTreeSet::new();
     for limit in LIMITS {
         let plan = plan.for_limit(limit)?;
@@ -51,7 +52,7 @@ fn outcome(p: &Possible) -> String {
 }
 
 /// Dry-runs `plan` for an endpoint whose limit is `limit`.
-pub fn dry_run_at(plan: &Plan, limit: u32) -> Result<BTreeSet<&'static str>, String> {
+pub fn dry_run_at(plan: &Plan, limit: u32) -> Result<BTreeSet<RuleId>, String> {
     let mut worlds: Vec<World> = World::all_readings(limit);
     let mut ids = Ids::default();
     let mut seen_rules = BTreeSet::new();
@@ -124,7 +125,7 @@ fn block(
     calls: &[ParallelCall],
     ids: &mut Ids,
     at: &str,
-    seen_rules: &mut BTreeSet<&'static str>,
+    seen_rules: &mut BTreeSet<RuleId>,
 ) -> Result<Vec<World>, String> {
     let n = calls.len();
     let mut actions = Vec::with_capacity(n);

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::model::rules::{self, RuleId};
 use crate::model::{AfterBackup, Choice, LimitScope, Readings, World};
 
 /// One open question whose answer is a property of the endpoint.
@@ -34,10 +35,10 @@ impl Reading {
     }
 
     /// The ambiguity's rule id.
-    pub fn rule(self) -> &'static str {
+    pub fn rule(self) -> RuleId {
         match self {
-            Reading::LimitScope => "ambiguity.limit-scope",
-            Reading::AfterBackup => "ambiguity.status-after-backup",
+            Reading::LimitScope => rules::AMBIGUITY_LIMIT_SCOPE,
+            Reading::AfterBackup => rules::AMBIGUITY_STATUS_AFTER_BACKUP,
             Reading::Choice(c) => c.rule(),
         }
     }

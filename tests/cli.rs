@@ -2,6 +2,7 @@
 //! binary, with the hint the user needs; `emulate`'s first line; `replay`; the same seed giving
 //! the same run; and no secret in anything a run writes or prints.
 
+use opsworkscm_conformance::model::rules;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -112,7 +113,7 @@ fn exit_1_a_wrong_endpoint_gets_a_minimal_replayable_counterexample() {
     );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains("create-backup.limit"), "{out}");
+    assert!(out.contains(rules::CREATE_BACKUP_LIMIT.as_str()), "{out}");
     assert!(out.contains("opsworkscm-conformance replay"), "{out}");
     // The replay command it prints reproduces the divergence.
     let report = report_json(&reports);

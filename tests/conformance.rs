@@ -277,7 +277,7 @@ fn main() {
         let cov = coverage.lock().unwrap_or_else(|p| p.into_inner());
         let untested: Vec<&str> = RULES
             .iter()
-            .map(|r| r.id)
+            .map(|r| r.id.as_str())
             .filter(|id| cov.rules.get(*id).is_none_or(|(p, f)| p + f == 0))
             .collect();
         if !untested.is_empty() && !cov.not_served.is_empty() {

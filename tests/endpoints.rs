@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_credential_types::Credentials;
 use opsworkscm_conformance::emulator::{self, EmulatorConfig};
 use opsworkscm_conformance::exit::ExitCode;
+use opsworkscm_conformance::model::rules;
 use opsworkscm_conformance::plan::Step;
 use opsworkscm_conformance::report::{self, FaultClass, RunOutcome};
 use opsworkscm_conformance::runner::{ControlPlaneMode, EmulatorSettings, RunConfig};
@@ -261,7 +262,7 @@ async fn an_off_by_one_limit_is_found_and_shrunk_to_the_two_steps_that_show_it()
     .await;
     assert_eq!(o.exit, ExitCode::Divergence, "{}", explain(&o));
     let d = &o.report.divergences[0];
-    assert_eq!(d.rule, "create-backup.limit");
+    assert_eq!(d.rule, rules::CREATE_BACKUP_LIMIT);
     assert_eq!(d.trial, "property::generated-sequences");
     // The shortest plan that shows it: a server at the limit, then one more CreateBackup.
     assert_eq!(d.plan.steps.len(), 2, "{:#?}", d.plan.steps);

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use opsworkscm_conformance::exit::ExitCode;
+use opsworkscm_conformance::model::rules;
 use opsworkscm_conformance::report::{self, RunOutcome, Verdict};
 use opsworkscm_conformance::runner::RunConfig;
 use opsworkscm_conformance::target::{ClientSettings, EndpointSpec};
@@ -221,7 +222,7 @@ async fn a_non_json_body_is_a_protocol_divergence() {
     let addr = spawn(Behaviour::NonJson).await;
     let (o, _) = judge(addr).await;
     assert_eq!(o.exit, ExitCode::Divergence, "{:?}", o.report.error);
-    assert_eq!(o.report.divergences[0].rule, "protocol.success");
+    assert_eq!(o.report.divergences[0].rule, rules::PROTOCOL_SUCCESS);
     assert!(
         o.report.divergences[0].message.contains("not JSON"),
         "{}",

@@ -25,6 +25,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use opsworkscm_conformance::exit::ExitCode;
+use opsworkscm_conformance::model::rules;
 use opsworkscm_conformance::report::RunReport;
 use opsworkscm_conformance::runner::RunConfig;
 use opsworkscm_conformance::target::EndpointSpec;
@@ -258,8 +259,8 @@ async fn the_seed_pages_own_stub_passes_and_says_what_was_not_exercised() {
     };
     for rule in [
         "validation.server-name",
-        "create-backup.not-found",
-        "create-backup.effect.response",
+        rules::CREATE_BACKUP_NOT_FOUND.as_str(),
+        rules::CREATE_BACKUP_EFFECT_RESPONSE.as_str(),
     ] {
         assert!(exercised(rule), "{rule} was not exercised");
     }
@@ -284,7 +285,7 @@ async fn a_stub_that_makes_a_fifty_first_backup_when_asked_again_is_caught() {
     // The limit, or which of the limit and the state gate answers first (A4): either way, a
     // success where every world has the server at the limit and nothing in progress.
     assert_caught(exit, &report, |r| {
-        r.starts_with("create-backup.limit") || r == "ambiguity.error-precedence"
+        r.starts_with(rules::CREATE_BACKUP_LIMIT.as_str()) || r == rules::AMBIGUITY_ERROR_PRECEDENCE
     });
 }
 

@@ -28,6 +28,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use opsworkscm_conformance::exit::ExitCode;
+use opsworkscm_conformance::model::rules;
 use opsworkscm_conformance::report::RunReport;
 use opsworkscm_conformance::runner::RunConfig;
 use opsworkscm_conformance::target::EndpointSpec;
@@ -538,14 +539,16 @@ fn assert_caught(exit: ExitCode, report: &RunReport, blamed: impl Fn(&str) -> bo
 async fn a_partial_stub_that_never_locks_the_server_is_caught() {
     let (exit, report, _) = judge(Bug::NeverLocks, 48).await;
     assert_caught(exit, &report, |r| {
-        r == "create-backup.state.backing-up" || r == "create-backup.effect.backing-up"
+        r == rules::CREATE_BACKUP_STATE_BACKING_UP || r == rules::CREATE_BACKUP_EFFECT_BACKING_UP
     });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_stub_that_allows_a_fifty_first_manual_backup_is_caught() {
     let (exit, report, _) = judge(Bug::FiftyFirst, 48).await;
-    assert_caught(exit, &report, |r| r.starts_with("create-backup.limit"));
+    assert_caught(exit, &report, |r| {
+        r.starts_with(rules::CREATE_BACKUP_LIMIT.as_str())
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,13 +18,14 @@ use axum::Router;
 use http_body_util::BodyExt;
 use opsworkscm_conformance::emulator::{self, EmulatorConfig, Reading, ReadingSet};
 use opsworkscm_conformance::exit::ExitCode;
+use opsworkscm_conformance::model::rules;
 use opsworkscm_conformance::plan::{Plan, Step};
 use opsworkscm_conformance::report::{self, RunOutcome};
 use opsworkscm_conformance::runner::{EmulatorSettings, RunConfig};
 use opsworkscm_conformance::target::EndpointSpec;
 use serde_json::{json, Value};
 
-const RULE: &str = "ambiguity.describe-unknown-server";
+const RULE: &str = rules::AMBIGUITY_DESCRIBE_UNKNOWN_SERVER.as_str();
 const NOT_FOUND: &str = "unknown server listing: ResourceNotFoundException";
 const EMPTY: &str = "unknown server listing: empty list";
 

@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use opsworkscm_conformance::dry_run;
-use opsworkscm_conformance::model::rules::{rule_by_id, RULES};
+use opsworkscm_conformance::model::rules;
+use opsworkscm_conformance::model::rules::{rule_by_id, RuleId, RULES};
 use opsworkscm_conformance::model::ErrorKind;
 use opsworkscm_conformance::plan::{load_plan, Plan, Step};
 
@@ -43,17 +44,17 @@ const NO_SCENARIO: [(&str, &str); 0] = [];
 /// not from which outcome a step has: a scenario may name them without the dry run seeing them
 /// exercised.
 const JUDGED_FROM_THE_ANSWER: [&str; 11] = [
-    "response.shape",
-    "protocol.success",
-    "protocol.error",
-    "control-plane.contract",
-    "describe-backups.order",
-    "ambiguity.error-type-form",
-    "ambiguity.created-status",
-    "ambiguity.backup-id-format",
-    "ambiguity.limit-scope",
-    "ambiguity.limit-value",
-    "ambiguity.status-after-backup",
+    rules::RESPONSE_SHAPE.as_str(),
+    rules::PROTOCOL_SUCCESS.as_str(),
+    rules::PROTOCOL_ERROR.as_str(),
+    rules::CONTROL_PLANE_CONTRACT.as_str(),
+    rules::DESCRIBE_BACKUPS_ORDER.as_str(),
+    rules::AMBIGUITY_ERROR_TYPE_FORM.as_str(),
+    rules::AMBIGUITY_CREATED_STATUS.as_str(),
+    rules::AMBIGUITY_BACKUP_ID_FORMAT.as_str(),
+    rules::AMBIGUITY_LIMIT_SCOPE.as_str(),
+    rules::AMBIGUITY_LIMIT_VALUE.as_str(),
+    rules::AMBIGUITY_STATUS_AFTER_BACKUP.as_str(),
 ];
 
 fn root() -> PathBuf {
@@ -227,7 +228,7 @@ fn every_rule_id_is_named_by_a_scenario() {
         .collect();
     let missing: Vec<&str> = RULES
         .iter()
-        .map(|r| r.id)
+        .map(|r| r.id.as_str())
         .filter(|id| !named.contains(*id))
         .filter(|id| !NO_SCENARIO.iter().any(|(x, _)| x == id))
         .collect();
@@ -250,7 +251,7 @@ fn every_rule_id_is_named_by_a_scenario() {
 
 /// `"success"` or the error's name.
 /// The library's dry run (`opsworkscm_conformance::dry_run`), naming the file.
-fn dry_run(s: &Scenario) -> Result<BTreeSet<&'static str>, String> {
+fn dry_run(s: &Scenario) -> Result<BTreeSet<RuleId>, String> {
     dry_run::dry_run(&s.plan).map_err(|e| format!("{}: {e}", s.shown))
 }
 

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::readings::{self, error, ReadingSet};
 use crate::exit::ConfigError;
+use crate::model::rules;
 use crate::model::{
     self, Backup, BackupStatus, BackupType, ErrorKind, Expected, Operation, Pending, Possible,
     ServerStatus, World,
@@ -111,7 +112,7 @@ pub(crate) fn act_after_race(checked: Possible, now: &World) -> Possible {
         return error(
             now,
             ErrorKind::ResourceNotFoundException,
-            "create-backup.not-found",
+            rules::CREATE_BACKUP_NOT_FOUND,
         );
     };
     let after = &checked.world.servers[&new.server];
@@ -362,7 +363,7 @@ fn decide_input(call: &Call, mutant: Mutant) -> Possible {
                 error(
                     world,
                     ErrorKind::ResourceNotFoundException,
-                    "create-backup.not-found",
+                    rules::CREATE_BACKUP_NOT_FOUND,
                 )
             } else {
                 reference(input)
@@ -375,7 +376,7 @@ fn decide_input(call: &Call, mutant: Mutant) -> Possible {
                 error(
                     world,
                     ErrorKind::ResourceNotFoundException,
-                    "create-backup.not-found",
+                    rules::CREATE_BACKUP_NOT_FOUND,
                 )
             } else {
                 reference(input)
@@ -437,7 +438,7 @@ fn decide_operations(call: &Call, mutant: Mutant) -> Possible {
             Some(i) if world.backups[i].status == BackupStatus::InProgress => error(
                 world,
                 ErrorKind::InvalidStateException,
-                "server.backing-up.locked",
+                rules::SERVER_BACKING_UP_LOCKED,
             ),
             _ => reference(world),
         },

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::exit::ConfigError;
+use crate::model::rules::{self, RuleId};
 use crate::model::service::{ServiceModel, Shape};
 use crate::model::{
     self, Action, BackupStatus, BackupType, ErrorKind, Expected, Operation, Pending, Possible,
@@ -403,7 +404,7 @@ pub(crate) fn decide(
         return error(
             world,
             ErrorKind::SerializationException,
-            "ambiguity.type-error-kind",
+            rules::AMBIGUITY_TYPE_ERROR_KIND,
         );
     }
     let valid = !model::has_definite(&model::validation_errors(op, input));
@@ -428,7 +429,7 @@ pub(crate) fn decide(
             return error(
                 world,
                 ErrorKind::ValidationException,
-                "ambiguity.delete-server-in-progress",
+                rules::AMBIGUITY_DELETE_SERVER_IN_PROGRESS,
             );
         }
         Operation::DescribeBackups
@@ -454,7 +455,7 @@ pub(crate) fn decide(
 }
 
 /// The rule (and message key) of `retention-zero-refused`'s ValidationException.
-pub(crate) const RETENTION_ZERO: &str = "ambiguity.retention-count-zero";
+pub(crate) const RETENTION_ZERO: RuleId = rules::AMBIGUITY_RETENTION_ZERO;
 
 /// The model's reference reading: its first outcome.
 pub(crate) fn reference(world: &World, op: Operation, input: &Value) -> Possible {
@@ -474,7 +475,7 @@ pub(crate) fn first(possibles: Vec<Possible>) -> Possible {
         .expect("the model allows at least one outcome for every action")
 }
 
-pub(crate) fn error(world: &World, kind: ErrorKind, rule: &'static str) -> Possible {
+pub(crate) fn error(world: &World, kind: ErrorKind, rule: RuleId) -> Possible {
     Possible {
         expected: Expected::Error(kind),
         world: world.clone(),
@@ -503,13 +504,13 @@ fn create_backup(world: &World, input: &Value, readings: ReadingSet) -> Possible
             error(
                 world,
                 ErrorKind::LimitExceededException,
-                "ambiguity.error-precedence",
+                rules::AMBIGUITY_ERROR_PRECEDENCE,
             )
         }
         Expected::CreatedBackup { .. } if at_limit() => error(
             world,
             ErrorKind::LimitExceededException,
-            "create-backup.limit",
+            rules::CREATE_BACKUP_LIMIT,
         ),
         Expected::CreatedBackup { .. } if readings.contains(Reading::CreatedOk) => {
             // A6: the backup is done by the time the answer is sent.
@@ -551,7 +552,7 @@ fn empty_listing(world: &World) -> Possible {
             maybe_gone: vec![],
         },
         world: world.clone(),
-        rule: "ambiguity.describe-unknown-server",
+        rule: rules::AMBIGUITY_DESCRIBE_UNKNOWN_SERVER,
         exercised: vec![],
     }
 }
@@ -577,7 +578,7 @@ fn delete_in_progress(world: &World, input: &Value) -> Option<Possible> {
     Some(Possible {
         expected: Expected::Done,
         world: after,
-        rule: "delete-backup.effect",
+        rule: rules::DELETE_BACKUP_EFFECT,
         exercised: vec![],
     })
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::mutants::Mutant;
 use super::readings::{self, Reading, ReadingSet};
 use super::settings::{CallAnswer, Settings};
+use crate::model::rules::{self, RuleId};
 use crate::model::{self, Backup, ErrorKind, Expected, Operation, Server, ServerStatus, World};
 
 /// The account every ARN the emulator makes belongs to (LocalStack's convention).
@@ -410,7 +411,7 @@ pub fn error_message(
     world: &World,
     op: Operation,
     input: &Value,
-    rule: &str,
+    rule: RuleId,
     kind: &ErrorKind,
 ) -> String {
     let name = str_member(input, "ServerName");
@@ -435,7 +436,7 @@ pub fn error_message(
         ErrorKind::ValidationException if rule == readings::RETENTION_ZERO => {
             "1 validation error detected: Value '0' at 'backupRetentionCount' failed to satisfy constraint: Member must have value greater than or equal to 1".to_string()
         }
-        ErrorKind::ValidationException if rule == "ambiguity.delete-server-in-progress" => format!(
+        ErrorKind::ValidationException if rule == rules::AMBIGUITY_DELETE_SERVER_IN_PROGRESS => format!(
             "Cannot delete the server '{name}'. The current operation on the server is still in progress."
         ),
         ErrorKind::SerializationException => "The request body does not fit the operation's input shape".to_string(),
@@ -447,7 +448,7 @@ pub fn error_message(
         },
         ErrorKind::ResourceNotFoundException => {
             let about_backup = matches!(op, Operation::DeleteBackup)
-                || rule == "restore-server.not-found"
+                || rule == rules::RESTORE_SERVER_NOT_FOUND
                 || (op == Operation::DescribeBackups && !backup_id.is_empty());
             if about_backup {
                 format!("Backup {backup_id} does not exist")
@@ -466,7 +467,7 @@ pub fn error_message(
 
 /// The message of an InvalidStateException: the status the server is in, and the statuses the
 /// rule accepts (as the model lists them).
-fn invalid_state_message(world: &World, op: Operation, input: &Value, rule: &str) -> String {
+fn invalid_state_message(world: &World, op: Operation, input: &Value, rule: RuleId) -> String {
     let name = str_member(input, "ServerName");
     let backup_id = str_member(input, "BackupId");
     let status = world
@@ -474,38 +475,38 @@ fn invalid_state_message(world: &World, op: Operation, input: &Value, rule: &str
         .get(name)
         .map_or("(unknown)", |s| s.status.as_str());
     match rule {
-        "create-backup.state.backing-up"
-        | "create-backup.state.refused"
-        | "create-backup.state.allowed" => format!(
+        rules::CREATE_BACKUP_STATE_BACKING_UP
+        | rules::CREATE_BACKUP_STATE_REFUSED
+        | rules::CREATE_BACKUP_STATE_ALLOWED => format!(
             "Server {name} is in state {status}; backups can be created only in {}",
             ServerStatus::listed(ServerStatus::may_back_up)
         ),
-        "delete-backup.already-deleting" => {
+        rules::DELETE_BACKUP_ALREADY_DELETING => {
             format!("Backup {backup_id} is already being deleted")
         }
-        "server.backing-up.locked" if op == Operation::DeleteBackup => {
+        rules::SERVER_BACKING_UP_LOCKED if op == Operation::DeleteBackup => {
             format!("Backup {backup_id} is still in progress and cannot be deleted")
         }
-        "server.backing-up.locked" => format!(
+        rules::SERVER_BACKING_UP_LOCKED => format!(
             "Server {name} is in state BACKING_UP; it cannot be changed until the backup finishes"
         ),
-        "start-maintenance.state" => format!(
+        rules::START_MAINTENANCE_STATE => format!(
             "Server {name} is in state {status}; maintenance can start only in {}",
             ServerStatus::listed(ServerStatus::may_start_maintenance)
         ),
-        "restore-server.state" if world.servers.get(name).is_some_and(|s| s.status.may_restore()) => {
+        rules::RESTORE_SERVER_STATE if world.servers.get(name).is_some_and(|s| s.status.may_restore()) => {
             format!("Backup {backup_id} is not in state OK and cannot be restored")
         }
-        "restore-server.state" => format!(
+        rules::RESTORE_SERVER_STATE => format!(
             "Server {name} is in state {status}; it can be restored only in {}",
             ServerStatus::listed(ServerStatus::may_restore)
         ),
-        "delete-server.already-deleting" => format!("Server {name} is already being deleted"),
-        "ambiguity.unnamed-states" => format!(
+        rules::DELETE_SERVER_ALREADY_DELETING => format!("Server {name} is already being deleted"),
+        rules::AMBIGUITY_UNNAMED_STATES => format!(
             "Server {name} is in state {status}; it can be updated only in {}",
             ServerStatus::listed(ServerStatus::may_back_up)
         ),
-        "ambiguity.delete-server-in-progress" => format!(
+        rules::AMBIGUITY_DELETE_SERVER_IN_PROGRESS => format!(
             "Server {name} is in state {status}; the current operation on the server is still in progress"
         ),
         _ => format!("Server {name} is in state {status}"),

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
+use crate::model::rules;
 use crate::model::{validate::Violation, World};
 use crate::plan::{parse_plan, resolve_placeholders, IdRef};
 
@@ -303,8 +304,8 @@ impl Hits {
     ) {
         self.operations.insert(operation);
         let v = violations(operation, input);
-        self.wrong_type += v.iter().any(|v| v.rule == "validation.type") as usize;
-        self.missing_member += v.iter().any(|v| v.rule == "validation.required") as usize;
+        self.wrong_type += v.iter().any(|v| v.rule == rules::VALIDATION_TYPE) as usize;
+        self.missing_member += v.iter().any(|v| v.rule == rules::VALIDATION_REQUIRED) as usize;
         let describes = matches!(
             operation,
             Operation::DescribeServers | Operation::DescribeBackups

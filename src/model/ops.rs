@@ -9,32 +9,41 @@ use serde_json::Value;
 
 use super::validate::{checked_rules, validate_input, Certainty};
 use super::*;
+use crate::model::rules;
+
+mod changes;
+mod create_backup;
+mod observe;
+
+use changes::{delete_backup, delete_server, restore_server, start_maintenance, update_server};
+use create_backup::{create_backup, end_targets};
+use observe::{describe_backups, describe_servers};
 
 /// Every outcome `action` may have from `world`, the reference reading first.
 pub fn step(world: &World, action: &Action) -> Vec<Possible> {
     match action {
         Action::Reset => vec![done(
             World::new(world.limit, world.readings.clone()),
-            "control-plane.contract",
+            rules::CONTROL_PLANE_CONTRACT,
         )],
         Action::PutServer(spec) => {
             let mut w = world.clone();
             w.put_server(spec, None);
-            vec![done(w, "control-plane.contract")]
+            vec![done(w, rules::CONTROL_PLANE_CONTRACT)]
         }
         Action::Settle(status) => world
             .settle(*status)
             .into_iter()
             .map(|w| Possible {
-                exercised: vec![("backup.completion", Polarity::Pass)],
-                ..done(w, "backup.completion")
+                exercised: vec![(rules::BACKUP_COMPLETION, Polarity::Pass)],
+                ..done(w, rules::BACKUP_COMPLETION)
             })
             .collect(),
         Action::Call { op, input } => call(world, *op, input, &Validated::new(*op, input)),
     }
 }
 
-fn done(world: World, rule: &'static str) -> Possible {
+fn done(world: World, rule: RuleId) -> Possible {
     Possible {
         expected: Expected::Done,
         world,
@@ -46,7 +55,7 @@ fn done(world: World, rule: &'static str) -> Possible {
 /// Builds possibilities that share the exercised rules of one call.
 struct Outcomes {
     world: World,
-    exercised: Vec<(&'static str, Polarity)>,
+    exercised: Vec<(RuleId, Polarity)>,
     out: Vec<Possible>,
 }
 
@@ -59,12 +68,12 @@ impl Outcomes {
         }
     }
 
-    fn pass(&mut self, rule: &'static str) {
+    fn pass(&mut self, rule: RuleId) {
         self.exercised.push((rule, Polarity::Pass));
     }
 
     /// An error that leaves the world as it was.
-    fn error(&mut self, kind: ErrorKind, rule: &'static str) {
+    fn error(&mut self, kind: ErrorKind, rule: RuleId) {
         let mut exercised = self.exercised.clone();
         exercised.push((rule, Polarity::Fail));
         self.out.push(Possible {
@@ -77,7 +86,7 @@ impl Outcomes {
 
     /// An error that answers `choice` with `pick`: offered only when the endpoint has not
     /// answered it the other way before, and remembered in the world after.
-    fn error_picking(&mut self, kind: ErrorKind, rule: &'static str, choice: Choice, pick: u8) {
+    fn error_picking(&mut self, kind: ErrorKind, rule: RuleId, choice: Choice, pick: u8) {
         if !self.world.readings.allows(choice, pick) {
             return;
         }
@@ -112,7 +121,7 @@ impl Outcomes {
 
     /// ResourceNotFoundException because backup `i`, being deleted, is gone by now (the world
     /// after drops it).
-    fn gone(&mut self, i: usize, rule: &'static str) {
+    fn gone(&mut self, i: usize, rule: RuleId) {
         let mut world = self.world.clone();
         let removed = Arc::make_mut(&mut world.backups).remove(i);
         if let Some(id) = removed.id {
@@ -128,7 +137,7 @@ impl Outcomes {
         });
     }
 
-    fn success(&mut self, expected: Expected, world: World, rule: &'static str) {
+    fn success(&mut self, expected: Expected, world: World, rule: RuleId) {
         let mut exercised = self.exercised.clone();
         exercised.push((rule, Polarity::Pass));
         self.out.push(Possible {
@@ -147,7 +156,7 @@ fn str_member<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
 /// What validation found in one input: computed once per call, whatever the number of worlds.
 pub struct Validated {
     violations: Vec<super::validate::Violation>,
-    checked: Vec<&'static str>,
+    checked: Vec<RuleId>,
 }
 
 impl Validated {
@@ -185,13 +194,13 @@ fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> V
     if let Some(v) = violations.iter().find(|v| v.is_definite()) {
         let type_error = violations
             .iter()
-            .any(|v| v.is_definite() && v.rule == "validation.type");
+            .any(|v| v.is_definite() && v.rule == rules::VALIDATION_TYPE);
         if type_error {
             // A15: AWS's JSON services answer a wrong type with SerializationException (they
             // decode before they validate, so whatever else is wrong); the endpoint keeps to
             // one answer.
-            o.pass("ambiguity.type-error-kind");
-            let (choice, rule) = (Choice::TypeErrorKind, "ambiguity.type-error-kind");
+            o.pass(rules::AMBIGUITY_TYPE_ERROR_KIND);
+            let (choice, rule) = (Choice::TypeErrorKind, rules::AMBIGUITY_TYPE_ERROR_KIND);
             o.error_picking(ErrorKind::ValidationException, v.rule, choice, 0);
             o.error_picking(ErrorKind::SerializationException, rule, choice, 1);
         } else {
@@ -205,7 +214,7 @@ fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> V
             unreachable!("definite violations returned above")
         };
         o.pass(amb);
-        if amb == "ambiguity.retention-zero" {
+        if amb == rules::AMBIGUITY_RETENTION_ZERO {
             // A16: a property of the endpoint, held for the whole run. The reference reading
             // follows UpdateServer's own shape (a plain Integer) and accepts.
             let before = o.world.clone();
@@ -223,7 +232,7 @@ fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> V
         }
     } else {
         for rule in &validated.checked {
-            o.pass(rule);
+            o.pass(*rule);
         }
     }
     operation(&mut o, op, input);
@@ -259,525 +268,9 @@ fn operation(o: &mut Outcomes, op: Operation, input: &Value) {
                 maximum: o.world.limit,
             };
             let w = o.world.clone();
-            o.success(expected, w, "account-attributes.manual-backup-limit");
+            o.success(expected, w, rules::ACCOUNT_ATTRIBUTES_MANUAL_BACKUP_LIMIT);
         }
     }
-}
-
-fn create_backup(o: &mut Outcomes, input: &Value) {
-    let name = str_member(input, "ServerName").unwrap_or_default();
-    let Some(server) = o.world.servers.get(name).cloned() else {
-        o.error(
-            ErrorKind::ResourceNotFoundException,
-            "create-backup.not-found",
-        );
-        return;
-    };
-    o.pass("create-backup.not-found");
-    let limit = o.world.limit;
-    let (low, high) = o.world.manual_count(name);
-    if high < limit || low >= limit {
-        // The open A3 choices cannot change the answer here.
-        let certain = o.world.manual_in_ok(name);
-        create_backup_counted(o, &server, low.max(certain), input);
-        return;
-    }
-    // A3: which statuses count decides the answer; each way of answering is its own branch,
-    // and the endpoint keeps to the one it shows.
-    for (count, picks) in o.world.count_forks(name) {
-        let mut branch = o.branch(&picks);
-        create_backup_counted(&mut branch, &server, count, input);
-        // A deletion may end at any time (settle covers backups in progress only), so the
-        // DELETING backups counted here may already be gone and free their slots.
-        let deleting = o.world.deleting_counted(name, &picks);
-        if count >= o.world.limit && count - deleting < o.world.limit {
-            create_backup_counted(&mut branch, &server, count - deleting, input);
-        }
-        o.out.append(&mut branch.out);
-    }
-}
-
-/// CreateBackup once the count toward the limit is known.
-fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &Value) {
-    let name = server.name.as_str();
-    let limit = o.world.limit;
-    let state_rule = match server.status {
-        ServerStatus::BackingUp => "create-backup.state.backing-up",
-        s if s.may_back_up() => "create-backup.state.allowed",
-        _ => "create-backup.state.refused",
-    };
-    if !server.status.may_back_up() {
-        if count >= limit {
-            // A4: the state gate and the limit both apply; the endpoint keeps to one order.
-            o.pass("ambiguity.error-precedence");
-            let choice = Choice::LimitBeforeState;
-            o.error_picking(ErrorKind::InvalidStateException, state_rule, choice, 0);
-            let rule = "ambiguity.error-precedence";
-            o.error_picking(ErrorKind::LimitExceededException, rule, choice, 1);
-        } else {
-            o.error(ErrorKind::InvalidStateException, state_rule);
-        }
-        return;
-    }
-    o.pass(state_rule);
-    if count >= limit {
-        let rule = if o.world.manual_in_ok(name) >= limit {
-            "create-backup.limit"
-        } else {
-            "ambiguity.counted-statuses"
-        };
-        o.error(ErrorKind::LimitExceededException, rule);
-        return;
-    }
-    o.pass("create-backup.limit");
-    let automated_in_scope = o
-        .world
-        .backups
-        .iter()
-        .filter(|b| b.kind == BackupType::Automated)
-        .filter(|b| o.world.readings.limit_scope == LimitScope::PerAccount || b.server == name)
-        .count() as u32;
-    if automated_in_scope > 0 && count + automated_in_scope >= limit {
-        o.pass("create-backup.limit.automated-not-counted");
-    }
-    if server.freed_slots > 0 && count + server.freed_slots >= limit {
-        o.pass("create-backup.limit.delete-frees-slot");
-    }
-    let mut w = o.world.clone();
-    let description = str_member(input, "Description").map(str::to_string);
-    let seq = w.next_seq;
-    w.next_seq += 1;
-    Arc::make_mut(&mut w.backups).push(Backup {
-        id: None,
-        server: name.to_string(),
-        kind: BackupType::Manual,
-        status: BackupStatus::InProgress,
-        description: Some(description.clone()),
-        seq,
-        created_at_ms: None,
-    });
-    let s = w.servers.get_mut(name).expect("server exists");
-    s.pending = Some(Pending::Backup {
-        previous: Some(s.status),
-    });
-    s.status = ServerStatus::BackingUp;
-    for rule in [
-        "create-backup.effect.backing-up",
-        "create-backup.effect.backup-id",
-        "create-backup.effect.created-at",
-        "create-backup.effect.arn",
-        "create-backup.effect.server-facts",
-        "create-backup.effect.description",
-    ] {
-        o.pass(rule);
-    }
-    let previous = server.status;
-    let readings = w.readings.after_backup;
-    o.success(
-        Expected::CreatedBackup {
-            server: name.to_string(),
-            description: description.clone(),
-            finished: false,
-        },
-        w.clone(),
-        "create-backup.effect.response",
-    );
-    // A6: the answer may say the backup is done already (OK); then it is over, and the
-    // server has left BACKING_UP as after any backup.
-    for to in end_targets(Some(previous), readings) {
-        let mut done = w.clone();
-        done.finish_backup(name, BackupStatus::Ok, to);
-        let expected = Expected::CreatedBackup {
-            server: name.to_string(),
-            description: description.clone(),
-            finished: true,
-        };
-        o.success(expected, done, "ambiguity.created-status");
-    }
-}
-
-/// The statuses a server may take when its backup ends by itself (A5): the one before the
-/// backup, or a fresh health status; any that can back up when the earlier one is unknown.
-fn end_targets(previous: Option<ServerStatus>, after: AfterBackup) -> Vec<ServerStatus> {
-    match (previous, after) {
-        (Some(p), AfterBackup::Previous) => vec![p],
-        (None, AfterBackup::Previous) => vec![
-            ServerStatus::Healthy,
-            ServerStatus::Running,
-            ServerStatus::Unhealthy,
-        ],
-        (_, AfterBackup::FreshHealth) => vec![ServerStatus::Healthy, ServerStatus::Unhealthy],
-    }
-}
-
-/// Splits the backups that match `filter` into those that must be listed and those that may be
-/// (being deleted, or unbound when a BackupId is asked for).
-fn listing(world: &World, filter: impl Fn(&Backup) -> bool) -> (Vec<usize>, Vec<usize>) {
-    let mut listed = Vec::new();
-    let mut maybe = Vec::new();
-    for (i, b) in world.backups.iter().enumerate().rev() {
-        if !filter(b) {
-            continue;
-        }
-        if b.status == BackupStatus::Deleting {
-            maybe.push(i);
-        } else {
-            listed.push(i);
-        }
-    }
-    (listed, maybe)
-}
-
-fn describe_backups(o: &mut Outcomes, input: &Value) {
-    let w = o.world.clone();
-    if w.backups.iter().any(|b| b.id.is_some()) || !w.gone.is_empty() {
-        // What was seen of a backup before binds what a listing may show now.
-        o.pass("backup.created-at.stable");
-        o.pass("backup.status.monotonic");
-    }
-    if let Some(id) = str_member(input, "BackupId") {
-        match w.backup_index(id) {
-            Some(i) if w.backups[i].status == BackupStatus::Deleting => {
-                let expected = Expected::Backups {
-                    listed: vec![],
-                    maybe_gone: vec![i],
-                };
-                o.success(expected, w.clone(), "describe-backups.filter");
-                o.error(
-                    ErrorKind::ResourceNotFoundException,
-                    "describe-backups.not-found",
-                );
-            }
-            Some(i) => o.success(
-                Expected::Backups {
-                    listed: vec![i],
-                    maybe_gone: vec![],
-                },
-                w,
-                "describe-backups.filter",
-            ),
-            None => {
-                o.error(
-                    ErrorKind::ResourceNotFoundException,
-                    "describe-backups.not-found",
-                );
-                // The id may be one the endpoint chose for a backup not yet observed: one
-                // possibility per kind of unbound backup (backups made together are alike), with
-                // the id bound, so the answer must list exactly that backup under that id.
-                let mut alike = Vec::new();
-                for (i, b) in w.backups.iter().enumerate() {
-                    let class = (&b.server, b.kind, b.seq, b.status);
-                    if b.id.is_some() || alike.contains(&class) {
-                        continue;
-                    }
-                    alike.push(class);
-                    let mut bound = w.clone();
-                    Arc::make_mut(&mut bound.backups)[i].id = Some(id.to_string());
-                    let (listed, maybe_gone) = if b.status == BackupStatus::Deleting {
-                        (vec![], vec![i])
-                    } else {
-                        (vec![i], vec![])
-                    };
-                    o.success(
-                        Expected::Backups { listed, maybe_gone },
-                        bound,
-                        "describe-backups.filter",
-                    );
-                }
-            }
-        }
-        return;
-    }
-    if let Some(name) = str_member(input, "ServerName") {
-        let (listed, maybe_gone) = listing(&w, |b| b.server == name);
-        if !w.servers.contains_key(name) {
-            // A13: an unknown server gives ResourceNotFoundException or an empty list, the
-            // same way every time.
-            let (choice, rule) = (
-                Choice::DescribeUnknownServer,
-                "ambiguity.describe-unknown-server",
-            );
-            o.error_picking(ErrorKind::ResourceNotFoundException, rule, choice, 0);
-            if o.allows(choice, 1) {
-                let expected = Expected::Backups { listed, maybe_gone };
-                o.success(expected, w.picking(choice, 1), rule);
-            }
-            return;
-        }
-        o.pass("describe-backups.order");
-        o.pass("describe-backups.filter");
-        o.success(
-            Expected::Backups { listed, maybe_gone },
-            w,
-            "describe-backups.listing",
-        );
-        return;
-    }
-    let (listed, maybe_gone) = listing(&w, |_| true);
-    o.pass("describe-backups.order");
-    o.success(
-        Expected::Backups { listed, maybe_gone },
-        w,
-        "describe-backups.listing",
-    );
-}
-
-fn delete_backup(o: &mut Outcomes, input: &Value) {
-    let id = str_member(input, "BackupId").unwrap_or_default();
-    let Some(i) = o.world.backup_index(id) else {
-        o.error(
-            ErrorKind::ResourceNotFoundException,
-            "delete-backup.not-found",
-        );
-        return;
-    };
-    o.pass("delete-backup.not-found");
-    let backup = o.world.backups[i].clone();
-    match backup.status {
-        BackupStatus::Deleting => {
-            o.error(
-                ErrorKind::InvalidStateException,
-                "delete-backup.already-deleting",
-            );
-            // It may be gone by now.
-            o.gone(i, "delete-backup.not-found");
-            return;
-        }
-        BackupStatus::InProgress => o.pass("delete-backup.in-progress"),
-        BackupStatus::Ok | BackupStatus::Failed => {
-            o.pass("delete-backup.already-deleting");
-        }
-    }
-    let mut w = o.world.clone();
-    Arc::make_mut(&mut w.backups)[i].status = BackupStatus::Deleting;
-    if backup.kind == BackupType::Manual {
-        if let Some(s) = w.servers.get_mut(&backup.server) {
-            s.freed_slots += 1;
-        }
-    }
-    if backup.status != BackupStatus::InProgress {
-        o.success(Expected::Done, w, "delete-backup.effect");
-        return;
-    }
-    // A17: the backup in progress is being deleted: the server leaves BACKING_UP at once, or
-    // stays BACKING_UP until the job ends (by itself or through settle).
-    let choice = Choice::DeleteInProgressKeepsBackingUp;
-    o.pass("ambiguity.delete-in-progress-backup");
-    if o.allows(choice, 0) {
-        let mut ended = w.clone().picking(choice, 0);
-        if let Some(s) = ended.servers.get_mut(&backup.server) {
-            if let Some(Pending::Backup { previous }) = s.pending.clone() {
-                s.status = previous.unwrap_or(ServerStatus::Healthy);
-                s.pending = None;
-            }
-        }
-        o.success(Expected::Done, ended, "delete-backup.in-progress");
-    }
-    if o.allows(choice, 1) {
-        o.success(
-            Expected::Done,
-            w.picking(choice, 1),
-            "delete-backup.in-progress",
-        );
-    }
-}
-
-fn describe_servers(o: &mut Outcomes, input: &Value) {
-    let w = o.world.clone();
-    if let Some(name) = str_member(input, "ServerName") {
-        if w.servers.contains_key(name) {
-            o.pass("describe-servers.not-found");
-            o.success(
-                Expected::Servers(vec![name.to_string()]),
-                w,
-                "describe-servers.listing",
-            );
-        } else {
-            o.error(
-                ErrorKind::ResourceNotFoundException,
-                "describe-servers.not-found",
-            );
-        }
-        return;
-    }
-    let names = w.servers.keys().cloned().collect();
-    o.success(Expected::Servers(names), w, "describe-servers.listing");
-}
-
-/// Looks the named server up, answering ResourceNotFoundException when it is unknown.
-fn existing_server(o: &mut Outcomes, input: &Value) -> Option<Server> {
-    let name = str_member(input, "ServerName").unwrap_or_default();
-    match o.world.servers.get(name).cloned() {
-        Some(s) => {
-            o.pass("update-server.not-found");
-            Some(s)
-        }
-        None => {
-            o.error(
-                ErrorKind::ResourceNotFoundException,
-                "update-server.not-found",
-            );
-            None
-        }
-    }
-}
-
-/// The settings UpdateServer changes, which DescribeServers shows afterwards.
-pub const UPDATABLE: &[&str] = &[
-    "DisableAutomatedBackup",
-    "BackupRetentionCount",
-    "PreferredBackupWindow",
-    "PreferredMaintenanceWindow",
-];
-
-fn update_server(o: &mut Outcomes, input: &Value) {
-    let Some(server) = existing_server(o, input) else {
-        return;
-    };
-    if server.status == ServerStatus::BackingUp {
-        o.error(ErrorKind::InvalidStateException, "server.backing-up.locked");
-        return;
-    }
-    o.pass("server.backing-up.locked");
-    if !server.status.may_back_up() {
-        // A11: states other than BACKING_UP are not named; refusing is the reference reading.
-        o.error(ErrorKind::InvalidStateException, "ambiguity.unnamed-states");
-    }
-    let mut w = o.world.clone();
-    let s = w.servers.get_mut(&server.name).expect("server exists");
-    if let Some(b) = input.get("DisableAutomatedBackup").and_then(Value::as_bool) {
-        s.disable_automated_backup = b;
-    }
-    if let Some(n) = input.get("BackupRetentionCount").and_then(Value::as_i64) {
-        s.backup_retention_count = n;
-    }
-    if let Some(t) = str_member(input, "PreferredBackupWindow") {
-        s.preferred_backup_window = Some(t.to_string());
-    }
-    if let Some(t) = str_member(input, "PreferredMaintenanceWindow") {
-        s.preferred_maintenance_window = Some(t.to_string());
-    }
-    for member in UPDATABLE {
-        if let Some(v) = input.get(*member).filter(|v| !v.is_null()) {
-            s.updated.insert(member.to_string(), v.to_string());
-        }
-    }
-    o.pass("update-server.observable");
-    o.success(Expected::Server(server.name), w, "update-server.effect");
-}
-
-fn start_maintenance(o: &mut Outcomes, input: &Value) {
-    let Some(server) = existing_server(o, input) else {
-        return;
-    };
-    if !server.status.may_start_maintenance() {
-        let rule = if server.status == ServerStatus::BackingUp {
-            "server.backing-up.locked"
-        } else {
-            "start-maintenance.state"
-        };
-        o.error(ErrorKind::InvalidStateException, rule);
-        return;
-    }
-    let mut w = o.world.clone();
-    let s = w.servers.get_mut(&server.name).expect("server exists");
-    s.status = ServerStatus::UnderMaintenance;
-    s.pending = Some(Pending::Maintenance);
-    o.success(Expected::Server(server.name), w, "start-maintenance.state");
-}
-
-fn delete_server(o: &mut Outcomes, input: &Value) {
-    let Some(server) = existing_server(o, input) else {
-        return;
-    };
-    match server.status {
-        ServerStatus::Deleting => {
-            o.error(
-                ErrorKind::InvalidStateException,
-                "delete-server.already-deleting",
-            );
-            return;
-        }
-        ServerStatus::BackingUp => {
-            // A10: refused, with either error (the endpoint keeps to one).
-            let choice = Choice::DeleteServerError;
-            let rule = "server.backing-up.locked";
-            o.error_picking(ErrorKind::InvalidStateException, rule, choice, 0);
-            let rule = "ambiguity.delete-server-in-progress";
-            o.error_picking(ErrorKind::ValidationException, rule, choice, 1);
-            return;
-        }
-        s if s.operation_in_progress() => {
-            // A10: an operation in progress refuses the deletion, with either error; success is
-            // not a reading the documents allow.
-            o.pass("ambiguity.delete-server-in-progress");
-            let choice = Choice::DeleteServerError;
-            let rule = "delete-server.in-progress";
-            o.error_picking(ErrorKind::InvalidStateException, rule, choice, 0);
-            o.error_picking(ErrorKind::ValidationException, rule, choice, 1);
-            return;
-        }
-        _ => {
-            o.pass("server.backing-up.locked");
-            o.pass("delete-server.in-progress");
-        }
-    }
-    let mut w = o.world.clone();
-    let s = w.servers.get_mut(&server.name).expect("server exists");
-    s.status = ServerStatus::Deleting;
-    s.pending = Some(Pending::Deletion);
-    o.success(Expected::Done, w, "delete-server.effect");
-}
-
-fn restore_server(o: &mut Outcomes, input: &Value) {
-    let Some(server) = existing_server(o, input) else {
-        return;
-    };
-    let id = str_member(input, "BackupId").unwrap_or_default();
-    let Some(i) = o.world.backup_index(id) else {
-        o.error(
-            ErrorKind::ResourceNotFoundException,
-            "restore-server.not-found",
-        );
-        return;
-    };
-    let backup = o.world.backups[i].clone();
-    if backup.status == BackupStatus::Deleting {
-        // A18: a backup being deleted may be gone already, whatever the server's state; the
-        // error alone does not prove it left the listings, so the world stays as it was.
-        o.pass("ambiguity.deleting-backup-lookup");
-        o.error(
-            ErrorKind::ResourceNotFoundException,
-            "ambiguity.deleting-backup-lookup",
-        );
-    }
-    if !server.status.may_restore() {
-        let rule = if server.status == ServerStatus::BackingUp {
-            "server.backing-up.locked"
-        } else {
-            "restore-server.state"
-        };
-        o.error(ErrorKind::InvalidStateException, rule);
-        return;
-    }
-    o.pass("restore-server.state");
-    if backup.status != BackupStatus::Ok || backup.server != server.name {
-        // Restoring needs a finished backup of this very server: no document allows
-        // another, so it is refused (with any of RestoreServer's errors).
-        let rule = "restore-server.backup";
-        o.error(ErrorKind::InvalidStateException, rule);
-        o.error(ErrorKind::ValidationException, rule);
-        if backup.server != server.name {
-            o.error(ErrorKind::ResourceNotFoundException, rule);
-        }
-        return;
-    }
-    o.pass("restore-server.backup");
-    let mut w = o.world.clone();
-    let s = w.servers.get_mut(&server.name).expect("server exists");
-    s.status = ServerStatus::Restoring;
-    s.pending = Some(Pending::Restore);
-    o.success(Expected::Done, w, "restore-server.state");
 }
 
 /// Every world an endpoint may reach by itself from `world` between two calls: any operation in

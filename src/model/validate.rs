@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::service::{ServiceModel, Shape};
+use crate::model::rules::{self, RuleId};
 
 /// How sure a violation is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +16,7 @@ pub enum Certainty {
     /// Every reading refuses the input.
     Definite,
     /// Some readings refuse it; the named ambiguity allows accepting it too.
-    Ambiguous(&'static str),
+    Ambiguous(RuleId),
 }
 
 /// One broken input constraint.
@@ -24,7 +25,7 @@ pub struct Violation {
     /// Where in the input, e.g. `Tags[3].Key`.
     pub path: String,
     /// The rule id, e.g. `validation.tag-key.length`.
-    pub rule: &'static str,
+    pub rule: RuleId,
     pub certainty: Certainty,
     pub message: String,
 }
@@ -37,9 +38,9 @@ impl Violation {
 
 /// The validation rules an input exercised: every rule whose member is present (so coverage can
 /// count inputs that satisfied a rule as well as inputs that broke it).
-pub fn checked_rules(operation: &str, input: &Value) -> Vec<&'static str> {
+pub fn checked_rules(operation: &str, input: &Value) -> Vec<RuleId> {
     let model = ServiceModel::get();
-    let mut out = vec!["validation.required", "validation.type"];
+    let mut out = vec![rules::VALIDATION_REQUIRED, rules::VALIDATION_TYPE];
     if let Some(shape) = model.operation(operation).and_then(|op| op.input.clone()) {
         collect_checked(model, &shape, "", input, &mut out);
     }
@@ -53,7 +54,7 @@ fn collect_checked(
     shape: &str,
     member: &str,
     v: &Value,
-    out: &mut Vec<&'static str>,
+    out: &mut Vec<RuleId>,
 ) {
     let fam = family(shape, member);
     match model.shape(shape) {
@@ -77,7 +78,7 @@ fn collect_checked(
             max,
         } => {
             if enumeration.is_some() {
-                out.push("validation.type");
+                out.push(rules::VALIDATION_TYPE);
             } else {
                 if min.is_some() || max.is_some() {
                     out.push(rule_id(fam, "length"));
@@ -104,7 +105,7 @@ pub fn validate_input(operation: &str, input: &Value) -> Vec<Violation> {
     if !input.is_object() {
         out.push(Violation {
             path: String::new(),
-            rule: "validation.type",
+            rule: rules::VALIDATION_TYPE,
             certainty: Certainty::Definite,
             message: format!(
                 "the request body must be a JSON object, not {}",
@@ -143,26 +144,26 @@ fn family(shape_name: &str, member: &str) -> &'static str {
     }
 }
 
-fn rule_id(family: &str, constraint: &str) -> &'static str {
+fn rule_id(family: &str, constraint: &str) -> RuleId {
     match (family, constraint) {
-        ("server-name", "length") => "validation.server-name.length",
-        ("server-name", "pattern") => "validation.server-name.pattern",
-        ("backup-id", "length") => "validation.backup-id.length",
-        ("backup-id", "pattern") => "validation.backup-id.pattern",
-        ("tag-key", "length") => "validation.tag-key.length",
-        ("tag-key", "pattern") => "validation.tag-key.pattern",
-        ("tag-value", "length") => "validation.tag-value.length",
-        ("tag-value", "pattern") => "validation.tag-value.pattern",
-        ("tags", _) => "validation.tags.count",
-        ("description", "length") => "validation.description.length",
-        ("max-results", _) => "validation.max-results.range",
-        ("time-window", _) => "validation.time-window.pattern",
-        (_, "enum") => "validation.type",
-        _ => "validation.string.length",
+        ("server-name", "length") => rules::VALIDATION_SERVER_NAME_LENGTH,
+        ("server-name", "pattern") => rules::VALIDATION_SERVER_NAME_PATTERN,
+        ("backup-id", "length") => rules::VALIDATION_BACKUP_ID_LENGTH,
+        ("backup-id", "pattern") => rules::VALIDATION_BACKUP_ID_PATTERN,
+        ("tag-key", "length") => rules::VALIDATION_TAG_KEY_LENGTH,
+        ("tag-key", "pattern") => rules::VALIDATION_TAG_KEY_PATTERN,
+        ("tag-value", "length") => rules::VALIDATION_TAG_VALUE_LENGTH,
+        ("tag-value", "pattern") => rules::VALIDATION_TAG_VALUE_PATTERN,
+        ("tags", _) => rules::VALIDATION_TAGS_COUNT,
+        ("description", "length") => rules::VALIDATION_DESCRIPTION_LENGTH,
+        ("max-results", _) => rules::VALIDATION_MAX_RESULTS_RANGE,
+        ("time-window", _) => rules::VALIDATION_TIME_WINDOW_PATTERN,
+        (_, "enum") => rules::VALIDATION_TYPE,
+        _ => rules::VALIDATION_STRING_LENGTH,
     }
 }
 
-fn push(out: &mut Vec<Violation>, path: &str, rule: &'static str, c: Certainty, msg: String) {
+fn push(out: &mut Vec<Violation>, path: &str, rule: RuleId, c: Certainty, msg: String) {
     out.push(Violation {
         path: path.to_string(),
         rule,
@@ -175,11 +176,16 @@ fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mu
     let member = path.rsplit('.').next().unwrap_or(path);
     let member = member.split('[').next().unwrap_or(member);
     let fam = family(shape_name, member);
+    let site = Site {
+        path,
+        shape_name,
+        fam,
+    };
     let type_error = |out: &mut Vec<Violation>, want: &str| {
         push(
             out,
             path,
-            "validation.type",
+            rules::VALIDATION_TYPE,
             Certainty::Definite,
             format!("{path} must be {want}, not {}", kind(v)),
         )
@@ -189,46 +195,13 @@ fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mu
             let Some(obj) = v.as_object() else {
                 return type_error(out, "an object");
             };
-            for r in required {
-                if obj.get(r).is_none_or(Value::is_null) {
-                    let p = join(path, r);
-                    push(
-                        out,
-                        &p,
-                        "validation.required",
-                        Certainty::Definite,
-                        format!("{p} is required"),
-                    );
-                }
-            }
-            for (name, member_shape) in members {
-                if let Some(value) = obj.get(name).filter(|v| !v.is_null()) {
-                    check(model, member_shape, &join(path, name), value, out);
-                }
-            }
+            check_members(model, path, obj, (members, required), out);
         }
         Shape::List { member, min, max } => {
             let Some(items) = v.as_array() else {
                 return type_error(out, "a list");
             };
-            let n = items.len() as u64;
-            if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
-                push(
-                    out,
-                    path,
-                    rule_id(fam, "count"),
-                    Certainty::Definite,
-                    format!("{path} has {n} items; the shape allows {min:?} to {max:?}"),
-                );
-            } else if shape_name == "TagList" && n > 50 {
-                push(
-                    out,
-                    path,
-                    "validation.tags.count",
-                    Certainty::Ambiguous("ambiguity.tag-limits"),
-                    format!("{path} has {n} tags; the prose allows at most 50"),
-                );
-            }
+            check_count(&site, items.len() as u64, (*min, *max), out);
             for (i, item) in items.iter().enumerate() {
                 check(model, member, &format!("{path}[{i}]"), item, out);
             }
@@ -242,40 +215,19 @@ fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mu
             let Some(s) = v.as_str() else {
                 return type_error(out, "a string");
             };
-            check_string(
-                path,
-                shape_name,
-                fam,
-                s,
-                *min,
-                *max,
+            let shape = StringShape {
+                min: *min,
+                max: *max,
                 pattern,
                 enumeration,
-                out,
-            );
+            };
+            check_string(&site, s, &shape, out);
         }
         Shape::Integer { min, max } => {
             let Some(n) = v.as_i64() else {
                 return type_error(out, "an integer");
             };
-            if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
-                push(
-                    out,
-                    path,
-                    rule_id(fam, "range"),
-                    Certainty::Definite,
-                    format!("{path} is {n}; the shape allows {min:?} to {max:?}"),
-                );
-            } else if member == "BackupRetentionCount" && n < 1 {
-                // A16: UpdateServer's member is a plain Integer, CreateServer's has min 1.
-                push(
-                    out,
-                    path,
-                    "validation.backup-retention-count",
-                    Certainty::Ambiguous("ambiguity.retention-zero"),
-                    format!("{path} is {n}; CreateServer's shape allows at least 1"),
-                );
-            }
+            check_range(&site, member, n, (*min, *max), out);
         }
         Shape::Boolean => {
             if !v.is_boolean() {
@@ -291,32 +243,132 @@ fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mu
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn check_string(
-    path: &str,
-    shape_name: &str,
-    fam: &str,
-    s: &str,
+/// Where a value sits: its path in the input, its shape and its rule family.
+struct Site<'a> {
+    path: &'a str,
+    shape_name: &'a str,
+    fam: &'a str,
+}
+
+/// A string shape's constraints.
+struct StringShape<'a> {
     min: Option<u64>,
     max: Option<u64>,
-    pattern: &Option<super::service::Pattern>,
-    enumeration: &Option<Vec<String>>,
+    pattern: &'a Option<super::service::Pattern>,
+    enumeration: &'a Option<Vec<String>>,
+}
+
+/// A structure: its required members present, each member present checked against its shape.
+fn check_members(
+    model: &ServiceModel,
+    path: &str,
+    obj: &serde_json::Map<String, Value>,
+    (members, required): (&[(String, String)], &[String]),
     out: &mut Vec<Violation>,
 ) {
-    // Lengths count Unicode scalar values.
-    let len = s.chars().count() as u64;
-    if let Some(values) = enumeration {
+    for r in required {
+        if obj.get(r).is_none_or(Value::is_null) {
+            let p = join(path, r);
+            push(
+                out,
+                &p,
+                rules::VALIDATION_REQUIRED,
+                Certainty::Definite,
+                format!("{p} is required"),
+            );
+        }
+    }
+    for (name, member_shape) in members {
+        if let Some(value) = obj.get(name).filter(|v| !v.is_null()) {
+            check(model, member_shape, &join(path, name), value, out);
+        }
+    }
+}
+
+/// A list's item count: the shape's bounds, and for tags the prose's 50 (A8).
+fn check_count(
+    site: &Site,
+    n: u64,
+    (min, max): (Option<u64>, Option<u64>),
+    out: &mut Vec<Violation>,
+) {
+    let (path, shape_name, fam) = (site.path, site.shape_name, site.fam);
+    if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+        push(
+            out,
+            path,
+            rule_id(fam, "count"),
+            Certainty::Definite,
+            format!("{path} has {n} items; the shape allows {min:?} to {max:?}"),
+        );
+    } else if shape_name == "TagList" && n > 50 {
+        push(
+            out,
+            path,
+            rules::VALIDATION_TAGS_COUNT,
+            Certainty::Ambiguous(rules::AMBIGUITY_TAG_LIMITS),
+            format!("{path} has {n} tags; the prose allows at most 50"),
+        );
+    }
+}
+
+/// An integer's range, and BackupRetentionCount's CreateServer bound (A16).
+fn check_range(
+    site: &Site,
+    member: &str,
+    n: i64,
+    (min, max): (Option<i64>, Option<i64>),
+    out: &mut Vec<Violation>,
+) {
+    let (path, fam) = (site.path, site.fam);
+    if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+        push(
+            out,
+            path,
+            rule_id(fam, "range"),
+            Certainty::Definite,
+            format!("{path} is {n}; the shape allows {min:?} to {max:?}"),
+        );
+    } else if member == "BackupRetentionCount" && n < 1 {
+        // A16: UpdateServer's member is a plain Integer, CreateServer's has min 1.
+        push(
+            out,
+            path,
+            rules::VALIDATION_BACKUP_RETENTION_COUNT,
+            Certainty::Ambiguous(rules::AMBIGUITY_RETENTION_ZERO),
+            format!("{path} is {n}; CreateServer's shape allows at least 1"),
+        );
+    }
+}
+
+fn check_string(site: &Site, s: &str, shape: &StringShape, out: &mut Vec<Violation>) {
+    let path = site.path;
+    if let Some(values) = shape.enumeration {
         if !values.iter().any(|e| e == s) {
             push(
                 out,
                 path,
-                "validation.type",
+                rules::VALIDATION_TYPE,
                 Certainty::Definite,
                 format!("{path} is {s:?}, not one of {values:?}"),
             );
         }
         return;
     }
+    check_length(site, s, shape, out);
+    check_pattern(site, s, shape.pattern, out);
+}
+
+/// The shape's length, and for tags the prose's stricter limits (A8).
+fn check_length(site: &Site, s: &str, shape: &StringShape, out: &mut Vec<Violation>) {
+    let Site {
+        path,
+        shape_name,
+        fam,
+    } = *site;
+    let (min, max) = (shape.min, shape.max);
+    // Lengths count Unicode scalar values.
+    let len = s.chars().count() as u64;
     let is_tag = matches!(shape_name, "TagKey" | "TagValue");
     let trimmed = s.trim();
     let trimmed_len = trimmed.chars().count() as u64;
@@ -325,7 +377,7 @@ fn check_string(
         let certainty = if is_tag
             && !(min.is_some_and(|m| trimmed_len < m) || max.is_some_and(|m| trimmed_len > m))
         {
-            Certainty::Ambiguous("ambiguity.tag-limits")
+            Certainty::Ambiguous(rules::AMBIGUITY_TAG_LIMITS)
         } else {
             Certainty::Definite
         };
@@ -344,15 +396,32 @@ fn check_string(
                 out,
                 path,
                 rule_id(fam, "length"),
-                Certainty::Ambiguous("ambiguity.tag-limits"),
+                Certainty::Ambiguous(rules::AMBIGUITY_TAG_LIMITS),
                 format!("{path} has {len} characters ({trimmed_len} trimmed); the prose allows at most {prose_max} and no empty key"),
             );
         }
     }
+}
+
+/// The shape's pattern (A9's anchoring), the prose's `@` for tags (A8), and the reserved `aws:`
+/// prefix (A14).
+fn check_pattern(
+    site: &Site,
+    s: &str,
+    pattern: &Option<super::service::Pattern>,
+    out: &mut Vec<Violation>,
+) {
+    let Site {
+        path,
+        shape_name,
+        fam,
+    } = *site;
+    let is_tag = matches!(shape_name, "TagKey" | "TagValue");
+    let trimmed = s.trim();
     if let Some(p) = pattern {
         if !p.anchored.is_match(s) {
             let certainty = if p.unanchored.is_match(s) && !is_tag {
-                Certainty::Ambiguous("ambiguity.pattern-anchoring")
+                Certainty::Ambiguous(rules::AMBIGUITY_PATTERN_ANCHORING)
             } else {
                 Certainty::Definite
             };
@@ -368,7 +437,7 @@ fn check_string(
                 out,
                 path,
                 rule_id(fam, "pattern"),
-                Certainty::Ambiguous("ambiguity.tag-limits"),
+                Certainty::Ambiguous(rules::AMBIGUITY_TAG_LIMITS),
                 format!("{path} contains @, allowed by the pattern but not by the prose"),
             );
         }
@@ -377,8 +446,8 @@ fn check_string(
         push(
             out,
             path,
-            "validation.tag-key.pattern",
-            Certainty::Ambiguous("ambiguity.tag-reserved-prefix"),
+            rules::VALIDATION_TAG_KEY_PATTERN,
+            Certainty::Ambiguous(rules::AMBIGUITY_TAG_RESERVED_PREFIX),
             format!("{path} starts with the reserved prefix aws:"),
         );
     }
@@ -397,7 +466,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn rules(op: &str, input: Value) -> Vec<(&'static str, bool)> {
+    fn rules(op: &str, input: Value) -> Vec<(RuleId, bool)> {
         validate_input(op, &input)
             .into_iter()
             .map(|v| (v.rule, v.is_definite()))
@@ -408,11 +477,11 @@ mod tests {
     fn validation_required() {
         assert_eq!(
             rules("CreateBackup", json!({})),
-            [("validation.required", true)]
+            [(rules::VALIDATION_REQUIRED, true)]
         );
         assert_eq!(
             rules("DeleteBackup", json!({"BackupId": null})),
-            [("validation.required", true)]
+            [(rules::VALIDATION_REQUIRED, true)]
         );
     }
 
@@ -420,18 +489,18 @@ mod tests {
     fn validation_type() {
         assert_eq!(
             rules("CreateBackup", json!({"ServerName": 5})),
-            [("validation.type", true)]
+            [(rules::VALIDATION_TYPE, true)]
         );
         assert_eq!(
             rules(
                 "CreateBackup",
                 json!({"ServerName": "a", "Tags": {"k": "v"}})
             ),
-            [("validation.type", true)]
+            [(rules::VALIDATION_TYPE, true)]
         );
         assert_eq!(
             rules("CreateBackup", json!([1])),
-            [("validation.type", true)]
+            [(rules::VALIDATION_TYPE, true)]
         );
     }
 
@@ -440,23 +509,23 @@ mod tests {
         assert!(rules("CreateBackup", json!({"ServerName": "a".repeat(40)})).is_empty());
         assert_eq!(
             rules("CreateBackup", json!({"ServerName": "a".repeat(41)})),
-            [("validation.server-name.length", true)]
+            [(rules::VALIDATION_SERVER_NAME_LENGTH, true)]
         );
         assert_eq!(
             rules("CreateBackup", json!({"ServerName": ""})),
             [
-                ("validation.server-name.length", true),
-                ("validation.server-name.pattern", true)
+                (rules::VALIDATION_SERVER_NAME_LENGTH, true),
+                (rules::VALIDATION_SERVER_NAME_PATTERN, true)
             ]
         );
         // Matches only somewhere inside: ambiguous (A9).
         assert_eq!(
             rules("CreateBackup", json!({"ServerName": "1web"})),
-            [("validation.server-name.pattern", false)]
+            [(rules::VALIDATION_SERVER_NAME_PATTERN, false)]
         );
         assert_eq!(
             rules("CreateBackup", json!({"ServerName": "123"})),
-            [("validation.server-name.pattern", true)]
+            [(rules::VALIDATION_SERVER_NAME_PATTERN, true)]
         );
     }
 
@@ -467,7 +536,7 @@ mod tests {
         let long = json!({"ServerName": "a", "Description": "x".repeat(10001)});
         assert_eq!(
             rules("CreateBackup", long),
-            [("validation.description.length", true)]
+            [(rules::VALIDATION_DESCRIPTION_LENGTH, true)]
         );
     }
 
@@ -481,14 +550,14 @@ mod tests {
         assert!(rules("CreateBackup", json!({"ServerName": "a", "Tags": tags(50)})).is_empty());
         assert_eq!(
             rules("CreateBackup", json!({"ServerName": "a", "Tags": tags(51)})),
-            [("validation.tags.count", false)]
+            [(rules::VALIDATION_TAGS_COUNT, false)]
         );
         assert_eq!(
             rules(
                 "CreateBackup",
                 json!({"ServerName": "a", "Tags": tags(201)})
             ),
-            [("validation.tags.count", true)]
+            [(rules::VALIDATION_TAGS_COUNT, true)]
         );
     }
 
@@ -499,50 +568,50 @@ mod tests {
         assert!(rules("CreateBackup", tag("k".repeat(127), "v".repeat(255))).is_empty());
         assert_eq!(
             rules("CreateBackup", tag("k".repeat(128), "v".into())),
-            [("validation.tag-key.length", false)]
+            [(rules::VALIDATION_TAG_KEY_LENGTH, false)]
         );
         assert_eq!(
             rules("CreateBackup", tag("k".repeat(129), "v".into())),
-            [("validation.tag-key.length", true)]
+            [(rules::VALIDATION_TAG_KEY_LENGTH, true)]
         );
         assert_eq!(
             rules("CreateBackup", tag("k".into(), "v".repeat(256))),
-            [("validation.tag-value.length", false)]
+            [(rules::VALIDATION_TAG_VALUE_LENGTH, false)]
         );
         assert_eq!(
             rules("CreateBackup", tag("k".into(), "v".repeat(257))),
-            [("validation.tag-value.length", true)]
+            [(rules::VALIDATION_TAG_VALUE_LENGTH, true)]
         );
         assert_eq!(
             rules("CreateBackup", tag("".into(), "v".into())),
-            [("validation.tag-key.length", true)]
+            [(rules::VALIDATION_TAG_KEY_LENGTH, true)]
         );
         assert_eq!(
             rules("CreateBackup", tag("a*b".into(), "v".into())),
-            [("validation.tag-key.pattern", true)]
+            [(rules::VALIDATION_TAG_KEY_PATTERN, true)]
         );
         assert_eq!(
             rules("CreateBackup", tag("k".into(), "a!".into())),
-            [("validation.tag-value.pattern", true)]
+            [(rules::VALIDATION_TAG_VALUE_PATTERN, true)]
         );
         assert_eq!(
             rules("CreateBackup", tag("a@b".into(), "v".into())),
-            [("validation.tag-key.pattern", false)]
+            [(rules::VALIDATION_TAG_KEY_PATTERN, false)]
         );
         assert_eq!(
             rules("CreateBackup", tag("aws:x".into(), "v".into())),
-            [("validation.tag-key.pattern", false)]
+            [(rules::VALIDATION_TAG_KEY_PATTERN, false)]
         );
         assert_eq!(
             rules("CreateBackup", tag("   ".into(), "v".into())),
-            [("validation.tag-key.length", false)]
+            [(rules::VALIDATION_TAG_KEY_LENGTH, false)]
         );
         assert_eq!(
             rules(
                 "CreateBackup",
                 json!({"ServerName": "a", "Tags": [{"Key": "k"}]})
             ),
-            [("validation.required", true)]
+            [(rules::VALIDATION_REQUIRED, true)]
         );
     }
 
@@ -551,15 +620,15 @@ mod tests {
         assert!(rules("DeleteBackup", json!({"BackupId": "web-20250101000000000"})).is_empty());
         assert_eq!(
             rules("DeleteBackup", json!({"BackupId": "a".repeat(80)})),
-            [("validation.backup-id.length", true)]
+            [(rules::VALIDATION_BACKUP_ID_LENGTH, true)]
         );
         assert_eq!(
             rules("DeleteBackup", json!({"BackupId": "9abc"})),
-            [("validation.backup-id.pattern", false)]
+            [(rules::VALIDATION_BACKUP_ID_PATTERN, false)]
         );
         assert_eq!(
             rules("DeleteBackup", json!({"BackupId": "!!"})),
-            [("validation.backup-id.pattern", true)]
+            [(rules::VALIDATION_BACKUP_ID_PATTERN, true)]
         );
     }
 
@@ -567,14 +636,14 @@ mod tests {
     fn validation_other_members() {
         assert_eq!(
             rules("DescribeBackups", json!({"MaxResults": 0})),
-            [("validation.max-results.range", true)]
+            [(rules::VALIDATION_MAX_RESULTS_RANGE, true)]
         );
         assert_eq!(
             rules(
                 "UpdateServer",
                 json!({"ServerName": "a", "PreferredBackupWindow": "25:00"})
             ),
-            [("validation.time-window.pattern", true)]
+            [(rules::VALIDATION_TIME_WINDOW_PATTERN, true)]
         );
         assert!(rules(
             "UpdateServer",
@@ -586,7 +655,7 @@ mod tests {
                 "UpdateServer",
                 json!({"ServerName": "a", "DisableAutomatedBackup": "yes"})
             ),
-            [("validation.type", true)]
+            [(rules::VALIDATION_TYPE, true)]
         );
     }
 }

@@ -91,6 +91,7 @@ fn failure_message(d: &Divergence) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::rules;
     use std::time::Duration;
 
     use super::*;
@@ -100,7 +101,7 @@ mod tests {
 
     fn divergence(trial: &str) -> Divergence {
         Divergence {
-            rule: "create-backup.limit".into(),
+            rule: rules::CREATE_BACKUP_LIMIT.into(),
             rule_text: String::new(),
             trial: trial.into(),
             message: "the 51st manual backup succeeded".into(),

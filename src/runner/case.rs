@@ -16,11 +16,12 @@ use super::event::RunEvent;
 use super::outcome::{FaultClass, TimelineEntry};
 use super::session::{FaultInfo, Session};
 use super::timeline::{abbreviate, describe_change, observed_line};
+use crate::model::rules::{self, RuleId};
 
 /// A divergence found in one run of a plan.
 #[derive(Debug, Clone)]
 pub(super) struct Failure {
-    pub(super) rule: &'static str,
+    pub(super) rule: RuleId,
     pub(super) message: String,
     pub(super) step_index: usize,
     pub(super) allowed: Vec<String>,
@@ -31,7 +32,7 @@ pub(super) struct Failure {
     pub(super) flip: Option<Flip>,
     /// For calls sent at once that no order explains: every rule some order breaks (a smaller
     /// plan failing on any of them shows the same bug). Empty for a sequential step.
-    pub(super) others: Vec<&'static str>,
+    pub(super) others: Vec<RuleId>,
 }
 
 /// How one run of a plan ended.
@@ -231,13 +232,13 @@ impl<'s, 'e> Case<'s, 'e> {
         {
             StepVerdict::Consistent(info) => {
                 for (rule, pol) in &info.exercised {
-                    self.session.exercised(rule, *pol);
+                    self.session.exercised(*rule, *pol);
                 }
                 self.session
-                    .exercised("control-plane.contract", Polarity::Pass);
+                    .exercised(rules::CONTROL_PLANE_CONTRACT, Polarity::Pass);
                 if matches!(step, Step::Settle { .. }) {
                     self.session
-                        .exercised("ambiguity.status-after-backup", Polarity::Pass);
+                        .exercised(rules::AMBIGUITY_STATUS_AFTER_BACKUP, Polarity::Pass);
                 }
                 self.timeline.push(TimelineEntry {
                     index,
@@ -375,12 +376,15 @@ impl<'s, 'e> Case<'s, 'e> {
         let before = self.checker.representative().clone();
         if let Some(m) = self.misshapen(op, observation) {
             let observed = observed_line(observation);
-            return self.diverge(sent, "response.shape", m, &action, observed);
+            return self.diverge(sent, rules::RESPONSE_SHAPE, m, &action, observed);
         }
         match self.checker.observe(&action, observation, window) {
             StepVerdict::Consistent(info) => {
                 if let Some((message, listed)) = outside_expect(step, observation) {
-                    let rule = info.exercised.last().map_or("protocol.success", |(r, _)| r);
+                    let rule = info
+                        .exercised
+                        .last()
+                        .map_or(rules::PROTOCOL_SUCCESS, |(r, _)| *r);
                     let failure = self.failure(sent, rule, message, observed_line(observation));
                     return CaseResult::Diverged(Box::new(Failure {
                         allowed: listed,
@@ -388,7 +392,7 @@ impl<'s, 'e> Case<'s, 'e> {
                     }));
                 }
                 for (rule, pol) in &info.exercised {
-                    self.session.exercised(rule, *pol);
+                    self.session.exercised(*rule, *pol);
                 }
                 self.session.wire_coverage(op, observation);
                 self.session.tally.call(op, input, &before);
@@ -444,7 +448,7 @@ impl<'s, 'e> Case<'s, 'e> {
     fn diverge(
         &self,
         sent: &Sent,
-        rule: &'static str,
+        rule: RuleId,
         message: String,
         action: &Action,
         observed: String,
@@ -457,13 +461,7 @@ impl<'s, 'e> Case<'s, 'e> {
 
     /// A divergence at a sent call; its timeline ends with the call (the allowed outcomes are
     /// left for the caller).
-    fn failure(
-        &self,
-        sent: &Sent,
-        rule: &'static str,
-        message: String,
-        observed: String,
-    ) -> Failure {
+    fn failure(&self, sent: &Sent, rule: RuleId, message: String, observed: String) -> Failure {
         let mut timeline = self.timeline.clone();
         timeline.push(TimelineEntry {
             index: sent.index,

@@ -12,6 +12,7 @@ use crate::model::{Action, CallWindow, Observation, Operation};
 use crate::wire::{Answer, Exchange};
 
 use super::session::{FaultInfo, Session};
+use crate::model::rules::{self, RuleId};
 
 /// The most calls one history may hold.
 pub const MAX_CALLS: usize = crate::plan::MAX_PARALLEL;
@@ -31,7 +32,7 @@ pub struct Recorded {
 pub struct NotLinearizable {
     /// The rule broken in the order the endpoint answered the calls in (the likeliest order a
     /// serial endpoint took them in, so the likeliest rule), and what differed there.
-    pub rule: &'static str,
+    pub rule: RuleId,
     pub message: String,
     /// The furthest order tried (indexes into the history) and the call where it failed.
     pub furthest: Vec<usize>,
@@ -42,7 +43,7 @@ pub struct NotLinearizable {
     pub answer_order: bool,
     /// Every rule some order of the calls breaks (`rule` among them): with no order that
     /// explains the calls, each is a fair blame, and a smaller plan may settle which.
-    pub others: Box<[&'static str]>,
+    pub others: Box<[RuleId]>,
 }
 
 /// Like [`linearize`], for a history timed in microseconds since `wall0_ms` (epoch ms): the
@@ -160,7 +161,7 @@ fn conclude(
             let mut e = in_answer_order(checker, timing, history)
                 .or(failures.best)
                 .unwrap_or(NotLinearizable {
-                    rule: "protocol.success",
+                    rule: rules::PROTOCOL_SUCCESS,
                     message: "no order explains the calls".into(),
                     furthest: vec![],
                     failed_at: 0,
@@ -178,7 +179,7 @@ fn conclude(
 #[derive(Default)]
 struct Failures {
     best: Option<NotLinearizable>,
-    broken: Vec<&'static str>,
+    broken: Vec<RuleId>,
 }
 
 impl Failures {
@@ -449,7 +450,10 @@ mod tests {
         // DELETING server breaks the state gate.
         assert_eq!(
             e.others.to_vec(),
-            ["server.backing-up.locked", "create-backup.state.refused"],
+            [
+                rules::SERVER_BACKING_UP_LOCKED,
+                rules::CREATE_BACKUP_STATE_REFUSED
+            ],
             "{e:?}"
         );
         assert!(e.others.contains(&e.rule), "{e:?}");

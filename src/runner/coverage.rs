@@ -7,6 +7,7 @@ use crate::wire::Dialect;
 
 use super::outcome::RuleCoverage;
 use super::session::Session;
+use crate::model::rules::{self, RuleId};
 
 /// How often one rule was exercised.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub(super) struct Coverage {
 }
 
 impl Session<'_> {
-    pub(super) fn exercised(&mut self, rule: &'static str, polarity: Polarity) {
+    pub(super) fn exercised(&mut self, rule: RuleId, polarity: Polarity) {
         let e = self.coverage.entry(rule).or_default();
         match polarity {
             Polarity::Pass => e.passed += 1,
@@ -29,7 +30,7 @@ impl Session<'_> {
     }
 
     /// Attributes a divergence to `rule`.
-    pub(super) fn diverged_on(&mut self, rule: &'static str) {
+    pub(super) fn diverged_on(&mut self, rule: RuleId) {
         self.coverage.entry(rule).or_default().divergences += 1;
     }
 
@@ -39,29 +40,29 @@ impl Session<'_> {
         let aws_json = self.target.dialect == Dialect::AwsJson;
         match observation {
             Observation::Success(_) | Observation::CreatedEnvelope { .. } => {
-                self.exercised("protocol.success", Polarity::Pass);
+                self.exercised(rules::PROTOCOL_SUCCESS, Polarity::Pass);
                 if aws_json {
-                    self.exercised("response.shape", Polarity::Pass);
+                    self.exercised(rules::RESPONSE_SHAPE, Polarity::Pass);
                 }
                 if op == Operation::CreateBackup {
                     for rule in [
-                        "ambiguity.created-status",
-                        "ambiguity.backup-id-format",
-                        "ambiguity.limit-scope",
-                        "ambiguity.limit-value",
+                        rules::AMBIGUITY_CREATED_STATUS,
+                        rules::AMBIGUITY_BACKUP_ID_FORMAT,
+                        rules::AMBIGUITY_LIMIT_SCOPE,
+                        rules::AMBIGUITY_LIMIT_VALUE,
                     ] {
                         self.exercised(rule, Polarity::Pass);
                     }
                 }
             }
             Observation::Error(kind) => {
-                self.exercised("protocol.error", Polarity::Pass);
+                self.exercised(rules::PROTOCOL_ERROR, Polarity::Pass);
                 if aws_json {
-                    self.exercised("ambiguity.error-type-form", Polarity::Pass);
+                    self.exercised(rules::AMBIGUITY_ERROR_TYPE_FORM, Polarity::Pass);
                 }
                 if *kind == model::ErrorKind::LimitExceededException {
-                    self.exercised("ambiguity.limit-scope", Polarity::Fail);
-                    self.exercised("ambiguity.limit-value", Polarity::Fail);
+                    self.exercised(rules::AMBIGUITY_LIMIT_SCOPE, Polarity::Fail);
+                    self.exercised(rules::AMBIGUITY_LIMIT_VALUE, Polarity::Fail);
                 }
             }
             Observation::Unknown => {}
@@ -106,7 +107,7 @@ impl Session<'_> {
         RULES
             .iter()
             .map(|r| {
-                let c = self.coverage.get(r.id).copied().unwrap_or_default();
+                let c = self.coverage.get(&r.id).copied().unwrap_or_default();
                 RuleCoverage {
                     passed: c.passed,
                     failed: c.failed,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::model::rules::rule_by_id;
+use crate::model::rules::{rule_by_id, RuleId};
 use crate::plan::Plan;
 use crate::target::EndpointSpec;
 use crate::wire::Exchange;
@@ -40,7 +40,7 @@ impl Run<'_> {
         } = c;
         self.session.diverged_on(failure.rule);
         let reproduction = self.reproduce(&plan, failure.rule).await;
-        let rule = rule_by_id(failure.rule);
+        let rule = rule_by_id(&failure.rule);
         if shrunk {
             plan.name = format!(
                 "{}-{:08x}",
@@ -78,7 +78,7 @@ impl Run<'_> {
 
     /// Runs the counterexample again (`--reproduce-runs` times) and counts how often it fails on
     /// the same rule; None when the run has stopped.
-    async fn reproduce(&mut self, plan: &Plan, rule: &'static str) -> Option<Reproduction> {
+    async fn reproduce(&mut self, plan: &Plan, rule: RuleId) -> Option<Reproduction> {
         let runs = if self.session.stopped() {
             0
         } else {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::check::observation_name;
+use crate::model::rules::RuleId;
 use crate::model::{self, BackupStatus, BackupType, Observation, Operation, ServerStatus, World};
 use crate::plan::Step;
 use crate::target::Transport;
@@ -170,7 +171,7 @@ impl Session<'_> {
 }
 
 /// A broken answer while learning the state (before the plan's first step).
-fn learning_failure(op: &str, rule: &'static str, message: &str, ex: &Exchange) -> Failure {
+fn learning_failure(op: &str, rule: RuleId, message: &str, ex: &Exchange) -> Failure {
     Failure {
         rule,
         message: format!("{op} (learning the endpoint's state): {message}"),

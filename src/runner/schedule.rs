@@ -120,6 +120,7 @@ impl Run<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::rules;
     use crate::plan::Step;
 
     fn named(names: &[&str]) -> Vec<(String, Plan)> {
@@ -204,10 +205,11 @@ mod tests {
             "scenario::limit::other-rule",
             "scenario::state::s1",
         ]);
-        let rules = |ids: &[&str]| ids.iter().map(|r| r.to_string()).collect::<Vec<String>>();
-        s[0].1.rules = rules(&["create-backup.limit"]);
-        s[1].1.rules = rules(&["create-backup.limit"]);
-        s[2].1.rules = rules(&["create-backup.limit.delete-frees-slot"]);
+        let rules =
+            |ids: &[rules::RuleId]| ids.iter().map(|r| r.to_string()).collect::<Vec<String>>();
+        s[0].1.rules = rules(&[rules::CREATE_BACKUP_LIMIT]);
+        s[1].1.rules = rules(&[rules::CREATE_BACKUP_LIMIT]);
+        s[2].1.rules = rules(&[rules::CREATE_BACKUP_LIMIT_DELETE_FREES_SLOT]);
         with_steps(&mut s, &[(0, 1), (1, 2), (2, 6)]);
         let (first, rest) = scenario_order(&s);
         let shown = |ix: &[usize]| -> Vec<&str> { ix.iter().map(|&i| s[i].0.as_str()).collect() };

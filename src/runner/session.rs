@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::check::Checker;
-use crate::model::rules::RULES;
+use crate::model::rules::{RuleId, RULES};
 use crate::model::{Observation, Operation, DEFAULT_LIMIT};
 use crate::target::{Target, Transport};
 use crate::wire::{self, Answer, Exchange};
@@ -35,7 +35,7 @@ pub(super) struct Session<'e> {
     pub(super) limit: u32,
     pub(super) calls: u64,
     pub(super) max_calls: Option<u64>,
-    pub(super) coverage: BTreeMap<&'static str, Coverage>,
+    pub(super) coverage: BTreeMap<RuleId, Coverage>,
     /// Input features and transitions exercised (the matrices next to rule coverage).
     pub(super) tally: crate::coverage::Tally,
     pub(super) faults: BTreeMap<(FaultClass, String), u64>,

@@ -2,6 +2,7 @@
 
 use proptest::strategy::ValueTree;
 
+use crate::model::rules::RuleId;
 use crate::plan::{Plan, Step};
 
 use super::case::{Case, CaseResult, Failure};
@@ -28,7 +29,7 @@ impl Session<'_> {
             Some(Step::Parallel { .. }) => RACE_TRIES,
             _ => 1,
         };
-        let mut same: Vec<&'static str> = first.others.clone();
+        let mut same: Vec<RuleId> = first.others.clone();
         same.push(first.rule);
         let mut best = (original.clone(), first);
         let mut iters = 0;
@@ -71,7 +72,7 @@ impl Session<'_> {
     async fn fails_again(
         &mut self,
         candidate: &Plan,
-        same: &[&'static str],
+        same: &[RuleId],
         tries: u32,
     ) -> Option<Failure> {
         for _ in 0..tries {

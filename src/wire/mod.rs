@@ -18,6 +18,7 @@ pub use exchange::Exchange;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::model::rules;
 use crate::model::service::TARGET_PREFIX;
 use crate::model::{ErrorKind, Mismatch, Observation, Operation};
 
@@ -194,7 +195,7 @@ fn server_error(
     // with the wrong status: a divergence, not an outage.
     if let Some(n) = name.filter(|n| !matches!(ErrorKind::from_name(n), ErrorKind::Other(_))) {
         return Answer::Protocol(Mismatch {
-            rule: "protocol.error",
+            rule: rules::PROTOCOL_ERROR,
             message: format!("{n} came with HTTP {status}; the service sends it with HTTP 400"),
         });
     }
@@ -216,7 +217,7 @@ fn not_json(status: u16, body: &[u8]) -> Answer {
         ));
     }
     Answer::Protocol(Mismatch {
-        rule: "protocol.success",
+        rule: rules::PROTOCOL_SUCCESS,
         message: format!(
             "HTTP {status} with a body that is not JSON: {}",
             snippet(body)
@@ -235,7 +236,7 @@ fn decode_aws_json(
     }
     if (200..300).contains(&status) {
         return Answer::Protocol(Mismatch {
-            rule: "protocol.success",
+            rule: rules::PROTOCOL_SUCCESS,
             message: format!("HTTP {status}: the service answers a success with HTTP 200 exactly"),
         });
     }
@@ -252,7 +253,7 @@ fn decode_aws_json(
             .map(|h| format!(" (X-Amzn-Errortype {h:?} alone is not read by botocore)"))
             .unwrap_or_default();
         return Answer::Protocol(Mismatch {
-            rule: "protocol.error",
+            rule: rules::PROTOCOL_ERROR,
             message: format!("HTTP {status} error without a __type{header}: {value}"),
         });
     };
@@ -263,7 +264,7 @@ fn decode_aws_json(
     if let Some(h) = error_type_header {
         if error_name(h) != name {
             return Answer::Protocol(Mismatch {
-                rule: "protocol.error",
+                rule: rules::PROTOCOL_ERROR,
                 message: format!("__type {raw:?} and X-Amzn-Errortype {h:?} disagree"),
             });
         }
@@ -277,7 +278,7 @@ fn decode_aws_json(
     let kind = ErrorKind::from_name(name);
     if matches!(kind, ErrorKind::Other(_)) {
         return Answer::Protocol(Mismatch {
-            rule: "protocol.error",
+            rule: rules::PROTOCOL_ERROR,
             message: format!(
                 "HTTP {status} with error {name:?}, which {} does not document",
                 op.name()
@@ -286,7 +287,7 @@ fn decode_aws_json(
     }
     if status != 400 {
         return Answer::Protocol(Mismatch {
-            rule: "protocol.error",
+            rule: rules::PROTOCOL_ERROR,
             message: format!("{name} came with HTTP {status}; the service sends it with HTTP 400"),
         });
     }
@@ -315,13 +316,13 @@ fn not_a_verdict(name: &str, status: u16, value: &Value) -> Option<Answer> {
 fn aws_json_success(value: Value) -> Answer {
     if !value.is_object() {
         return Answer::Protocol(Mismatch {
-            rule: "protocol.success",
+            rule: rules::PROTOCOL_SUCCESS,
             message: format!("HTTP 200 with a JSON body that is not an object: {value}"),
         });
     }
     if value.get("__type").is_some() {
         return Answer::Protocol(Mismatch {
-            rule: "protocol.error",
+            rule: rules::PROTOCOL_ERROR,
             message: format!(
                 "HTTP 200 (a success status) with an error body: {value}; errors are 4xx"
             ),
@@ -332,7 +333,7 @@ fn aws_json_success(value: Value) -> Answer {
 
 fn not_served(message: String) -> Answer {
     Answer::NotServed(Mismatch {
-        rule: "protocol.error",
+        rule: rules::PROTOCOL_ERROR,
         message,
     })
 }
@@ -386,14 +387,14 @@ fn decode_envelope(op: Operation, value: Value) -> Answer {
             // A documented code was decoded before: this one is unknown.
             let code = value["error"]["code"].as_str().unwrap_or("");
             Answer::Protocol(Mismatch {
-                rule: "protocol.error",
+                rule: rules::PROTOCOL_ERROR,
                 message: format!(
                     "unknown envelope error code {code:?} (known: VALIDATION_ERROR, NOT_FOUND, INVALID_STATE, LIMIT_EXCEEDED)"
                 ),
             })
         }
         None => Answer::Protocol(Mismatch {
-            rule: "protocol.success",
+            rule: rules::PROTOCOL_SUCCESS,
             message: format!("envelope answer without a boolean \"success\": {value}"),
         }),
     }
@@ -412,7 +413,7 @@ fn envelope_success(op: Operation, value: Value) -> Answer {
                 })
             }
             _ => Answer::Protocol(Mismatch {
-                rule: "protocol.success",
+                rule: rules::PROTOCOL_SUCCESS,
                 message: format!(
                     "envelope success data must have a string id and created_at: {data}"
                 ),
@@ -421,7 +422,7 @@ fn envelope_success(op: Operation, value: Value) -> Answer {
     }
     if !data.is_object() {
         return Answer::Protocol(Mismatch {
-            rule: "protocol.success",
+            rule: rules::PROTOCOL_SUCCESS,
             message: format!("envelope success data is not an object: {data}"),
         });
     }

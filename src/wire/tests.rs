@@ -1,6 +1,7 @@
 //! Tests of the codecs: requests and answers in both dialects, error names, protocol failures.
 
 use super::*;
+use crate::model::rules;
 
 #[test]
 fn error_names_strip_namespace_and_suffix() {
@@ -98,7 +99,7 @@ fn envelope(status: u16, body: &str) -> Answer {
     )
 }
 
-fn rule_of(answer: &Answer) -> Option<&'static str> {
+fn rule_of(answer: &Answer) -> Option<rules::RuleId> {
     match answer {
         Answer::Protocol(m) => Some(m.rule),
         _ => None,
@@ -116,7 +117,7 @@ fn aws_json_success_is_http_200_exactly() {
         let answer = aws(status, None, backup);
         assert_eq!(
             rule_of(&answer),
-            Some("protocol.success"),
+            Some(rules::PROTOCOL_SUCCESS),
             "{status}: {answer:?}"
         );
         let Answer::Protocol(m) = answer else {
@@ -125,7 +126,7 @@ fn aws_json_success_is_http_200_exactly() {
         assert!(m.message.contains("HTTP 200"), "{}", m.message);
     }
     // An empty 204 is no success either.
-    assert_eq!(rule_of(&aws(204, None, "")), Some("protocol.success"));
+    assert_eq!(rule_of(&aws(204, None, "")), Some(rules::PROTOCOL_SUCCESS));
 }
 
 #[test]
@@ -135,14 +136,14 @@ fn aws_json_errors_need_a_type_in_the_body_whatever_the_header_says() {
         let answer = aws(400, header, r#"{"message": "bad name"}"#);
         assert_eq!(
             rule_of(&answer),
-            Some("protocol.error"),
+            Some(rules::PROTOCOL_ERROR),
             "{header:?}: {answer:?}"
         );
     }
     // Nor does a `code` member.
     assert_eq!(
         rule_of(&aws(400, None, r#"{"code": "ValidationException"}"#)),
-        Some("protocol.error")
+        Some(rules::PROTOCOL_ERROR)
     );
     // Header and body agreeing (with a namespace on one side) is the normal case.
     assert_eq!(
@@ -179,7 +180,7 @@ fn unknown_operation_means_not_served_in_aws_json() {
     // Any other undocumented error is still a divergence.
     assert_eq!(
         rule_of(&aws(400, None, r#"{"__type": "UnknownThingException"}"#)),
-        Some("protocol.error")
+        Some(rules::PROTOCOL_ERROR)
     );
 }
 

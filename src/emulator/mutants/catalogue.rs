@@ -3,6 +3,7 @@
 
 use super::Mutant;
 use crate::exit::ConfigError;
+use crate::model::rules;
 use crate::wire::Dialect;
 
 /// One mutant, as `--list-mutants` prints it.
@@ -37,80 +38,83 @@ impl MutantInfo {
 /// The limit, and where it meets the state gate: a limit off by one makes a server that cannot
 /// back up answer the state first at the limit when the endpoint answers the limit first (A4).
 const LIMIT: &[&str] = &[
-    "create-backup.limit",
-    "ambiguity.counted-statuses",
-    "ambiguity.limit-scope",
-    "ambiguity.limit-value",
-    "ambiguity.error-precedence",
+    rules::CREATE_BACKUP_LIMIT.as_str(),
+    rules::AMBIGUITY_COUNTED_STATUSES.as_str(),
+    rules::AMBIGUITY_LIMIT_SCOPE.as_str(),
+    rules::AMBIGUITY_LIMIT_VALUE.as_str(),
+    rules::AMBIGUITY_ERROR_PRECEDENCE.as_str(),
 ];
-const LOCK: &[&str] = &["create-backup.state.backing-up", "server.backing-up.locked"];
+const LOCK: &[&str] = &[
+    rules::CREATE_BACKUP_STATE_BACKING_UP.as_str(),
+    rules::SERVER_BACKING_UP_LOCKED.as_str(),
+];
 /// A state gate skipped for some statuses only: at the limit, the endpoint then answers the
 /// limit first for those and the state first for the others, which is a precedence (A4) the
 /// endpoint does not hold.
 const GATE: &[&str] = &[
     "create-backup.state",
-    "create-backup.effect.backing-up",
-    "server.backing-up.locked",
-    "ambiguity.error-precedence",
+    rules::CREATE_BACKUP_EFFECT_BACKING_UP.as_str(),
+    rules::SERVER_BACKING_UP_LOCKED.as_str(),
+    rules::AMBIGUITY_ERROR_PRECEDENCE.as_str(),
 ];
 const STATE: &[&str] = &[
     "create-backup.state",
-    "create-backup.effect.backing-up",
-    "server.backing-up.locked",
+    rules::CREATE_BACKUP_EFFECT_BACKING_UP.as_str(),
+    rules::SERVER_BACKING_UP_LOCKED.as_str(),
 ];
 const VALIDATION: &[&str] = &[
     "validation",
-    "ambiguity.tag-limits",
-    "ambiguity.type-error-kind",
+    rules::AMBIGUITY_TAG_LIMITS.as_str(),
+    rules::AMBIGUITY_TYPE_ERROR_KIND.as_str(),
 ];
 const NAMES: &[&str] = &[
-    "create-backup.not-found",
-    "describe-backups.not-found",
-    "describe-backups.filter",
-    "describe-servers.not-found",
-    "update-server.not-found",
-    "delete-backup.not-found",
-    "restore-server.not-found",
-    "ambiguity.describe-unknown-server",
+    rules::CREATE_BACKUP_NOT_FOUND.as_str(),
+    rules::DESCRIBE_BACKUPS_NOT_FOUND.as_str(),
+    rules::DESCRIBE_BACKUPS_FILTER.as_str(),
+    rules::DESCRIBE_SERVERS_NOT_FOUND.as_str(),
+    rules::UPDATE_SERVER_NOT_FOUND.as_str(),
+    rules::DELETE_BACKUP_NOT_FOUND.as_str(),
+    rules::RESTORE_SERVER_NOT_FOUND.as_str(),
+    rules::AMBIGUITY_DESCRIBE_UNKNOWN_SERVER.as_str(),
 ];
 /// Validation before not-found; a wrongly typed member is validation too, whichever error
 /// the endpoint names it with (A15).
 const PRECEDENCE: &[&str] = &[
     "validation",
-    "create-backup.not-found",
-    "ambiguity.error-precedence",
-    "ambiguity.type-error-kind",
+    rules::CREATE_BACKUP_NOT_FOUND.as_str(),
+    rules::AMBIGUITY_ERROR_PRECEDENCE.as_str(),
+    rules::AMBIGUITY_TYPE_ERROR_KIND.as_str(),
 ];
 const LISTING: &[&str] = &["describe-backups"];
 const ASYNC: &[&str] = &[
-    "backup.completion",
+    rules::BACKUP_COMPLETION.as_str(),
     "create-backup.state",
-    "server.backing-up.locked",
-    "ambiguity.status-after-backup",
+    rules::SERVER_BACKING_UP_LOCKED.as_str(),
+    rules::AMBIGUITY_STATUS_AFTER_BACKUP.as_str(),
 ];
-const SHAPE: &[&str] = &["response.shape", "create-backup.effect"];
-const PROTOCOL: &[&str] = &["protocol", "ambiguity.error-type-form"];
+const SHAPE: &[&str] = &[rules::RESPONSE_SHAPE.as_str(), "create-backup.effect"];
+const PROTOCOL: &[&str] = &["protocol", rules::AMBIGUITY_ERROR_TYPE_FORM.as_str()];
 const RACE: &[&str] = &[
-    "create-backup.state.backing-up",
-    "create-backup.limit",
-    "server.backing-up.locked",
+    rules::CREATE_BACKUP_STATE_BACKING_UP.as_str(),
+    rules::CREATE_BACKUP_LIMIT.as_str(),
+    rules::SERVER_BACKING_UP_LOCKED.as_str(),
 ];
-const ARN: &[&str] = &["create-backup.effect.arn"];
-const SERVER_FACTS: &[&str] = &["create-backup.effect.server-facts"];
-const DESCRIPTION: &[&str] = &["create-backup.effect.description"];
-const CREATED_AT: &[&str] = &["backup.created-at.stable"];
-const MONOTONIC: &[&str] = &["backup.status.monotonic"];
-const OBSERVABLE: &[&str] = &["update-server.observable"];
-const SUCCESS: &[&str] = &["protocol.success"];
-const DELETE_SERVER: &[&str] = &["delete-server.in-progress"];
-const RESTORE: &[&str] = &["restore-server.backup"];
-const DELETE_BACKUP: &[&str] = &["delete-backup.in-progress"];
+const ARN: &[&str] = &[rules::CREATE_BACKUP_EFFECT_ARN.as_str()];
+const SERVER_FACTS: &[&str] = &[rules::CREATE_BACKUP_EFFECT_SERVER_FACTS.as_str()];
+const DESCRIPTION: &[&str] = &[rules::CREATE_BACKUP_EFFECT_DESCRIPTION.as_str()];
+const CREATED_AT: &[&str] = &[rules::BACKUP_CREATED_AT_STABLE.as_str()];
+const MONOTONIC: &[&str] = &[rules::BACKUP_STATUS_MONOTONIC.as_str()];
+const OBSERVABLE: &[&str] = &[rules::UPDATE_SERVER_OBSERVABLE.as_str()];
+const SUCCESS: &[&str] = &[rules::PROTOCOL_SUCCESS.as_str()];
+const DELETE_SERVER: &[&str] = &[rules::DELETE_SERVER_IN_PROGRESS.as_str()];
+const RESTORE: &[&str] = &[rules::RESTORE_SERVER_BACKUP.as_str()];
+const DELETE_BACKUP: &[&str] = &[rules::DELETE_BACKUP_IN_PROGRESS.as_str()];
 const STUB: &[&str] = &[
     "validation",
     "create-backup",
     "protocol",
-    "response.shape",
-    "control-plane.contract",
+    rules::RESPONSE_SHAPE.as_str(),
+    rules::CONTROL_PLANE_CONTRACT.as_str(),
 ];
 
 const fn mutant(

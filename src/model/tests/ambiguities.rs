@@ -1,6 +1,7 @@
 //! Ambiguities: every reading is a possibility.
 
 use super::*;
+use crate::model::rules;
 
 // ------------------------------------------------------------------------------------------------
 // Ambiguities: every reading is a possibility
@@ -59,7 +60,7 @@ fn ambiguity_counted_statuses_failed_backup_at_the_limit() {
     assert_eq!(w.manual_count("web"), (49, 50));
     let ps = step(&w, &create_backup("web"));
     assert_eq!(names(&ps), ["LimitExceededException", "success"]);
-    assert_eq!(ps[0].rule, "ambiguity.counted-statuses");
+    assert_eq!(ps[0].rule, rules::AMBIGUITY_COUNTED_STATUSES);
     // Both answers fit their possibility.
     assert!(ps[0]
         .explain(&Observation::Error(ErrorKind::LimitExceededException), None)
@@ -80,15 +81,18 @@ fn ambiguity_error_precedence_state_or_limit() {
     assert_eq!(
         rules_of(&ps),
         [
-            "create-backup.state.backing-up",
-            "ambiguity.error-precedence"
+            rules::CREATE_BACKUP_STATE_BACKING_UP,
+            rules::AMBIGUITY_ERROR_PRECEDENCE
         ]
     );
     // A refused status at the limit too.
     let w = put(&reference(), "web", ServerStatus::ConnectionLost, 50, 0);
     assert_eq!(
         rules_of(&step(&w, &create_backup("web"))),
-        ["create-backup.state.refused", "ambiguity.error-precedence"]
+        [
+            rules::CREATE_BACKUP_STATE_REFUSED,
+            rules::AMBIGUITY_ERROR_PRECEDENCE
+        ]
     );
     // Validation before not-found: only ValidationException.
     let ps = step(
@@ -160,7 +164,7 @@ fn ambiguity_created_status_in_progress_or_ok() {
         let m = ps[0]
             .explain(&Observation::Success(body), None)
             .unwrap_err();
-        assert_eq!(m.rule, "ambiguity.created-status", "{status}");
+        assert_eq!(m.rule, rules::AMBIGUITY_CREATED_STATUS, "{status}");
     }
 }
 
@@ -178,7 +182,7 @@ fn ambiguity_backup_id_format_both_documented_forms() {
     let m = ps[0]
         .explain(&Observation::Success(body), None)
         .unwrap_err();
-    assert_eq!(m.rule, "create-backup.effect.backup-id");
+    assert_eq!(m.rule, rules::CREATE_BACKUP_EFFECT_BACKUP_ID);
 }
 
 #[test]
@@ -199,7 +203,11 @@ fn ambiguity_tag_limits_each_reading_allowed() {
             "{}",
             &input.to_string()[..60.min(input.to_string().len())]
         );
-        assert!(exercised(&ps[1], "ambiguity.tag-limits", Polarity::Pass));
+        assert!(exercised(
+            &ps[1],
+            rules::AMBIGUITY_TAG_LIMITS,
+            Polarity::Pass
+        ));
     }
 }
 
@@ -213,7 +221,7 @@ fn ambiguity_pattern_anchoring_inside_match() {
     );
     assert!(exercised(
         &ps[1],
-        "ambiguity.pattern-anchoring",
+        rules::AMBIGUITY_PATTERN_ANCHORING,
         Polarity::Pass
     ));
     // An existing server whose name only matches inside (the control plane takes any name).
@@ -242,7 +250,7 @@ fn ambiguity_delete_server_in_progress_invalid_state_or_validation() {
             ["InvalidStateException", "ValidationException"],
             "{status}"
         );
-        assert_eq!(ps[0].rule, "delete-server.in-progress");
+        assert_eq!(ps[0].rule, rules::DELETE_SERVER_IN_PROGRESS);
     }
     let w = put(&reference(), "web", ServerStatus::BackingUp, 0, 0);
     let ps = step(
@@ -252,8 +260,8 @@ fn ambiguity_delete_server_in_progress_invalid_state_or_validation() {
     assert_eq!(
         rules_of(&ps),
         [
-            "server.backing-up.locked",
-            "ambiguity.delete-server-in-progress"
+            rules::SERVER_BACKING_UP_LOCKED,
+            rules::AMBIGUITY_DELETE_SERVER_IN_PROGRESS
         ]
     );
 }
@@ -274,7 +282,7 @@ fn ambiguity_unnamed_states_update_server_outside_backing_up() {
         };
         assert_eq!(names(&ps), want, "{status}");
         if want.len() == 2 {
-            assert_eq!(ps[0].rule, "ambiguity.unnamed-states");
+            assert_eq!(ps[0].rule, rules::AMBIGUITY_UNNAMED_STATES);
         }
     }
 }
@@ -314,8 +322,8 @@ fn ambiguity_describe_unknown_server_not_found_or_empty() {
     assert_eq!(
         rules_of(&ps),
         [
-            "ambiguity.describe-unknown-server",
-            "ambiguity.describe-unknown-server"
+            rules::AMBIGUITY_DESCRIBE_UNKNOWN_SERVER,
+            rules::AMBIGUITY_DESCRIBE_UNKNOWN_SERVER
         ]
     );
     assert!(ps[1]
@@ -329,10 +337,10 @@ fn ambiguity_tag_reserved_prefix_aws_colon() {
     for key in ["aws:stage", "AWS:stage", "aws:"] {
         let ps = create_with(tag(key, "v"));
         assert_eq!(names(&ps), ["ValidationException", "success"], "{key}");
-        assert_eq!(ps[0].rule, "validation.tag-key.pattern");
+        assert_eq!(ps[0].rule, rules::VALIDATION_TAG_KEY_PATTERN);
         assert!(exercised(
             &ps[1],
-            "ambiguity.tag-reserved-prefix",
+            rules::AMBIGUITY_TAG_RESERVED_PREFIX,
             Polarity::Pass
         ));
     }
@@ -347,7 +355,7 @@ fn ambiguity_type_error_kind_validation_or_serialization() {
         names(&ps),
         ["ValidationException", "SerializationException"]
     );
-    assert_eq!(ps[1].rule, "ambiguity.type-error-kind");
+    assert_eq!(ps[1].rule, rules::AMBIGUITY_TYPE_ERROR_KIND);
     assert!(ps[1]
         .explain(&Observation::Error(ErrorKind::SerializationException), None)
         .is_ok());

@@ -1,6 +1,7 @@
 //! CreateBackup: the state gate, the limit and the effect of a backup.
 
 use super::*;
+use crate::model::rules;
 
 // ------------------------------------------------------------------------------------------------
 // CreateBackup: the state gate
@@ -19,7 +20,7 @@ fn create_backup_state_allowed_from_running_healthy_and_unhealthy() {
         assert_eq!(names(&ps), ["success"], "from {status}");
         assert!(exercised(
             &ps[0],
-            "create-backup.state.allowed",
+            rules::CREATE_BACKUP_STATE_ALLOWED,
             Polarity::Pass
         ));
     }
@@ -42,7 +43,7 @@ fn create_backup_state_refused_from_the_nine_other_statuses() {
         let w = put(&reference(), "web", status, 0, 0);
         let ps = step(&w, &create_backup("web"));
         assert_eq!(names(&ps), ["InvalidStateException"], "from {status}");
-        assert_eq!(ps[0].rule, "create-backup.state.refused");
+        assert_eq!(ps[0].rule, rules::CREATE_BACKUP_STATE_REFUSED);
         assert_eq!(ps[0].world, w, "a refused call changes nothing");
     }
 }
@@ -53,11 +54,11 @@ fn create_backup_state_backing_up_refuses_a_second_backup() {
     let (w, _) = created(&healthy_web(), "web");
     let ps = step(&w, &create_backup("web"));
     assert_eq!(names(&ps), ["InvalidStateException"]);
-    assert_eq!(ps[0].rule, "create-backup.state.backing-up");
+    assert_eq!(ps[0].rule, rules::CREATE_BACKUP_STATE_BACKING_UP);
     // A server the control plane put straight into BACKING_UP is refused the same way.
     let w = put(&reference(), "web", ServerStatus::BackingUp, 0, 0);
     let ps = step(&w, &create_backup("web"));
-    assert_eq!(rules_of(&ps), ["create-backup.state.backing-up"]);
+    assert_eq!(rules_of(&ps), [rules::CREATE_BACKUP_STATE_BACKING_UP]);
 }
 
 #[test]
@@ -67,10 +68,14 @@ fn create_backup_not_found_for_unknown_and_differently_cased_names() {
     for name in ["ghost", "Web", "WEB", "web2"] {
         let ps = step(&w, &create_backup(name));
         assert_eq!(names(&ps), ["ResourceNotFoundException"], "{name}");
-        assert_eq!(ps[0].rule, "create-backup.not-found");
+        assert_eq!(ps[0].rule, rules::CREATE_BACKUP_NOT_FOUND);
     }
     let ps = step(&w, &create_backup("web"));
-    assert!(exercised(&ps[0], "create-backup.not-found", Polarity::Pass));
+    assert!(exercised(
+        &ps[0],
+        rules::CREATE_BACKUP_NOT_FOUND,
+        Polarity::Pass
+    ));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -83,7 +88,7 @@ fn create_backup_limit_refuses_the_fifty_first() {
     let w = put(&reference(), "web", ServerStatus::Healthy, 50, 0);
     let ps = step(&w, &create_backup("web"));
     assert_eq!(names(&ps), ["LimitExceededException"]);
-    assert_eq!(ps[0].rule, "create-backup.limit");
+    assert_eq!(ps[0].rule, rules::CREATE_BACKUP_LIMIT);
     assert_eq!(ps[0].world, w);
 }
 
@@ -96,7 +101,7 @@ fn create_backup_limit_allows_the_fiftieth_then_refuses() {
     let w = settled(&w, BackupStatus::Ok);
     assert_eq!(w.manual_count("web"), (50, 50));
     let ps = step(&w, &create_backup("web"));
-    assert_eq!(rules_of(&ps), ["create-backup.limit"]);
+    assert_eq!(rules_of(&ps), [rules::CREATE_BACKUP_LIMIT]);
 }
 
 #[test]
@@ -107,7 +112,7 @@ fn create_backup_limit_automated_not_counted() {
     assert_eq!(names(&ps), ["success"]);
     assert!(exercised(
         &ps[0],
-        "create-backup.limit.automated-not-counted",
+        rules::CREATE_BACKUP_LIMIT_AUTOMATED_NOT_COUNTED,
         Polarity::Pass
     ));
     let w = put(&reference(), "web", ServerStatus::Healthy, 0, 60);
@@ -130,14 +135,14 @@ fn create_backup_limit_delete_frees_slot() {
     // While the deleted backup is DELETING it may still count (ambiguity.counted-statuses).
     let ps = step(&w, &create_backup("web"));
     assert_eq!(names(&ps), ["LimitExceededException", "success"]);
-    assert_eq!(ps[0].rule, "ambiguity.counted-statuses");
+    assert_eq!(ps[0].rule, rules::AMBIGUITY_COUNTED_STATUSES);
     // Once it is gone (the emulator removes it at once), the slot is free.
     w.forget_deleting();
     let ps = step(&w, &create_backup("web"));
     assert_eq!(names(&ps), ["success"]);
     assert!(exercised(
         &ps[0],
-        "create-backup.limit.delete-frees-slot",
+        rules::CREATE_BACKUP_LIMIT_DELETE_FREES_SLOT,
         Polarity::Pass
     ));
 }
@@ -158,7 +163,7 @@ fn create_backup_effect_response_echoes_server_type_and_description() {
         ),
     );
     let p = &ps[0];
-    assert_eq!(p.rule, "create-backup.effect.response");
+    assert_eq!(p.rule, rules::CREATE_BACKUP_EFFECT_RESPONSE);
     let id = new_id(&w, "web");
     let good = backup_body("web", &id, "IN_PROGRESS", Some("before upgrade"));
     let after = p
@@ -175,7 +180,12 @@ fn create_backup_effect_response_echoes_server_type_and_description() {
     wrong_server["Backup"]["ServerName"] = json!("db");
     for body in [wrong_type, wrong_server, json!({})] {
         let m = p.explain(&Observation::Success(body), None).unwrap_err();
-        assert_eq!(m.rule, "create-backup.effect.response", "{}", m.message);
+        assert_eq!(
+            m.rule,
+            rules::CREATE_BACKUP_EFFECT_RESPONSE,
+            "{}",
+            m.message
+        );
     }
 }
 
@@ -194,7 +204,7 @@ fn create_backup_effect_backup_id_is_server_name_and_timestamp() {
         let m = ps[0]
             .explain(&Observation::Success(body), None)
             .unwrap_err();
-        assert_eq!(m.rule, "create-backup.effect.backup-id", "{bad}");
+        assert_eq!(m.rule, rules::CREATE_BACKUP_EFFECT_BACKUP_ID, "{bad}");
     }
     // At most 79 characters: a 40-character server name leaves room for either format.
     let long = "a".repeat(40);
@@ -212,14 +222,14 @@ fn create_backup_effect_backup_id_is_server_name_and_timestamp() {
     let m = ps[0]
         .explain(&Observation::Success(body), None)
         .unwrap_err();
-    assert_eq!(m.rule, "create-backup.effect.backup-id");
+    assert_eq!(m.rule, rules::CREATE_BACKUP_EFFECT_BACKUP_ID);
     let dup = Observation::CreatedEnvelope {
         id: first,
         created_at: "2025-01-01T00:00:00Z".into(),
     };
     assert_eq!(
         ps[0].explain(&dup, None).unwrap_err().rule,
-        "create-backup.effect.backup-id"
+        rules::CREATE_BACKUP_EFFECT_BACKUP_ID
     );
 }
 
@@ -241,7 +251,12 @@ fn create_backup_effect_created_at_is_epoch_seconds_near_the_call() {
         let m = ps[0]
             .explain(&Observation::Success(body), Some(window()))
             .unwrap_err();
-        assert_eq!(m.rule, "create-backup.effect.created-at", "{}", m.message);
+        assert_eq!(
+            m.rule,
+            rules::CREATE_BACKUP_EFFECT_CREATED_AT,
+            "{}",
+            m.message
+        );
     }
     // The envelope dialect: an RFC 3339 created_at near the call.
     let env = |at: &str| Observation::CreatedEnvelope {
@@ -253,7 +268,7 @@ fn create_backup_effect_created_at_is_epoch_seconds_near_the_call() {
         .is_ok());
     for bad in ["yesterday", "2001-01-01T00:00:00Z"] {
         let m = ps[0].explain(&env(bad), Some(window())).unwrap_err();
-        assert_eq!(m.rule, "create-backup.effect.created-at");
+        assert_eq!(m.rule, rules::CREATE_BACKUP_EFFECT_CREATED_AT);
     }
 }
 
@@ -264,7 +279,7 @@ fn create_backup_effect_backing_up_until_the_backup_ends() {
     let ps = step(&w, &create_backup("web"));
     assert!(exercised(
         &ps[0],
-        "create-backup.effect.backing-up",
+        rules::CREATE_BACKUP_EFFECT_BACKING_UP,
         Polarity::Pass
     ));
     let (after, id) = created(&w, "web");
@@ -291,7 +306,7 @@ fn create_backup_effect_backing_up_until_the_backup_ends() {
     let m = ds[0]
         .explain(&Observation::Success(body), None)
         .unwrap_err();
-    assert_eq!(m.rule, "create-backup.effect.backing-up");
+    assert_eq!(m.rule, rules::CREATE_BACKUP_EFFECT_BACKING_UP);
 }
 
 #[test]
@@ -304,7 +319,7 @@ fn backup_completion_settle_ends_backups_and_restores_the_status() {
         (BackupStatus::Failed, BackupStatus::Failed),
     ] {
         let ps = step(&w, &Action::Settle(status));
-        assert_eq!(rules_of(&ps), ["backup.completion"]);
+        assert_eq!(rules_of(&ps), [rules::BACKUP_COMPLETION]);
         let after = &ps[0].world;
         assert_eq!(after.servers["web"].status, ServerStatus::Unhealthy);
         assert_eq!(after.servers["web"].pending, None);
@@ -319,7 +334,7 @@ fn backup_completion_settle_ends_backups_and_restores_the_status() {
             .explain(&Observation::Success(body), None)
             .unwrap_err()
             .rule,
-        "backup.completion"
+        rules::BACKUP_COMPLETION
     );
     // Listed IN_PROGRESS after it ended: the status went backwards.
     let db = step(&after, &call(Operation::DescribeBackups, json!({})));
@@ -331,7 +346,7 @@ fn backup_completion_settle_ends_backups_and_restores_the_status() {
             .explain(&Observation::Success(body), None)
             .unwrap_err()
             .rule,
-        "backup.status.monotonic"
+        rules::BACKUP_STATUS_MONOTONIC
     );
     // A server put straight into BACKING_UP has no earlier status: any that can back up.
     let w = put(&reference(), "web", ServerStatus::BackingUp, 0, 0);
@@ -380,7 +395,7 @@ fn server_backing_up_locked_refuses_changes() {
     for (action, want) in refusals {
         let ps = step(&w, &action);
         assert_eq!(names(&ps), want, "{action:?}");
-        assert_eq!(ps[0].rule, "server.backing-up.locked");
+        assert_eq!(ps[0].rule, rules::SERVER_BACKING_UP_LOCKED);
     }
     // Deleting the backup in progress is not a change of the server: accepted (A17 says what
     // becomes of BACKING_UP).

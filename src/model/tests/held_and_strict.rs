@@ -3,6 +3,7 @@
 //! statuses that never go backwards, settings that show).
 
 use super::*;
+use crate::model::rules;
 
 fn created_body(w: &World, server: &str) -> (Possible, Value, String) {
     let ps = step(w, &create_backup(server));
@@ -14,7 +15,7 @@ fn created_body(w: &World, server: &str) -> (Possible, Value, String) {
     )
 }
 
-fn rule_of(p: &Possible, body: Value) -> &'static str {
+fn rule_of(p: &Possible, body: Value) -> RuleId {
     p.explain(&Observation::Success(body), None)
         .expect_err("the answer must not fit")
         .rule
@@ -35,7 +36,7 @@ fn create_backup_effect_arn_names_the_backup() {
     ] {
         let mut body = good.clone();
         body["Backup"]["BackupArn"] = arn;
-        assert_eq!(rule_of(&p, body), "create-backup.effect.arn");
+        assert_eq!(rule_of(&p, body), rules::CREATE_BACKUP_EFFECT_ARN);
     }
 }
 
@@ -46,7 +47,7 @@ fn create_backup_effect_server_facts_agree_with_the_server() {
     let (p, good, _) = created_body(&w, "web");
     let mut body = good.clone();
     body["Backup"]["Engine"] = json!("Puppet");
-    assert_eq!(rule_of(&p, body), "create-backup.effect.server-facts");
+    assert_eq!(rule_of(&p, body), rules::CREATE_BACKUP_EFFECT_SERVER_FACTS);
     // What DescribeServers showed of the server binds the Backup's snapshot members.
     let ds = step(&w, &call(Operation::DescribeServers, json!({})));
     let shown = json!({"Servers": [{"ServerName": "web", "Status": "HEALTHY",
@@ -58,7 +59,7 @@ fn create_backup_effect_server_facts_agree_with_the_server() {
     assert!(p.explain(&Observation::Success(agree), None).is_ok());
     let mut other = good;
     other["Backup"]["InstanceType"] = json!("m5.xlarge");
-    assert_eq!(rule_of(&p, other), "create-backup.effect.server-facts");
+    assert_eq!(rule_of(&p, other), rules::CREATE_BACKUP_EFFECT_SERVER_FACTS);
 }
 
 #[test]
@@ -74,10 +75,16 @@ fn create_backup_effect_description_is_echoed_and_never_invented() {
     );
     let id = new_id(&w, "web");
     let missing = backup_body("web", &id, "IN_PROGRESS", None);
-    assert_eq!(rule_of(&ps[0], missing), "create-backup.effect.description");
+    assert_eq!(
+        rule_of(&ps[0], missing),
+        rules::CREATE_BACKUP_EFFECT_DESCRIPTION
+    );
     let (p, _, _) = created_body(&w, "web");
     let invented = backup_body("web", &id, "IN_PROGRESS", Some("a backup"));
-    assert_eq!(rule_of(&p, invented), "create-backup.effect.description");
+    assert_eq!(
+        rule_of(&p, invented),
+        rules::CREATE_BACKUP_EFFECT_DESCRIPTION
+    );
 }
 
 #[test]
@@ -93,7 +100,7 @@ fn backup_created_at_stable_in_later_listings() {
     entry["CreatedAt"] = json!(1_735_689_601.0);
     assert_eq!(
         rule_of(&db[0], json!({ "Backups": [entry] })),
-        "backup.created-at.stable"
+        rules::BACKUP_CREATED_AT_STABLE
     );
 }
 
@@ -109,7 +116,7 @@ fn backup_status_monotonic_after_an_ok_answer_and_after_gone() {
     entry["Status"] = json!("IN_PROGRESS");
     assert_eq!(
         rule_of(&db[0], json!({ "Backups": [entry] })),
-        "backup.status.monotonic"
+        rules::BACKUP_STATUS_MONOTONIC
     );
     // A listing that no longer shows a deleted backup proves it gone: it never comes back.
     let w = put(&reference(), "web", ServerStatus::Healthy, 1, 0);
@@ -127,7 +134,7 @@ fn backup_status_monotonic_after_an_ok_answer_and_after_gone() {
     let db = step(&w, &call(Operation::DescribeBackups, json!({})));
     let back = json!({"Backups": [{"BackupId": fixture, "BackupType": "MANUAL",
         "ServerName": "web", "Status": "OK"}]});
-    assert_eq!(rule_of(&db[0], back), "backup.status.monotonic");
+    assert_eq!(rule_of(&db[0], back), rules::BACKUP_STATUS_MONOTONIC);
 }
 
 #[test]
@@ -143,14 +150,14 @@ fn update_server_observable_in_describe_servers() {
     );
     assert!(exercised(
         &up[0],
-        "update-server.observable",
+        rules::UPDATE_SERVER_OBSERVABLE,
         Polarity::Pass
     ));
     let w = up[0].world.clone();
     let ds = step(&w, &call(Operation::DescribeServers, json!({})));
     let shown = |n: i64| json!({"Servers": [{"ServerName": "web", "Status": "HEALTHY", "BackupRetentionCount": n}]});
     assert!(ds[0].explain(&Observation::Success(shown(3)), None).is_ok());
-    assert_eq!(rule_of(&ds[0], shown(10)), "update-server.observable");
+    assert_eq!(rule_of(&ds[0], shown(10)), rules::UPDATE_SERVER_OBSERVABLE);
 }
 
 #[test]
@@ -164,7 +171,7 @@ fn retention_zero_is_refused_or_accepted_the_same_way_all_run() {
     );
     let ps = step(&w, &zero);
     assert_eq!(names(&ps), ["success", "ValidationException"]);
-    assert_eq!(ps[1].rule, "validation.backup-retention-count");
+    assert_eq!(ps[1].rule, rules::VALIDATION_BACKUP_RETENTION_COUNT);
     // Once accepted, always accepted; once refused, always refused.
     assert_eq!(names(&step(&ps[0].world, &zero)), ["success"]);
     assert_eq!(names(&step(&ps[1].world, &zero)), ["ValidationException"]);
@@ -179,7 +186,7 @@ fn delete_backup_in_progress_is_accepted_and_the_server_follows_one_reading() {
     let ps = step(&w, &del);
     assert_eq!(ps.len(), 2);
     assert_eq!(names(&ps), ["success"]);
-    assert_eq!(rules_of(&ps), ["delete-backup.in-progress"; 2]);
+    assert_eq!(rules_of(&ps), [rules::DELETE_BACKUP_IN_PROGRESS; 2]);
     let (ended, kept) = (&ps[0].world, &ps[1].world);
     assert_eq!(ended.servers["web"].status, ServerStatus::Healthy);
     assert_eq!(kept.servers["web"].status, ServerStatus::BackingUp);
@@ -237,7 +244,7 @@ fn restore_server_backup_must_be_ok_and_of_that_server() {
         "{:?}",
         names(&ps)
     );
-    assert_eq!(ps[0].rule, "restore-server.backup");
+    assert_eq!(ps[0].rule, rules::RESTORE_SERVER_BACKUP);
     let (w, id) = created(&w, "web");
     let w = settled(&w, BackupStatus::Failed);
     let ps = step(
@@ -269,7 +276,7 @@ fn a_deleting_backup_not_found_by_restore_may_still_be_listed() {
         .iter()
         .find(|p| p.expected == Expected::Error(ErrorKind::ResourceNotFoundException))
         .unwrap();
-    assert_eq!(nf.rule, "ambiguity.deleting-backup-lookup");
+    assert_eq!(nf.rule, rules::AMBIGUITY_DELETING_BACKUP_LOOKUP);
     // The error proved nothing: a listing may still show the backup DELETING.
     let db = step(&nf.world, &call(Operation::DescribeBackups, json!({})));
     let listed = json!({"Backups": [{"BackupId": id, "BackupType": "MANUAL",
@@ -317,7 +324,7 @@ fn backup_id_form_is_one_per_endpoint() {
     let w = p.explain(&Observation::Success(iso), None).unwrap();
     let w = settled(&w, BackupStatus::Ok);
     let (p, compact, _) = created_body(&w, "web");
-    assert_eq!(rule_of(&p, compact), "ambiguity.backup-id-format");
+    assert_eq!(rule_of(&p, compact), rules::AMBIGUITY_BACKUP_ID_FORMAT);
 }
 
 #[test]
@@ -337,7 +344,7 @@ fn listing_order_follows_created_at_for_seeded_backups() {
         .explain(&Observation::Success(web_newer), None)
         .is_ok());
     let oldest_first = json!({"Backups": [entry(&db, "db", 100.0), entry(&web, "web", 200.0)]});
-    assert_eq!(rule_of(&ps[0], oldest_first), "describe-backups.order");
+    assert_eq!(rule_of(&ps[0], oldest_first), rules::DESCRIBE_BACKUPS_ORDER);
     // A backup created through the API is newer than every backup that existed before its call.
     let (w, new) = created(&w, "web");
     let ps = step(
@@ -347,5 +354,5 @@ fn listing_order_follows_created_at_for_seeded_backups() {
     let mut newest = listing_entry(&w, w.backup_index(&new).unwrap());
     newest.as_object_mut().unwrap().remove("CreatedAt");
     let api_last = json!({"Backups": [entry(&web, "web", 200.0), newest]});
-    assert_eq!(rule_of(&ps[0], api_last), "describe-backups.order");
+    assert_eq!(rule_of(&ps[0], api_last), rules::DESCRIBE_BACKUPS_ORDER);
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use super::rules::{rule_by_id, RuleKind, RULES};
+use super::rules::{RuleId, RuleKind, RULES};
 use super::service::{ServiceModel, Shape};
 use super::*;
 use crate::wire::{self, Answer, Dialect};
@@ -92,11 +92,11 @@ fn names(ps: &[Possible]) -> Vec<String> {
     out
 }
 
-fn rules_of(ps: &[Possible]) -> Vec<&'static str> {
+fn rules_of(ps: &[Possible]) -> Vec<RuleId> {
     ps.iter().map(|p| p.rule).collect()
 }
 
-fn exercised(p: &Possible, rule: &str, polarity: Polarity) -> bool {
+fn exercised(p: &Possible, rule: RuleId, polarity: Polarity) -> bool {
     p.exercised
         .iter()
         .any(|(r, pol)| *r == rule && *pol == polarity)
@@ -209,7 +209,7 @@ fn every_rule_id_has_a_unit_test() {
         include_str!("validation.rs"),
     ]
     .concat();
-    let missing: Vec<&str> = RULES
+    let missing: Vec<RuleId> = RULES
         .iter()
         .map(|r| r.id)
         .filter(|id| !text.contains(&format!("// {id}")))

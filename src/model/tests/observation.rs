@@ -1,6 +1,7 @@
 //! Observation: DescribeBackups, DescribeServers, DescribeAccountAttributes.
 
 use super::*;
+use crate::model::rules;
 
 // ------------------------------------------------------------------------------------------------
 // Observation: DescribeBackups, DescribeServers, DescribeAccountAttributes
@@ -19,7 +20,7 @@ fn describe_backups_listing_every_backup_with_type_and_status() {
     // describe-backups.listing
     let w = two_servers();
     let ps = step(&w, &call(Operation::DescribeBackups, json!({})));
-    assert_eq!(ps[0].rule, "describe-backups.listing");
+    assert_eq!(ps[0].rule, rules::DESCRIBE_BACKUPS_LISTING);
     let Expected::Backups { listed, maybe_gone } = &ps[0].expected else {
         panic!("{:?}", ps[0].expected)
     };
@@ -33,7 +34,7 @@ fn describe_backups_listing_every_backup_with_type_and_status() {
     let m = ps[0]
         .explain(&Observation::Success(short), None)
         .unwrap_err();
-    assert_eq!(m.rule, "describe-backups.listing", "{}", m.message);
+    assert_eq!(m.rule, rules::DESCRIBE_BACKUPS_LISTING, "{}", m.message);
     // One that was never created.
     let mut extra = entries.clone();
     extra.push(
@@ -43,7 +44,7 @@ fn describe_backups_listing_every_backup_with_type_and_status() {
     let m = ps[0]
         .explain(&Observation::Success(json!({ "Backups": extra })), None)
         .unwrap_err();
-    assert_eq!(m.rule, "describe-backups.listing", "{}", m.message);
+    assert_eq!(m.rule, rules::DESCRIBE_BACKUPS_LISTING, "{}", m.message);
     // A wrong type.
     let mut wrong = entries.clone();
     let i = listed
@@ -54,7 +55,7 @@ fn describe_backups_listing_every_backup_with_type_and_status() {
     let m = ps[0]
         .explain(&Observation::Success(json!({ "Backups": wrong })), None)
         .unwrap_err();
-    assert_eq!(m.rule, "describe-backups.listing");
+    assert_eq!(m.rule, rules::DESCRIBE_BACKUPS_LISTING);
 }
 
 #[test]
@@ -89,7 +90,7 @@ fn describe_backups_listing_refuses_a_backup_listed_twice() {
     let m = ps[0]
         .explain(&Observation::Success(json!({ "Backups": entries })), None)
         .unwrap_err();
-    assert_eq!(m.rule, "describe-backups.listing", "{}", m.message);
+    assert_eq!(m.rule, rules::DESCRIBE_BACKUPS_LISTING, "{}", m.message);
     // Not yet bound: two entries with one id would give two backups the same id.
     let raw = step(
         &reference(),
@@ -103,7 +104,7 @@ fn describe_backups_listing_refuses_a_backup_listed_twice() {
     let m = ps[0]
         .explain(&Observation::Success(json!({"Backups": [e, e]})), None)
         .unwrap_err();
-    assert_eq!(m.rule, "describe-backups.listing", "{}", m.message);
+    assert_eq!(m.rule, rules::DESCRIBE_BACKUPS_LISTING, "{}", m.message);
 }
 
 #[test]
@@ -117,7 +118,11 @@ fn describe_backups_order_newest_first() {
         &w,
         &call(Operation::DescribeBackups, json!({"ServerName": "web"})),
     );
-    assert!(exercised(&ps[0], "describe-backups.order", Polarity::Pass));
+    assert!(exercised(
+        &ps[0],
+        rules::DESCRIBE_BACKUPS_ORDER,
+        Polarity::Pass
+    ));
     let entry = |id: &str| {
         let i = w.backup_index(id).unwrap();
         listing_entry(&w, i)
@@ -130,7 +135,7 @@ fn describe_backups_order_newest_first() {
     let m = ps[0]
         .explain(&Observation::Success(oldest_first), None)
         .unwrap_err();
-    assert_eq!(m.rule, "describe-backups.order");
+    assert_eq!(m.rule, rules::DESCRIBE_BACKUPS_ORDER);
 }
 
 #[test]
@@ -152,14 +157,14 @@ fn describe_backups_filter_by_server_and_by_id() {
     let m = ps[0]
         .explain(&Observation::Success(body), None)
         .unwrap_err();
-    assert_eq!(m.rule, "describe-backups.filter");
+    assert_eq!(m.rule, rules::DESCRIBE_BACKUPS_FILTER);
     // By BackupId: exactly that backup.
     let id = ids_of(&w, "web")[1].clone();
     let ps = step(
         &w,
         &call(Operation::DescribeBackups, json!({ "BackupId": id })),
     );
-    assert_eq!(ps[0].rule, "describe-backups.filter");
+    assert_eq!(ps[0].rule, rules::DESCRIBE_BACKUPS_FILTER);
     let Expected::Backups { listed, .. } = &ps[0].expected else {
         panic!()
     };
@@ -178,7 +183,7 @@ fn describe_backups_not_found_for_an_unknown_id() {
         ),
     );
     assert_eq!(names(&ps), ["ResourceNotFoundException"]);
-    assert_eq!(ps[0].rule, "describe-backups.not-found");
+    assert_eq!(ps[0].rule, rules::DESCRIBE_BACKUPS_NOT_FOUND);
     // While some ids are not yet seen, the id may be one of them.
     let raw = step(
         &reference(),
@@ -211,7 +216,7 @@ fn describe_backups_filter_by_an_id_not_yet_seen_lists_only_that_backup() {
         &raw,
         &call(Operation::DescribeBackups, json!({ "BackupId": asked })),
     );
-    assert_eq!(ps[0].rule, "describe-backups.not-found");
+    assert_eq!(ps[0].rule, rules::DESCRIBE_BACKUPS_NOT_FOUND);
     let entry = |id: &str, kind: &str| json!({"Backups": [{"BackupId": id, "BackupType": kind, "ServerName": "web", "Status": "OK"}]});
     let fits = |body: Value| {
         ps.iter()
@@ -235,7 +240,7 @@ fn describe_servers_listing_with_status() {
     // describe-servers.listing
     let w = two_servers();
     let ps = step(&w, &call(Operation::DescribeServers, json!({})));
-    assert_eq!(ps[0].rule, "describe-servers.listing");
+    assert_eq!(ps[0].rule, rules::DESCRIBE_SERVERS_LISTING);
     assert_eq!(
         ps[0].expected,
         Expected::Servers(vec!["db".into(), "web".into()])
@@ -252,7 +257,7 @@ fn describe_servers_listing_with_status() {
         json!({}),
     ] {
         let m = ps[0].explain(&Observation::Success(bad), None).unwrap_err();
-        assert_eq!(m.rule, "describe-servers.listing", "{}", m.message);
+        assert_eq!(m.rule, rules::DESCRIBE_SERVERS_LISTING, "{}", m.message);
     }
     let ps = step(
         &w,
@@ -272,7 +277,7 @@ fn describe_servers_listing_refuses_a_server_listed_twice() {
     let m = ps[0]
         .explain(&Observation::Success(body), None)
         .unwrap_err();
-    assert_eq!(m.rule, "describe-servers.listing", "{}", m.message);
+    assert_eq!(m.rule, rules::DESCRIBE_SERVERS_LISTING, "{}", m.message);
 }
 
 #[test]
@@ -283,7 +288,7 @@ fn describe_servers_not_found_for_an_unknown_name() {
         &call(Operation::DescribeServers, json!({"ServerName": "Web"})),
     );
     assert_eq!(names(&ps), ["ResourceNotFoundException"]);
-    assert_eq!(ps[0].rule, "describe-servers.not-found");
+    assert_eq!(ps[0].rule, rules::DESCRIBE_SERVERS_NOT_FOUND);
 }
 
 #[test]
@@ -293,7 +298,7 @@ fn account_attributes_manual_backup_limit_used_and_maximum() {
     let w = put(&w, "db", ServerStatus::Healthy, 2, 0);
     let (w, _) = created(&w, "db");
     let ps = step(&w, &call(Operation::DescribeAccountAttributes, json!({})));
-    assert_eq!(ps[0].rule, "account-attributes.manual-backup-limit");
+    assert_eq!(ps[0].rule, rules::ACCOUNT_ATTRIBUTES_MANUAL_BACKUP_LIMIT);
     assert_eq!(
         ps[0].expected,
         Expected::AccountAttributes {
@@ -311,6 +316,6 @@ fn account_attributes_manual_backup_limit_used_and_maximum() {
         let m = ps[0]
             .explain(&Observation::Success(attrs(used, max)), None)
             .unwrap_err();
-        assert_eq!(m.rule, "account-attributes.manual-backup-limit");
+        assert_eq!(m.rule, rules::ACCOUNT_ATTRIBUTES_MANUAL_BACKUP_LIMIT);
     }
 }

@@ -1,6 +1,7 @@
 //! DeleteBackup and the other operations tied to the same state.
 
 use super::*;
+use crate::model::rules;
 
 // ------------------------------------------------------------------------------------------------
 // DeleteBackup
@@ -16,7 +17,7 @@ fn delete_backup_effect_on_manual_and_automated() {
             &call(Operation::DeleteBackup, json!({ "BackupId": id })),
         );
         assert_eq!(names(&ps), ["success"]);
-        assert_eq!(ps[0].rule, "delete-backup.effect");
+        assert_eq!(ps[0].rule, rules::DELETE_BACKUP_EFFECT);
         let i = ps[0].world.backup_index(&id).unwrap();
         assert_eq!(ps[0].world.backups[i].status, BackupStatus::Deleting);
     }
@@ -53,7 +54,7 @@ fn delete_backup_effect_on_manual_and_automated() {
     let m = db[0]
         .explain(&Observation::Success(json!({ "Backups": with_ok })), None)
         .unwrap_err();
-    assert_eq!(m.rule, "delete-backup.effect");
+    assert_eq!(m.rule, rules::DELETE_BACKUP_EFFECT);
 }
 
 #[test]
@@ -67,7 +68,7 @@ fn delete_backup_not_found_for_an_unknown_id() {
         ),
     );
     assert_eq!(names(&ps), ["ResourceNotFoundException"]);
-    assert_eq!(ps[0].rule, "delete-backup.not-found");
+    assert_eq!(ps[0].rule, rules::DELETE_BACKUP_NOT_FOUND);
 }
 
 #[test]
@@ -84,7 +85,10 @@ fn delete_backup_already_deleting() {
     );
     assert_eq!(
         rules_of(&ps),
-        ["delete-backup.already-deleting", "delete-backup.not-found"]
+        [
+            rules::DELETE_BACKUP_ALREADY_DELETING,
+            rules::DELETE_BACKUP_NOT_FOUND
+        ]
     );
     assert_eq!(ps[0].world, w);
     assert!(
@@ -104,7 +108,7 @@ fn update_server_effect_changes_settings() {
         "BackupRetentionCount": 3, "PreferredBackupWindow": "Mon:08:00"});
     let ps = step(&healthy_web(), &call(Operation::UpdateServer, input));
     assert_eq!(names(&ps), ["success"]);
-    assert_eq!(ps[0].rule, "update-server.effect");
+    assert_eq!(ps[0].rule, rules::UPDATE_SERVER_EFFECT);
     assert_eq!(ps[0].expected, Expected::Server("web".into()));
     let s = &ps[0].world.servers["web"];
     assert!(s.disable_automated_backup);
@@ -123,7 +127,7 @@ fn update_server_not_found_for_every_server_operation() {
     ] {
         let ps = step(&healthy_web(), &call(op, json!({"ServerName": "ghost"})));
         assert_eq!(names(&ps), ["ResourceNotFoundException"], "{op}");
-        assert_eq!(ps[0].rule, "update-server.not-found");
+        assert_eq!(ps[0].rule, rules::UPDATE_SERVER_NOT_FOUND);
     }
     let ps = step(
         &healthy_web(),
@@ -132,7 +136,7 @@ fn update_server_not_found_for_every_server_operation() {
             json!({"ServerName": "ghost", "BackupId": "web-19990101000000000"}),
         ),
     );
-    assert_eq!(rules_of(&ps), ["update-server.not-found"]);
+    assert_eq!(rules_of(&ps), [rules::UPDATE_SERVER_NOT_FOUND]);
 }
 
 #[test]
@@ -146,20 +150,20 @@ fn start_maintenance_state_only_healthy_or_unhealthy() {
         );
         if matches!(status, ServerStatus::Healthy | ServerStatus::Unhealthy) {
             assert_eq!(names(&ps), ["success"], "{status}");
-            assert_eq!(ps[0].rule, "start-maintenance.state");
+            assert_eq!(ps[0].rule, rules::START_MAINTENANCE_STATE);
             let after = &ps[0].world;
             assert_eq!(after.servers["web"].status, ServerStatus::UnderMaintenance);
             // Then no backup until the maintenance ends.
             assert_eq!(
                 rules_of(&step(after, &create_backup("web"))),
-                ["create-backup.state.refused"]
+                [rules::CREATE_BACKUP_STATE_REFUSED]
             );
         } else {
             assert_eq!(names(&ps), ["InvalidStateException"], "{status}");
             let want = if status == ServerStatus::BackingUp {
-                "server.backing-up.locked"
+                rules::SERVER_BACKING_UP_LOCKED
             } else {
-                "start-maintenance.state"
+                rules::START_MAINTENANCE_STATE
             };
             assert_eq!(ps[0].rule, want);
         }
@@ -174,12 +178,12 @@ fn delete_server_effect_deleting_then_gone() {
         &call(Operation::DeleteServer, json!({"ServerName": "web"})),
     );
     assert_eq!(names(&ps), ["success"]);
-    assert_eq!(ps[0].rule, "delete-server.effect");
+    assert_eq!(ps[0].rule, rules::DELETE_SERVER_EFFECT);
     let w = &ps[0].world;
     assert_eq!(w.servers["web"].status, ServerStatus::Deleting);
     assert_eq!(
         rules_of(&step(w, &create_backup("web"))),
-        ["create-backup.state.refused"]
+        [rules::CREATE_BACKUP_STATE_REFUSED]
     );
     let ends = spontaneous(w);
     assert_eq!(ends.len(), 2);
@@ -195,7 +199,7 @@ fn delete_server_already_deleting() {
         &call(Operation::DeleteServer, json!({"ServerName": "web"})),
     );
     assert_eq!(names(&ps), ["InvalidStateException"]);
-    assert_eq!(ps[0].rule, "delete-server.already-deleting");
+    assert_eq!(ps[0].rule, rules::DELETE_SERVER_ALREADY_DELETING);
 }
 
 #[test]
@@ -221,7 +225,7 @@ fn restore_server_state_from_the_five_documented_statuses() {
         );
         if allowed {
             assert_eq!(names(&ps), ["success"], "{status}");
-            assert_eq!(ps[0].rule, "restore-server.state");
+            assert_eq!(ps[0].rule, rules::RESTORE_SERVER_STATE);
             assert_eq!(ps[0].world.servers["web"].status, ServerStatus::Restoring);
         } else {
             assert_eq!(names(&ps), ["InvalidStateException"], "{status}");
@@ -240,5 +244,5 @@ fn restore_server_not_found_for_an_unknown_backup() {
         ),
     );
     assert_eq!(names(&ps), ["ResourceNotFoundException"]);
-    assert_eq!(ps[0].rule, "restore-server.not-found");
+    assert_eq!(ps[0].rule, rules::RESTORE_SERVER_NOT_FOUND);
 }

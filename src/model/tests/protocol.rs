@@ -1,6 +1,7 @@
 //! Response shape, protocol and control plane.
 
 use super::*;
+use crate::model::rules;
 
 // ------------------------------------------------------------------------------------------------
 // Response shape, protocol, control plane
@@ -57,7 +58,7 @@ fn protocol_error_bodies_name_a_documented_error_with_http_400() {
         (200, None, r#"{"__type": "ValidationException"}"#),
     ] {
         match decode(status, header, body) {
-            Answer::Protocol(m) => assert_eq!(m.rule, "protocol.error", "{body}"),
+            Answer::Protocol(m) => assert_eq!(m.rule, rules::PROTOCOL_ERROR, "{body}"),
             other => panic!("{status} {body}: {other:?}"),
         }
     }
@@ -81,7 +82,7 @@ fn protocol_success_is_a_json_object() {
     );
     for body in ["not json", "[1, 2]"] {
         match decode(body) {
-            Answer::Protocol(m) => assert_eq!(m.rule, "protocol.success"),
+            Answer::Protocol(m) => assert_eq!(m.rule, rules::PROTOCOL_SUCCESS),
             other => panic!("{body}: {other:?}"),
         }
     }
@@ -93,7 +94,7 @@ fn protocol_success_is_a_json_object() {
     };
     assert_eq!(
         ps[0].explain(&env, None).unwrap_err().rule,
-        "protocol.success"
+        rules::PROTOCOL_SUCCESS
     );
 }
 
@@ -108,12 +109,12 @@ fn control_plane_contract_reset_put_and_settle() {
         &w,
         &Action::PutServer(spec("web", ServerStatus::Running, 1, 0)),
     );
-    assert_eq!(rules_of(&ps), ["control-plane.contract"]);
+    assert_eq!(rules_of(&ps), [rules::CONTROL_PLANE_CONTRACT]);
     assert_eq!(ps[0].world.backups.len(), 1);
     assert_eq!(ps[0].world.servers["web"].status, ServerStatus::Running);
     // Reset removes everything but keeps the limit and readings.
     let ps = step(&w, &Action::Reset);
-    assert_eq!(rules_of(&ps), ["control-plane.contract"]);
+    assert_eq!(rules_of(&ps), [rules::CONTROL_PLANE_CONTRACT]);
     assert_eq!(ps[0].expected, Expected::Done);
     assert_eq!(ps[0].world, reference());
 }

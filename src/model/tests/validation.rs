@@ -1,6 +1,7 @@
 //! Validation of every operation's input against the service model.
 
 use super::*;
+use crate::model::rules;
 
 // ------------------------------------------------------------------------------------------------
 // Validation
@@ -22,7 +23,7 @@ fn validation_required_members_missing() {
     ] {
         let ps = step(&healthy_web(), &call(op, input.clone()));
         assert_eq!(names(&ps), ["ValidationException"], "{op} {input}");
-        assert_eq!(ps[0].rule, "validation.required");
+        assert_eq!(ps[0].rule, rules::VALIDATION_REQUIRED);
     }
 }
 
@@ -46,7 +47,7 @@ fn validation_type_wrong_json_types() {
         );
         assert_eq!(
             rules_of(&ps),
-            ["validation.type", "ambiguity.type-error-kind"]
+            [rules::VALIDATION_TYPE, rules::AMBIGUITY_TYPE_ERROR_KIND]
         );
     }
     let ps = step(
@@ -56,7 +57,7 @@ fn validation_type_wrong_json_types() {
             json!({"ServerName": "web", "DisableAutomatedBackup": "yes"}),
         ),
     );
-    assert_eq!(ps[0].rule, "validation.type");
+    assert_eq!(ps[0].rule, rules::VALIDATION_TYPE);
 }
 
 #[test]
@@ -66,14 +67,14 @@ fn validation_server_name_length_forty_and_forty_one() {
     assert_eq!(names(&ps), ["ResourceNotFoundException"]);
     assert!(exercised(
         &ps[0],
-        "validation.server-name.length",
+        rules::VALIDATION_SERVER_NAME_LENGTH,
         Polarity::Pass
     ));
     let ps = create_with(json!({"ServerName": "a".repeat(41)}));
     assert_eq!(names(&ps), ["ValidationException"]);
-    assert_eq!(ps[0].rule, "validation.server-name.length");
+    assert_eq!(ps[0].rule, rules::VALIDATION_SERVER_NAME_LENGTH);
     let ps = create_with(json!({"ServerName": ""}));
-    assert_eq!(ps[0].rule, "validation.server-name.length");
+    assert_eq!(ps[0].rule, rules::VALIDATION_SERVER_NAME_LENGTH);
 }
 
 #[test]
@@ -82,7 +83,7 @@ fn validation_server_name_pattern_whole_string() {
     for bad in ["123", "-", "_", "ü", "-1_"] {
         let ps = create_with(json!({ "ServerName": bad }));
         assert_eq!(names(&ps), ["ValidationException"], "{bad}");
-        assert_eq!(ps[0].rule, "validation.server-name.pattern");
+        assert_eq!(ps[0].rule, rules::VALIDATION_SERVER_NAME_PATTERN);
     }
     // Matching only inside the string: refused or, unanchored, accepted (then not found).
     for inside in ["web_1", "1web", "web.db", "web server"] {
@@ -92,7 +93,7 @@ fn validation_server_name_pattern_whole_string() {
             ["ValidationException", "ResourceNotFoundException"],
             "{inside}"
         );
-        assert_eq!(ps[0].rule, "validation.server-name.pattern");
+        assert_eq!(ps[0].rule, rules::VALIDATION_SERVER_NAME_PATTERN);
     }
 }
 
@@ -106,7 +107,7 @@ fn validation_description_length_ten_thousand() {
     assert_eq!(names(&ps), ["success"]);
     let ps = create_with(json!({"ServerName": "web", "Description": "x".repeat(10001)}));
     assert_eq!(names(&ps), ["ValidationException"]);
-    assert_eq!(ps[0].rule, "validation.description.length");
+    assert_eq!(ps[0].rule, rules::VALIDATION_DESCRIPTION_LENGTH);
     // Validation comes before not-found.
     let ps = step(
         &reference(),
@@ -115,7 +116,7 @@ fn validation_description_length_ten_thousand() {
             json!({"ServerName": "ghost", "Description": "x".repeat(10001)}),
         ),
     );
-    assert_eq!(rules_of(&ps), ["validation.description.length"]);
+    assert_eq!(rules_of(&ps), [rules::VALIDATION_DESCRIPTION_LENGTH]);
 }
 
 #[test]
@@ -127,12 +128,16 @@ fn validation_tags_count_fifty_and_two_hundred() {
     for count in [51, 200] {
         let ps = n(count);
         assert_eq!(names(&ps), ["ValidationException", "success"], "{count}");
-        assert_eq!(ps[0].rule, "validation.tags.count");
-        assert!(exercised(&ps[1], "ambiguity.tag-limits", Polarity::Pass));
+        assert_eq!(ps[0].rule, rules::VALIDATION_TAGS_COUNT);
+        assert!(exercised(
+            &ps[1],
+            rules::AMBIGUITY_TAG_LIMITS,
+            Polarity::Pass
+        ));
     }
     let ps = n(201);
     assert_eq!(names(&ps), ["ValidationException"]);
-    assert_eq!(ps[0].rule, "validation.tags.count");
+    assert_eq!(ps[0].rule, rules::VALIDATION_TAGS_COUNT);
 }
 
 #[test]
@@ -141,11 +146,11 @@ fn validation_tag_key_length_127_128_129() {
     assert_eq!(names(&create_with(tag(&"k".repeat(127), "v"))), ["success"]);
     let ps = create_with(tag(&"k".repeat(128), "v"));
     assert_eq!(names(&ps), ["ValidationException", "success"]);
-    assert_eq!(ps[0].rule, "validation.tag-key.length");
+    assert_eq!(ps[0].rule, rules::VALIDATION_TAG_KEY_LENGTH);
     for bad in ["k".repeat(129), String::new()] {
         let ps = create_with(tag(&bad, "v"));
         assert_eq!(names(&ps), ["ValidationException"]);
-        assert_eq!(ps[0].rule, "validation.tag-key.length");
+        assert_eq!(ps[0].rule, rules::VALIDATION_TAG_KEY_LENGTH);
     }
 }
 
@@ -155,7 +160,7 @@ fn validation_tag_key_pattern_bad_characters() {
     for bad in ["a*b", "a#b", "<k>", "k!"] {
         let ps = create_with(tag(bad, "v"));
         assert_eq!(names(&ps), ["ValidationException"], "{bad}");
-        assert_eq!(ps[0].rule, "validation.tag-key.pattern");
+        assert_eq!(ps[0].rule, rules::VALIDATION_TAG_KEY_PATTERN);
     }
     for good in ["Stage", "a b", "a+-=._:/b", "clé"] {
         assert_eq!(names(&create_with(tag(good, "v"))), ["success"], "{good}");
@@ -169,10 +174,10 @@ fn validation_tag_value_length_255_256_257() {
     assert_eq!(names(&create_with(tag("k", ""))), ["success"]);
     let ps = create_with(tag("k", &"v".repeat(256)));
     assert_eq!(names(&ps), ["ValidationException", "success"]);
-    assert_eq!(ps[0].rule, "validation.tag-value.length");
+    assert_eq!(ps[0].rule, rules::VALIDATION_TAG_VALUE_LENGTH);
     let ps = create_with(tag("k", &"v".repeat(257)));
     assert_eq!(names(&ps), ["ValidationException"]);
-    assert_eq!(ps[0].rule, "validation.tag-value.length");
+    assert_eq!(ps[0].rule, rules::VALIDATION_TAG_VALUE_LENGTH);
 }
 
 #[test]
@@ -181,7 +186,7 @@ fn validation_tag_value_pattern_bad_characters() {
     for bad in ["a!", "<script>", "50%"] {
         let ps = create_with(tag("k", bad));
         assert_eq!(names(&ps), ["ValidationException"], "{bad}");
-        assert_eq!(ps[0].rule, "validation.tag-value.pattern");
+        assert_eq!(ps[0].rule, rules::VALIDATION_TAG_VALUE_PATTERN);
     }
     let ps = create_with(tag("k", "a@b"));
     assert_eq!(names(&ps), ["ValidationException", "success"]);
@@ -199,7 +204,7 @@ fn validation_backup_id_length_seventy_nine() {
     assert_eq!(names(&del("a".repeat(79))), ["ResourceNotFoundException"]);
     let ps = del("a".repeat(80));
     assert_eq!(names(&ps), ["ValidationException"]);
-    assert_eq!(ps[0].rule, "validation.backup-id.length");
+    assert_eq!(ps[0].rule, rules::VALIDATION_BACKUP_ID_LENGTH);
 }
 
 #[test]
@@ -215,7 +220,7 @@ fn validation_backup_id_pattern() {
         let ps = del(bad);
         assert_eq!(names(&ps), ["ValidationException"], "{bad}");
     }
-    assert_eq!(del("!!")[0].rule, "validation.backup-id.pattern");
+    assert_eq!(del("!!")[0].rule, rules::VALIDATION_BACKUP_ID_PATTERN);
     // Both documented id formats fit the pattern.
     for good in ["web-20161119234240240", "web-2016-11-19T23:42:40.240Z"] {
         assert_eq!(names(&del(good)), ["ResourceNotFoundException"], "{good}");
@@ -225,7 +230,7 @@ fn validation_backup_id_pattern() {
         names(&ps),
         ["ValidationException", "ResourceNotFoundException"]
     );
-    assert_eq!(ps[0].rule, "validation.backup-id.pattern");
+    assert_eq!(ps[0].rule, rules::VALIDATION_BACKUP_ID_PATTERN);
 }
 
 #[test]
@@ -234,7 +239,7 @@ fn validation_max_results_range_at_least_one() {
     for op in [Operation::DescribeBackups, Operation::DescribeServers] {
         let ps = step(&healthy_web(), &call(op, json!({"MaxResults": 0})));
         assert_eq!(names(&ps), ["ValidationException"], "{op}");
-        assert_eq!(ps[0].rule, "validation.max-results.range");
+        assert_eq!(ps[0].rule, rules::VALIDATION_MAX_RESULTS_RANGE);
         let ps = step(&healthy_web(), &call(op, json!({"MaxResults": 1})));
         assert_eq!(names(&ps), ["success"], "{op}");
     }
@@ -252,7 +257,7 @@ fn validation_time_window_pattern() {
             ),
         );
         assert_eq!(names(&ps), ["ValidationException"], "{bad}");
-        assert_eq!(ps[0].rule, "validation.time-window.pattern");
+        assert_eq!(ps[0].rule, rules::VALIDATION_TIME_WINDOW_PATTERN);
     }
     for good in ["08:00", "Mon:23:59", "Sun:00:00"] {
         let ps = step(
@@ -277,7 +282,7 @@ fn validation_string_length_of_other_members() {
         ),
     );
     assert_eq!(names(&ps), ["ValidationException"]);
-    assert_eq!(ps[0].rule, "validation.string.length");
+    assert_eq!(ps[0].rule, rules::VALIDATION_STRING_LENGTH);
     // NextToken is accepted (and ignored) within its length.
     let ps = step(
         &healthy_web(),
