@@ -60,7 +60,10 @@ pub fn app(emulator: Emulator) -> Router {
 
 /// Every answer carries a request id, as AWS's do.
 async fn with_request_id(mut response: Response) -> Response {
-    let id = uuid::Uuid::new_v4().to_string();
+    // From the thread's RNG (seeded once from the OS), not a getrandom call per answer.
+    let id = uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string();
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-amzn-requestid", value);
     }

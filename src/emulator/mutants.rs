@@ -107,7 +107,7 @@ pub(crate) fn act_after_race(checked: Possible, now: &World) -> Possible {
         .last()
         .cloned()
         .expect("CreateBackup's success adds a backup");
-    let Some(server) = world.servers.get_mut(&new.server) else {
+    let Some(server) = world.server_mut(&new.server) else {
         // Deleted meanwhile: the act finds nothing to back up.
         return error(
             now,
@@ -194,9 +194,9 @@ pub(crate) fn after_finish(mutant: Option<Mutant>, before: &World, after: &mut W
     if mutant != Some(Mutant::SettleKeepsBackingUp) {
         return;
     }
-    for (name, s) in &before.servers {
+    for (name, s) in before.servers.iter() {
         if matches!(s.pending, Some(Pending::Backup { .. })) {
-            if let Some(a) = after.servers.get_mut(name) {
+            if let Some(a) = after.server_mut(name) {
                 if a.pending.is_none() {
                     a.status = ServerStatus::BackingUp;
                 }
@@ -209,7 +209,7 @@ pub(crate) fn after_finish(mutant: Option<Mutant>, before: &World, after: &mut W
 /// a state gate.
 fn with_status(world: &World, name: &str, status: ServerStatus) -> World {
     let mut view = world.clone();
-    if let Some(s) = view.servers.get_mut(name) {
+    if let Some(s) = view.server_mut(name) {
         s.status = status;
         s.pending = None;
     }
@@ -293,7 +293,7 @@ pub(crate) fn decide(call: &Call, mutant: Option<Mutant>) -> Possible {
                 return reference(world, input);
             };
             let mut p = reference(&with_status(world, &s.name, status_before(s)), input);
-            if let Some(after) = p.world.servers.get_mut(&s.name) {
+            if let Some(after) = p.world.server_mut(&s.name) {
                 after.status = s.status;
                 after.pending = s.pending.clone();
             }
@@ -301,7 +301,7 @@ pub(crate) fn decide(call: &Call, mutant: Option<Mutant>) -> Possible {
         }
         Mutant::NoBackingUpStatus if creating => {
             let mut p = reference(world, input);
-            if let Some(after) = server_name(input).and_then(|n| p.world.servers.get_mut(n)) {
+            if let Some(after) = server_name(input).and_then(|n| p.world.server_mut(n)) {
                 if after.status == ServerStatus::BackingUp {
                     // The backup is still in progress (it ends as usual), but the status says nothing.
                     after.status = status_before(after);
@@ -409,7 +409,7 @@ fn decide_operations(call: &Call, mutant: Mutant) -> Possible {
         }
         (Mutant::UpdateIgnoresRetention, Operation::UpdateServer) => {
             let mut p = reference(world);
-            let after = server_name(input).and_then(|n| p.world.servers.get_mut(n));
+            let after = server_name(input).and_then(|n| p.world.server_mut(n));
             if let (Some(s), Some(after)) = (server, after) {
                 after.backup_retention_count = s.backup_retention_count;
             }
@@ -478,7 +478,7 @@ fn skip_state_gate(call: &Call, mutant: Mutant) -> Possible {
         s.status
     };
     let mut p = reference(&with_status(world, &s.name, ServerStatus::Healthy));
-    if let Some(after) = p.world.servers.get_mut(&s.name) {
+    if let Some(after) = p.world.server_mut(&s.name) {
         if matches!(after.pending, Some(Pending::Backup { .. })) {
             after.pending = Some(Pending::Backup {
                 previous: Some(before),

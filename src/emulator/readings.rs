@@ -572,7 +572,7 @@ fn delete_in_progress(world: &World, input: &Value) -> Option<Possible> {
     let mut after = world.clone();
     Arc::make_mut(&mut after.backups)[i].status = BackupStatus::Deleting;
     let server = world.backups[i].server.clone();
-    if let Some(s) = after.servers.get_mut(&server) {
+    if let Some(s) = after.server_mut(&server) {
         s.freed_slots += 1;
     }
     Some(Possible {

@@ -306,7 +306,7 @@ impl Emulator {
     /// creation time. `seeded`: the backups come from the control plane.
     fn realize(&self, state: &mut State, seeded: bool) {
         let now = chrono::Utc::now().timestamp_millis();
-        for server in state.world.servers.values_mut() {
+        for server in state.world.servers_mut().values_mut() {
             server.created_at_ms.get_or_insert(now);
         }
         let in_the_past = seeded && self.readings().contains(Reading::SeededInThePast);
@@ -359,7 +359,7 @@ impl Emulator {
             ..
         } = state;
         deadlines.retain(|name, _| world.servers.get(name).is_some_and(|s| s.pending.is_some()));
-        for (name, server) in &world.servers {
+        for (name, server) in world.servers.iter() {
             if server.pending.is_some() {
                 deadlines.entry(name.clone()).or_insert(now + duration);
             }
@@ -398,12 +398,12 @@ impl Emulator {
                     mutants::after_finish(self.mutant(), &before, &mut state.world);
                 }
                 Pending::Maintenance | Pending::Restore => {
-                    let s = state.world.servers.get_mut(&name).expect("server exists");
+                    let s = state.world.server_mut(&name).expect("server exists");
                     s.status = ServerStatus::Healthy;
                     s.pending = None;
                 }
                 Pending::Deletion => {
-                    state.world.servers.remove(&name);
+                    state.world.servers_mut().remove(&name);
                 }
             }
         }

@@ -51,7 +51,7 @@ impl<'a> Reader<'a> {
         let palette: Vec<String> = if config.control_plane {
             SERVER_NAMES.iter().map(|s| s.to_string()).collect()
         } else {
-            for name in &config.servers {
+            for name in config.servers.iter() {
                 let spec = ServerSpec {
                     name: name.clone(),
                     status: ServerStatus::Healthy,

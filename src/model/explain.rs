@@ -276,7 +276,7 @@ const SNAPSHOT: &[&str] = &[
 
 /// Remembers what an answer showed of a server (its snapshot members).
 fn record_facts(world: &mut World, name: &str, s: &Value) {
-    let Some(server) = world.servers.get_mut(name) else {
+    let Some(server) = world.server_mut(name) else {
         return;
     };
     for member in SNAPSHOT {

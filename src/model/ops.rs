@@ -278,7 +278,7 @@ fn operation(o: &mut Outcomes, op: Operation, input: &Value) {
 /// world is `world` unchanged.
 pub fn spontaneous(world: &World) -> Vec<World> {
     let mut worlds = vec![world.clone()];
-    for (name, server) in &world.servers {
+    for (name, server) in world.servers.iter() {
         let Some(pending) = &server.pending else {
             continue;
         };
@@ -298,7 +298,7 @@ pub fn spontaneous(world: &World) -> Vec<World> {
                 Pending::Maintenance | Pending::Restore => {
                     for t in [ServerStatus::Healthy, ServerStatus::Unhealthy] {
                         let mut w = w.clone();
-                        let s = w.servers.get_mut(name).expect("server exists");
+                        let s = w.server_mut(name).expect("server exists");
                         s.status = t;
                         s.pending = None;
                         endings.push(w);
@@ -306,7 +306,7 @@ pub fn spontaneous(world: &World) -> Vec<World> {
                 }
                 Pending::Deletion => {
                     let mut w = w.clone();
-                    w.servers.remove(name);
+                    w.servers_mut().remove(name);
                     endings.push(w);
                 }
             }

@@ -65,7 +65,9 @@ pub struct World {
     pub limit: u32,
     pub readings: Readings,
     pub next_seq: u64,
-    pub servers: BTreeMap<String, Server>,
+    /// Shared between worlds until one changes it, as `backups` is: change it through
+    /// [`World::server_mut`] or [`World::servers_mut`].
+    pub servers: Arc<BTreeMap<String, Server>>,
     /// In creation order (oldest first). Shared between worlds until one changes it (a checker
     /// keeps many worlds that differ only in a reading, so cloning must be cheap).
     pub backups: Arc<Vec<Backup>>,
@@ -77,9 +79,22 @@ pub struct World {
 pub const DEFAULT_LIMIT: u32 = 50;
 
 impl World {
+    /// The servers, to change (copied first if another world shares them).
+    pub fn servers_mut(&mut self) -> &mut BTreeMap<String, Server> {
+        Arc::make_mut(&mut self.servers)
+    }
+
+    /// One server, to change (the servers are copied first if another world shares them).
+    pub fn server_mut(&mut self, name: &str) -> Option<&mut Server> {
+        if !self.servers.contains_key(name) {
+            return None;
+        }
+        self.servers_mut().get_mut(name)
+    }
+
     pub fn new(limit: u32, readings: Readings) -> World {
         World {
-            servers: BTreeMap::new(),
+            servers: Arc::new(BTreeMap::new()),
             backups: Arc::new(Vec::new()),
             limit,
             readings,
@@ -224,7 +239,7 @@ impl World {
         std::sync::Arc::make_mut(&mut self.backups).retain(|b| b.server != spec.name);
         let pending =
             (spec.status == ServerStatus::BackingUp).then_some(Pending::Backup { previous: None });
-        self.servers.insert(
+        self.servers_mut().insert(
             spec.name.clone(),
             Server {
                 name: spec.name.clone(),
@@ -300,7 +315,7 @@ impl World {
                 b.status = status;
             }
         }
-        if let Some(s) = self.servers.get_mut(server) {
+        if let Some(s) = self.server_mut(server) {
             s.status = to;
             s.pending = None;
         }

@@ -239,7 +239,7 @@ fn add_backups(w: &mut World, backups: &Value) {
             created_at_ms: None,
         });
         if status == BackupStatus::InProgress {
-            if let Some(s) = w.servers.get_mut(server) {
+            if let Some(s) = w.server_mut(server) {
                 if s.status == ServerStatus::BackingUp {
                     s.pending = Some(model::Pending::Backup { previous: None });
                 }

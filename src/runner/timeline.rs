@@ -9,7 +9,7 @@ use crate::model::{BackupStatus, BackupType, Observation, World};
 /// One line of what a representative world changed: `web: HEALTHY -> BACKING_UP; web manual 0 -> 1`.
 pub(super) fn describe_change(before: &World, after: &World) -> String {
     let mut parts = Vec::new();
-    for (name, s) in &after.servers {
+    for (name, s) in after.servers.iter() {
         match before.servers.get(name) {
             None => parts.push(format!("+server {name} {}", s.status)),
             Some(b) if b.status != s.status => {

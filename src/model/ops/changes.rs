@@ -36,7 +36,7 @@ pub(super) fn delete_backup(o: &mut Outcomes, input: &Value) {
     let mut w = o.world.clone();
     Arc::make_mut(&mut w.backups)[i].status = BackupStatus::Deleting;
     if backup.kind == BackupType::Manual {
-        if let Some(s) = w.servers.get_mut(&backup.server) {
+        if let Some(s) = w.server_mut(&backup.server) {
             s.freed_slots += 1;
         }
     }
@@ -50,7 +50,7 @@ pub(super) fn delete_backup(o: &mut Outcomes, input: &Value) {
     o.pass(rules::AMBIGUITY_DELETE_IN_PROGRESS_BACKUP);
     if o.allows(choice, 0) {
         let mut ended = w.clone().picking(choice, 0);
-        if let Some(s) = ended.servers.get_mut(&backup.server) {
+        if let Some(s) = ended.server_mut(&backup.server) {
             if let Some(Pending::Backup { previous }) = s.pending.clone() {
                 s.status = previous.unwrap_or(ServerStatus::Healthy);
                 s.pending = None;
@@ -113,7 +113,7 @@ pub(super) fn update_server(o: &mut Outcomes, input: &Value) {
         );
     }
     let mut w = o.world.clone();
-    let s = w.servers.get_mut(&server.name).expect("server exists");
+    let s = w.server_mut(&server.name).expect("server exists");
     if let Some(b) = input.get("DisableAutomatedBackup").and_then(Value::as_bool) {
         s.disable_automated_backup = b;
     }
@@ -153,7 +153,7 @@ pub(super) fn start_maintenance(o: &mut Outcomes, input: &Value) {
         return;
     }
     let mut w = o.world.clone();
-    let s = w.servers.get_mut(&server.name).expect("server exists");
+    let s = w.server_mut(&server.name).expect("server exists");
     s.status = ServerStatus::UnderMaintenance;
     s.pending = Some(Pending::Maintenance);
     o.success(
@@ -200,7 +200,7 @@ pub(super) fn delete_server(o: &mut Outcomes, input: &Value) {
         }
     }
     let mut w = o.world.clone();
-    let s = w.servers.get_mut(&server.name).expect("server exists");
+    let s = w.server_mut(&server.name).expect("server exists");
     s.status = ServerStatus::Deleting;
     s.pending = Some(Pending::Deletion);
     o.success(Expected::Done, w, rules::DELETE_SERVER_EFFECT);
@@ -251,7 +251,7 @@ pub(super) fn restore_server(o: &mut Outcomes, input: &Value) {
     }
     o.pass(rules::RESTORE_SERVER_BACKUP);
     let mut w = o.world.clone();
-    let s = w.servers.get_mut(&server.name).expect("server exists");
+    let s = w.server_mut(&server.name).expect("server exists");
     s.status = ServerStatus::Restoring;
     s.pending = Some(Pending::Restore);
     o.success(Expected::Done, w, rules::RESTORE_SERVER_STATE);

@@ -106,7 +106,7 @@ fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
         seq,
         created_at_ms: None,
     });
-    let s = w.servers.get_mut(name).expect("server exists");
+    let s = w.server_mut(name).expect("server exists");
     s.pending = Some(Pending::Backup {
         previous: Some(s.status),
     });

@@ -170,7 +170,7 @@ fn initial(limit: u32, reading: usize) -> World {
 /// IN_PROGRESS backup of theirs exists. Servers the control plane put straight into BACKING_UP
 /// (`Pending::Backup { previous: None }`) have no backup in progress and are left out.
 fn check_backing_up_invariant(w: &World) -> Result<(), TestCaseError> {
-    for (name, s) in &w.servers {
+    for (name, s) in w.servers.iter() {
         if s.pending == Some(Pending::Backup { previous: None }) {
             prop_assert_eq!(s.status, ServerStatus::BackingUp);
             continue;
