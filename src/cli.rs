@@ -35,6 +35,9 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Run the suite against each built-in mutant of the emulator and print the kill rate.
     Selftest(SelftestArgs),
+    /// List every rule id with its text, the scenario files that name it and the mutants that
+    /// break it (RULES.md adds the unit tests).
+    Rules(RulesArgs),
 }
 
 /// The wire format of an endpoint.
@@ -257,6 +260,16 @@ pub struct EmulateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// The scenario library whose files name the rules.
+    #[arg(long, value_name = "DIR", default_value = "scenarios")]
+    pub scenarios: PathBuf,
+    /// Print the markdown table (RULES.md's form, without the unit tests).
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct SelftestArgs {
     /// Generated sequences per mutant.
     #[arg(long, value_name = "N", default_value_t = 256)]
@@ -373,7 +386,24 @@ async fn command(cli: Cli) -> Result<ExitCode, Error> {
         Command::Replay(args) => replay(args).await,
         Command::Emulate(args) => emulate(args).await,
         Command::Selftest(args) => selftest(args).await,
+        Command::Rules(args) => rules(args),
     }
+}
+
+fn rules(args: RulesArgs) -> Result<ExitCode, Error> {
+    note_missing_scenarios(&args.scenarios);
+    let library = if args.scenarios.is_dir() {
+        crate::scenarios::load_scenarios(Some(&args.scenarios))?
+    } else {
+        Vec::new()
+    };
+    let rows = crate::rules_table::rows(&library, &Default::default());
+    if args.markdown {
+        print!("{}", crate::rules_table::to_markdown(&rows));
+    } else {
+        print!("{}", crate::rules_table::to_text(&rows));
+    }
+    Ok(ExitCode::Pass)
 }
 
 async fn run(args: RunArgs) -> Result<ExitCode, Error> {

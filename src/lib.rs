@@ -16,6 +16,7 @@ pub mod model;
 pub mod plan;
 pub mod readings;
 pub mod report;
+pub mod rules_table;
 pub mod runner;
 pub mod scenarios;
 pub mod selftest;

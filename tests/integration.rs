@@ -25,6 +25,7 @@ mod reading_flips;
 mod reports;
 mod reports_browser;
 mod reports_text;
+mod rules_table;
 mod scenario_files;
 mod sdk;
 mod selftest;
