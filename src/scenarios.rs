@@ -1,7 +1,11 @@
 //! The scenario library on disk: every `*.json` under a directory, each a [`Plan`] with a trial
 //! name that follows its path (`scenario::limit::fifty-first-manual-backup-refused`).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError};
+
+use serde_json::Value;
 
 use crate::exit::Error;
 use crate::plan::{self, Plan, Step};
@@ -68,8 +72,8 @@ fn agrees_with_the_documents(file: &Path, plan: Plan) -> Result<Plan, plan::Plan
     if !states_outcomes {
         return Ok(plan);
     }
-    match crate::dry_run::dry_run(&plan) {
-        Ok(_) => Ok(plan),
+    match documents_verdict(&plan) {
+        Ok(()) => Ok(plan),
         Err(problem) => Err(plan::PlanFileError {
             path: file.display().to_string(),
             line: 1,
@@ -77,6 +81,27 @@ fn agrees_with_the_documents(file: &Path, plan: Plan) -> Result<Plan, plan::Plan
             problem: format!("the outcomes it expects are not the documents': {problem}"),
         }),
     }
+}
+
+/// The dry run's verdict on `plan`, computed once per process for each distinct plan: a run,
+/// `selftest` and the tests load the same library many times, and the dry run of a parallel
+/// block is the larger part of loading it. Callers of the same plan at once wait for one run.
+fn documents_verdict(plan: &Plan) -> Result<(), String> {
+    type Verdict = Arc<OnceLock<Result<(), String>>>;
+    static VERDICTS: LazyLock<Mutex<HashMap<String, Verdict>>> = LazyLock::new(Default::default);
+    // The plan as serialized, and the limit template it skips when serialized.
+    let Ok(steps) = serde_json::to_string(plan) else {
+        return crate::dry_run::dry_run(plan).map(drop);
+    };
+    let template = plan.template.as_ref().map(Value::to_string);
+    let key = format!("{steps}\n{}", template.unwrap_or_default());
+    let verdict = {
+        let mut verdicts = VERDICTS.lock().unwrap_or_else(PoisonError::into_inner);
+        verdicts.entry(key).or_default().clone()
+    };
+    verdict
+        .get_or_init(|| crate::dry_run::dry_run(plan).map(drop))
+        .clone()
 }
 
 /// Reads every `*.json` under `dir` (recursively), sorted; trial names follow the path:
@@ -133,5 +158,27 @@ mod tests {
             scenario_trial_name(root, Path::new("scenarios/limit/fifty-first.json")),
             "scenario::limit::fifty-first"
         );
+    }
+
+    /// The verdict is remembered per plan: a wrong `expect` stays wrong when judged again, and
+    /// the same file with the right `expect` is judged on its own.
+    #[test]
+    fn a_remembered_verdict_belongs_to_its_own_plan() {
+        let file = |expect: &str| {
+            format!(
+                r#"{{"name": "p", "steps": [{{"step": "reset"}},
+                {{"step": "call", "operation": "CreateBackup", "input": {{"ServerName": "none"}},
+                  "expect": "{expect}"}}]}}"#
+            )
+        };
+        let judge = |text: &str| {
+            let plan = plan::parse_plan("p.json", text).expect("the plan parses");
+            agrees_with_the_documents(Path::new("p.json"), plan).map(drop)
+        };
+        let wrong = file("success");
+        let first = judge(&wrong).expect_err("no server: CreateBackup cannot succeed");
+        let again = judge(&wrong).expect_err("judged again, still wrong");
+        assert_eq!(first.problem, again.problem);
+        assert!(judge(&file("ResourceNotFoundException")).is_ok());
     }
 }
