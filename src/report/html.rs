@@ -91,7 +91,7 @@ fn fallback_page(error: &str) -> String {
 struct Page {
     tool: String,
     verdict: &'static str,
-    verdict_word: &'static str,
+    verdict_word: String,
     verdict_line: String,
     error: Option<String>,
     facts: Vec<(&'static str, String)>,
@@ -210,11 +210,8 @@ struct FaultRow {
 
 impl Page {
     fn new(report: &RunReport, c: &Redactor) -> Page {
-        let (verdict, verdict_word) = match report.verdict {
-            Verdict::Pass => ("pass", "PASS"),
-            Verdict::Fail => ("fail", "FAIL"),
-            Verdict::Error => ("error", "ERROR"),
-        };
+        let verdict = report.verdict.as_str();
+        let verdict_word = verdict.to_uppercase();
         let coverage = CoverageView::new(report, c);
         let (trials, trial_counts, trials_note) = trial_rows(report, c);
         Page {

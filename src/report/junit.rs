@@ -31,7 +31,7 @@ pub(super) fn render(report: &RunReport, secrets: &[String]) -> String {
         suite.set_timestamp(t);
     }
     suite.add_properties([
-        Property::new("verdict", verdict_word(report.verdict)),
+        Property::new("verdict", report.verdict.as_str()),
         Property::new("endpoint", c.line(&report.target.endpoint, 1000)),
         Property::new("dialect", c.line(&report.target.dialect, 100)),
         Property::new("seed", report.seed.to_string()),
@@ -119,14 +119,6 @@ fn error_status(message: &str, c: &Redactor) -> TestCaseStatus {
     s.set_message(c.line(message, 1000));
     s.set_description(c.clip(message, MAX_DESCRIPTION));
     s
-}
-
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Error => "error",
-    }
 }
 
 /// The text of a failure: each divergence with its rule, minimal plan and replay command.

@@ -10,18 +10,6 @@ use crate::model::rules::{Rule, RuleKind};
 use crate::plan::Plan;
 use crate::wire::Exchange;
 
-/// The verdict of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Every case conformed.
-    Pass,
-    /// At least one divergence from the reference model.
-    Fail,
-    /// The endpoint could not be judged (unreachable, every call timed out, aborted).
-    Error,
-}
-
 /// Declares a closed set of words: a serde enum with the same words in `as_str`, `Display` and
 /// `FromStr`.
 macro_rules! words {
@@ -61,6 +49,18 @@ macro_rules! words {
             }
         }
     };
+}
+
+words! {
+    /// The verdict of a run.
+    Verdict {
+        /// Every case conformed.
+        Pass = "pass",
+        /// At least one divergence from the reference model.
+        Fail = "fail",
+        /// The endpoint could not be judged (unreachable, every call timed out, aborted).
+        Error = "error",
+    }
 }
 
 words! {

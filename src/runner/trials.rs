@@ -19,6 +19,9 @@ use super::served;
 use super::session::Session;
 use super::RunConfig;
 
+/// Cases from `cases / STEER_FROM` on are steered (see `generate::plan_strategy_steered`).
+const STEER_FROM: u64 = 2;
+
 /// One run in progress: the session, what it was asked, and what the trials found so far.
 pub(super) struct Run<'c> {
     pub(super) config: &'c RunConfig,
@@ -164,7 +167,15 @@ impl Run<'_> {
         let t0 = (Instant::now(), self.session.calls);
         let case = g.next;
         g.next += 1;
-        let steered = generate::plan_strategy_steered(&g.gen, &self.session.bias());
+        // The second half of the cases is steered towards what is still uncovered: the first
+        // half (interleaved with the scenario library) stays short, so that bugs are found in
+        // few calls, and the second covers the matrices.
+        let bias = if case >= self.config.cases / STEER_FROM {
+            self.session.bias()
+        } else {
+            Default::default()
+        };
+        let steered = generate::plan_strategy_steered(&g.gen, &bias);
         let going_on = match steered.new_tree(&mut g.runner) {
             Err(e) => {
                 g.trial.outcome = TrialOutcome::Error;
