@@ -62,11 +62,12 @@ const WINDOW: Duration = Duration::from_millis(2500);
 
 pub(crate) fn emulator_throughput() -> Vec<[String; 4]> {
     println!("\n== emulator: the emulator vs a minimal axum handler (parses the request's JSON, answers a body of the same size), keep-alive clients on loopback ==");
-    let (server_rt, threads) = ServerThreads::runtime(2);
-    let client_rt = runtime(2, "bench-client");
-    let emu = server_rt
-        .block_on(emulator::start(emulator_config()))
-        .expect("the emulator starts");
+    let Sides {
+        server_rt,
+        threads,
+        client_rt,
+        emu,
+    } = Sides::start();
     let mut rows = Vec::new();
     let mut summary = Vec::new();
     for mix in &mixes() {

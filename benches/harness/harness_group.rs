@@ -60,12 +60,12 @@ impl Window {
 
 pub(crate) fn harness_throughput() -> Vec<[String; 4]> {
     println!("\n== harness: runner::run vs a raw keep-alive reqwest loop (same requests, same emulator) ==");
-    // The emulator on a runtime of its own, so that its CPU time can be told from the client's.
-    let (server_rt, threads) = ServerThreads::runtime(2);
-    let client_rt = runtime(2, "bench-client");
-    let emu = server_rt
-        .block_on(emulator::start(emulator_config()))
-        .expect("the emulator starts");
+    let Sides {
+        server_rt,
+        threads,
+        client_rt,
+        emu,
+    } = Sides::start();
     let mut rows = Vec::new();
     let mut summary = Vec::new();
     const ROUNDS: usize = 3;

@@ -166,6 +166,31 @@ fn runtime(workers: usize, name: &str) -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+/// The emulator on a runtime of its own (so that its CPU time can be told from the client's),
+/// and the clients' runtime.
+struct Sides {
+    server_rt: tokio::runtime::Runtime,
+    threads: ServerThreads,
+    client_rt: tokio::runtime::Runtime,
+    emu: RunningEmulator,
+}
+
+impl Sides {
+    fn start() -> Sides {
+        let (server_rt, threads) = ServerThreads::runtime(2);
+        let client_rt = runtime(2, "bench-client");
+        let emu = server_rt
+            .block_on(emulator::start(emulator_config()))
+            .expect("the emulator starts");
+        Sides {
+            server_rt,
+            threads,
+            client_rt,
+            emu,
+        }
+    }
+}
+
 fn emulator_config() -> EmulatorConfig {
     EmulatorConfig {
         listen: "127.0.0.1:0".parse().expect("an address"),
