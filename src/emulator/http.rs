@@ -60,8 +60,8 @@ pub fn app(emulator: Emulator) -> Router {
 
 /// Every answer carries a request id, as AWS's do.
 async fn with_request_id(mut response: Response) -> Response {
-    // From the thread's RNG (seeded once from the OS), not a getrandom call per answer.
-    let id = uuid::Builder::from_random_bytes(rand::random())
+    // From the thread's generator (fastrand), not a getrandom call per answer.
+    let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes())
         .into_uuid()
         .to_string();
     if let Ok(value) = HeaderValue::from_str(&id) {

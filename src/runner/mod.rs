@@ -66,7 +66,7 @@ pub struct RunEnd {
 pub async fn run(config: &RunConfig, events: &mut (dyn EventSink + Send)) -> Result<RunEnd, Error> {
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339();
-    let seed = config.seed.unwrap_or_else(rand::random::<u64>);
+    let seed = config.seed.unwrap_or_else(|| fastrand::u64(..));
     // Scenario files are read before anything is sent: a broken file is a usage error.
     let scenarios = match &config.plans {
         Some(plans) => plans.clone(),
