@@ -24,7 +24,7 @@ fn chromium() -> Option<std::path::PathBuf> {
         })
     };
     if found.is_none() && std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!("CI is set but chromium is not installed, so report.html cannot be rendered (hint: apt-get install chromium; .ci/run installs it)");
+        panic!("CI is set but chromium is not installed, so report.html cannot be rendered (hint: apt-get install --no-install-recommends chromium fonts-liberation; .ci/run installs it)");
     }
     found
 }
