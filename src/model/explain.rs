@@ -5,7 +5,9 @@
 //! was created and deleted, newest first). Ids the endpoint chose are bound into the world.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::*;
@@ -17,6 +19,71 @@ mod listing;
 use created::{bind_new_backup, created, created_envelope};
 use listing::backups;
 
+/// What checking one observation against some possibilities found so far, for the next ones: a
+/// listing's check reads only a world's backups, and most worlds of a checker share them (they
+/// differ in a reading), so each distinct list of backups is checked once. Use one memo per
+/// observation.
+#[derive(Default)]
+pub struct ExplainMemo {
+    /// By the addresses of the backups and gone lists (the entries hold both alive).
+    listings: FxHashMap<(usize, usize), Vec<ListingMemo>>,
+}
+
+/// A world's backups and its gone list, as a listing leaves them.
+type ListingAfter = (Arc<Vec<Backup>>, Arc<BTreeSet<String>>);
+
+struct ListingMemo {
+    backups: Arc<Vec<Backup>>,
+    gone: Arc<BTreeSet<String>>,
+    listed: Vec<usize>,
+    maybe_gone: Vec<usize>,
+    /// The backups and gone lists after, or what differs.
+    after: Result<ListingAfter, Mismatch>,
+}
+
+impl ExplainMemo {
+    /// [`backups`] of `world`, checked once per distinct backups and gone lists.
+    fn listing(
+        &mut self,
+        world: &World,
+        body: &Value,
+        listed: &[usize],
+        maybe_gone: &[usize],
+    ) -> Result<World, Mismatch> {
+        let key = (
+            Arc::as_ptr(&world.backups) as usize,
+            Arc::as_ptr(&world.gone) as usize,
+        );
+        let same = self.listings.entry(key).or_default();
+        let known = same.iter().find(|m| {
+            Arc::ptr_eq(&m.backups, &world.backups)
+                && Arc::ptr_eq(&m.gone, &world.gone)
+                && m.listed == listed
+                && m.maybe_gone == maybe_gone
+        });
+        let after = match known {
+            Some(m) => m.after.clone(),
+            None => {
+                let after = backups(world, body, listed, maybe_gone).map(|w| (w.backups, w.gone));
+                same.push(ListingMemo {
+                    backups: world.backups.clone(),
+                    gone: world.gone.clone(),
+                    listed: listed.to_vec(),
+                    maybe_gone: maybe_gone.to_vec(),
+                    after: after.clone(),
+                });
+                after
+            }
+        };
+        let (backups, gone) = after?;
+        Ok(World {
+            backups,
+            gone,
+            ..world.clone()
+        })
+    }
+}
+
 impl Possible {
     /// Checks `observed` against this possibility. On a fit, returns the world it proves (with
     /// the endpoint's ids bound); otherwise the broken rule and what differs.
@@ -24,6 +91,16 @@ impl Possible {
         &self,
         observed: &Observation,
         window: Option<CallWindow>,
+    ) -> Result<World, Mismatch> {
+        self.explain_in(observed, window, &mut ExplainMemo::default())
+    }
+
+    /// [`explain`](Self::explain), reusing what `memo` found for the same observation.
+    pub fn explain_in(
+        &self,
+        observed: &Observation,
+        window: Option<CallWindow>,
+        memo: &mut ExplainMemo,
     ) -> Result<World, Mismatch> {
         match (observed, &self.expected) {
             (Observation::Unknown, _) => Ok(self.world.clone()),
@@ -55,7 +132,9 @@ impl Possible {
                 self.rule,
                 format!("expected {want}, observed success"),
             )),
-            (Observation::Success(body), expected) => self.explain_success(expected, body, window),
+            (Observation::Success(body), expected) => {
+                self.explain_success(expected, body, window, memo)
+            }
         }
     }
 
@@ -112,7 +191,11 @@ impl Possible {
         expected: &Expected,
         body: &Value,
         window: Option<CallWindow>,
+        memo: &mut ExplainMemo,
     ) -> Result<World, Mismatch> {
+        if let Expected::Backups { listed, maybe_gone } = expected {
+            return memo.listing(&self.world, body, listed, maybe_gone);
+        }
         let world = self.world.clone();
         match expected {
             Expected::Error(_) => unreachable!("handled by explain"),
@@ -129,7 +212,7 @@ impl Possible {
                 *finished,
                 window,
             ),
-            Expected::Backups { listed, maybe_gone } => backups(&world, body, listed, maybe_gone),
+            Expected::Backups { .. } => unreachable!("checked above"),
             Expected::Servers(names) => servers(world, body, names),
             Expected::Server(name) => server(world, body, name, self.rule),
             Expected::AccountAttributes { used, maximum } => {
