@@ -4,7 +4,7 @@
 //! BackupType MANUAL, the BackupId format, CreatedAt near the call, listings consistent with what
 //! was created and deleted, newest first). Ids the endpoint chose are bound into the world.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -27,6 +27,18 @@ use listing::backups;
 pub struct ExplainMemo {
     /// By the addresses of the backups and gone lists (the entries hold both alive).
     listings: FxHashMap<(usize, usize), Vec<ListingMemo>>,
+    /// DescribeServers, UpdateServer and StartMaintenance answers read and change only the
+    /// servers: by their address (the entries hold them alive).
+    servers: FxHashMap<usize, Vec<ServersMemo>>,
+}
+
+type Servers = Arc<BTreeMap<String, Server>>;
+
+struct ServersMemo {
+    servers: Servers,
+    expected: Expected,
+    rule: RuleId,
+    after: Result<Servers, Mismatch>,
 }
 
 /// A world's backups and its gone list, as a listing leaves them.
@@ -42,6 +54,40 @@ struct ListingMemo {
 }
 
 impl ExplainMemo {
+    /// `check` of `world`'s servers (an answer about servers), once per distinct servers.
+    fn servers(
+        &mut self,
+        world: &World,
+        expected: &Expected,
+        rule: RuleId,
+        check: impl FnOnce(World) -> Result<World, Mismatch>,
+    ) -> Result<World, Mismatch> {
+        let same = self
+            .servers
+            .entry(Arc::as_ptr(&world.servers) as usize)
+            .or_default();
+        let known = same.iter().find(|m| {
+            Arc::ptr_eq(&m.servers, &world.servers) && m.expected == *expected && m.rule == rule
+        });
+        let after = match known {
+            Some(m) => m.after.clone(),
+            None => {
+                let after = check(world.clone()).map(|w| w.servers);
+                same.push(ServersMemo {
+                    servers: world.servers.clone(),
+                    expected: expected.clone(),
+                    rule,
+                    after: after.clone(),
+                });
+                after
+            }
+        };
+        Ok(World {
+            servers: after?,
+            ..world.clone()
+        })
+    }
+
     /// [`backups`] of `world`, checked once per distinct backups and gone lists.
     fn listing(
         &mut self,
@@ -193,8 +239,21 @@ impl Possible {
         window: Option<CallWindow>,
         memo: &mut ExplainMemo,
     ) -> Result<World, Mismatch> {
-        if let Expected::Backups { listed, maybe_gone } = expected {
-            return memo.listing(&self.world, body, listed, maybe_gone);
+        match expected {
+            Expected::Backups { listed, maybe_gone } => {
+                return memo.listing(&self.world, body, listed, maybe_gone)
+            }
+            Expected::Servers(names) => {
+                return memo.servers(&self.world, expected, self.rule, |w| {
+                    servers(w, body, names)
+                })
+            }
+            Expected::Server(name) => {
+                return memo.servers(&self.world, expected, self.rule, |w| {
+                    server(w, body, name, self.rule)
+                })
+            }
+            _ => {}
         }
         let world = self.world.clone();
         match expected {
@@ -212,9 +271,9 @@ impl Possible {
                 *finished,
                 window,
             ),
-            Expected::Backups { .. } => unreachable!("checked above"),
-            Expected::Servers(names) => servers(world, body, names),
-            Expected::Server(name) => server(world, body, name, self.rule),
+            Expected::Backups { .. } | Expected::Servers(_) | Expected::Server(_) => {
+                unreachable!("checked above")
+            }
             Expected::AccountAttributes { used, maximum } => {
                 account_attributes(body, *used, *maximum, self.rule)?;
                 Ok(world)

@@ -9,6 +9,13 @@ use crate::model::{BackupStatus, BackupType, Observation, World};
 
 /// One line of what a representative world changed: `web: HEALTHY -> BACKING_UP; web manual 0 -> 1`.
 pub(super) fn describe_change(before: &World, after: &World) -> String {
+    if std::sync::Arc::ptr_eq(&before.servers, &after.servers)
+        && std::sync::Arc::ptr_eq(&before.backups, &after.backups)
+    {
+        // The same servers and backups (a world's backup ids are unique: the model refuses a
+        // second backup with an id already given).
+        return "no change".into();
+    }
     let mut parts = Vec::new();
     for (name, s) in after.servers.iter() {
         match before.servers.get(name) {
