@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::rules::{self, RuleId};
 use crate::model::{
-    self, Action, CallWindow, Mismatch, Observation, Polarity, Possible, Readings, World, WorldSet,
+    self, Action, CallWindow, ExplainMemo, Mismatch, Observation, Polarity, Possible, Readings,
+    World, WorldSet,
 };
 use crate::readings::{self, Flip};
 
@@ -203,12 +204,13 @@ impl Checker {
                 next.insert_ref(w);
             }
         }
+        let mut memo = ExplainMemo::default();
         for p in model::step_all(&before, action) {
             let line = p.expected.summary();
             if !allowed.contains(&line) {
                 allowed.push(line);
             }
-            match p.explain(observed, window) {
+            match p.explain_in(observed, window, &mut memo) {
                 Ok(after) => {
                     for (rule, pol) in &p.exercised {
                         exercised.entry(*rule).or_insert(*pol);

@@ -4,8 +4,10 @@
 //! BackupType MANUAL, the BackupId format, CreatedAt near the call, listings consistent with what
 //! was created and deleted, newest first). Ids the endpoint chose are bound into the world.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::*;
@@ -17,6 +19,117 @@ mod listing;
 use created::{bind_new_backup, created, created_envelope};
 use listing::backups;
 
+/// What checking one observation against some possibilities found so far, for the next ones: a
+/// listing's check reads only a world's backups, and most worlds of a checker share them (they
+/// differ in a reading), so each distinct list of backups is checked once. Use one memo per
+/// observation.
+#[derive(Default)]
+pub struct ExplainMemo {
+    /// By the addresses of the backups and gone lists (the entries hold both alive).
+    listings: FxHashMap<(usize, usize), Vec<ListingMemo>>,
+    /// DescribeServers, UpdateServer and StartMaintenance answers read and change only the
+    /// servers: by their address (the entries hold them alive).
+    servers: FxHashMap<usize, Vec<ServersMemo>>,
+}
+
+type Servers = Arc<BTreeMap<String, Server>>;
+
+struct ServersMemo {
+    servers: Servers,
+    expected: Expected,
+    rule: RuleId,
+    after: Result<Servers, Mismatch>,
+}
+
+/// A world's backups and its gone list, as a listing leaves them.
+type ListingAfter = (Arc<Vec<Backup>>, Arc<BTreeSet<String>>);
+
+struct ListingMemo {
+    backups: Arc<Vec<Backup>>,
+    gone: Arc<BTreeSet<String>>,
+    listed: Vec<usize>,
+    maybe_gone: Vec<usize>,
+    /// The backups and gone lists after, or what differs.
+    after: Result<ListingAfter, Mismatch>,
+}
+
+impl ExplainMemo {
+    /// `check` of `world`'s servers (an answer about servers), once per distinct servers.
+    fn servers(
+        &mut self,
+        world: &World,
+        expected: &Expected,
+        rule: RuleId,
+        check: impl FnOnce(World) -> Result<World, Mismatch>,
+    ) -> Result<World, Mismatch> {
+        let same = self
+            .servers
+            .entry(Arc::as_ptr(&world.servers) as usize)
+            .or_default();
+        let known = same.iter().find(|m| {
+            Arc::ptr_eq(&m.servers, &world.servers) && m.expected == *expected && m.rule == rule
+        });
+        let after = match known {
+            Some(m) => m.after.clone(),
+            None => {
+                let after = check(world.clone()).map(|w| w.servers);
+                same.push(ServersMemo {
+                    servers: world.servers.clone(),
+                    expected: expected.clone(),
+                    rule,
+                    after: after.clone(),
+                });
+                after
+            }
+        };
+        Ok(World {
+            servers: after?,
+            ..world.clone()
+        })
+    }
+
+    /// [`backups`] of `world`, checked once per distinct backups and gone lists.
+    fn listing(
+        &mut self,
+        world: &World,
+        body: &Value,
+        listed: &[usize],
+        maybe_gone: &[usize],
+    ) -> Result<World, Mismatch> {
+        let key = (
+            Arc::as_ptr(&world.backups) as usize,
+            Arc::as_ptr(&world.gone) as usize,
+        );
+        let same = self.listings.entry(key).or_default();
+        let known = same.iter().find(|m| {
+            Arc::ptr_eq(&m.backups, &world.backups)
+                && Arc::ptr_eq(&m.gone, &world.gone)
+                && m.listed == listed
+                && m.maybe_gone == maybe_gone
+        });
+        let after = match known {
+            Some(m) => m.after.clone(),
+            None => {
+                let after = backups(world, body, listed, maybe_gone).map(|w| (w.backups, w.gone));
+                same.push(ListingMemo {
+                    backups: world.backups.clone(),
+                    gone: world.gone.clone(),
+                    listed: listed.to_vec(),
+                    maybe_gone: maybe_gone.to_vec(),
+                    after: after.clone(),
+                });
+                after
+            }
+        };
+        let (backups, gone) = after?;
+        Ok(World {
+            backups,
+            gone,
+            ..world.clone()
+        })
+    }
+}
+
 impl Possible {
     /// Checks `observed` against this possibility. On a fit, returns the world it proves (with
     /// the endpoint's ids bound); otherwise the broken rule and what differs.
@@ -24,6 +137,16 @@ impl Possible {
         &self,
         observed: &Observation,
         window: Option<CallWindow>,
+    ) -> Result<World, Mismatch> {
+        self.explain_in(observed, window, &mut ExplainMemo::default())
+    }
+
+    /// [`explain`](Self::explain), reusing what `memo` found for the same observation.
+    pub fn explain_in(
+        &self,
+        observed: &Observation,
+        window: Option<CallWindow>,
+        memo: &mut ExplainMemo,
     ) -> Result<World, Mismatch> {
         match (observed, &self.expected) {
             (Observation::Unknown, _) => Ok(self.world.clone()),
@@ -55,7 +178,9 @@ impl Possible {
                 self.rule,
                 format!("expected {want}, observed success"),
             )),
-            (Observation::Success(body), expected) => self.explain_success(expected, body, window),
+            (Observation::Success(body), expected) => {
+                self.explain_success(expected, body, window, memo)
+            }
         }
     }
 
@@ -112,7 +237,24 @@ impl Possible {
         expected: &Expected,
         body: &Value,
         window: Option<CallWindow>,
+        memo: &mut ExplainMemo,
     ) -> Result<World, Mismatch> {
+        match expected {
+            Expected::Backups { listed, maybe_gone } => {
+                return memo.listing(&self.world, body, listed, maybe_gone)
+            }
+            Expected::Servers(names) => {
+                return memo.servers(&self.world, expected, self.rule, |w| {
+                    servers(w, body, names)
+                })
+            }
+            Expected::Server(name) => {
+                return memo.servers(&self.world, expected, self.rule, |w| {
+                    server(w, body, name, self.rule)
+                })
+            }
+            _ => {}
+        }
         let world = self.world.clone();
         match expected {
             Expected::Error(_) => unreachable!("handled by explain"),
@@ -129,9 +271,9 @@ impl Possible {
                 *finished,
                 window,
             ),
-            Expected::Backups { listed, maybe_gone } => backups(&world, body, listed, maybe_gone),
-            Expected::Servers(names) => servers(world, body, names),
-            Expected::Server(name) => server(world, body, name, self.rule),
+            Expected::Backups { .. } | Expected::Servers(_) | Expected::Server(_) => {
+                unreachable!("checked above")
+            }
             Expected::AccountAttributes { used, maximum } => {
                 account_attributes(body, *used, *maximum, self.rule)?;
                 Ok(world)

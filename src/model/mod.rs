@@ -189,6 +189,7 @@ mod ops;
 pub use ops::{spontaneous, step, step_all};
 
 mod explain;
+pub use explain::ExplainMemo;
 
 #[cfg(test)]
 mod tests;

@@ -184,8 +184,40 @@ pub fn step_all(worlds: &[World], action: &Action) -> Vec<Possible> {
                 .flat_map(|w| call(w, *op, input, &validated))
                 .collect()
         }
+        Action::PutServer(spec) => put_server_all(worlds, spec),
         _ => worlds.iter().flat_map(|w| step(w, action)).collect(),
     }
+}
+
+/// [`step`] of a put-server for many worlds: the change reads and writes only the servers, the
+/// backups and the sequence number, so worlds that share those (they differ in a reading)
+/// share the change too, made once.
+fn put_server_all(worlds: &[World], spec: &ServerSpec) -> Vec<Possible> {
+    let mut made: Vec<(&World, World)> = Vec::new();
+    let mut out = Vec::with_capacity(worlds.len());
+    for w in worlds {
+        let known = made.iter().find(|(before, _)| {
+            Arc::ptr_eq(&before.servers, &w.servers)
+                && Arc::ptr_eq(&before.backups, &w.backups)
+                && before.next_seq == w.next_seq
+        });
+        let after = match known {
+            Some((_, after)) => World {
+                servers: after.servers.clone(),
+                backups: after.backups.clone(),
+                next_seq: after.next_seq,
+                ..w.clone()
+            },
+            None => {
+                let mut after = w.clone();
+                after.put_server(spec, None);
+                made.push((w, after.clone()));
+                after
+            }
+        };
+        out.push(done(after, rules::CONTROL_PLANE_CONTRACT));
+    }
+    out
 }
 
 fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> Vec<Possible> {

@@ -110,9 +110,15 @@ impl World {
 
     /// One empty world per reading in `readings` (the readings an endpoint has kept to so far).
     pub fn with_readings(limit: u32, readings: &[Readings]) -> Vec<World> {
+        // The worlds share their (empty) servers and backups, as worlds that differ only in a
+        // reading do (see `WorldSet`).
+        let empty = World::new(limit, Readings::REFERENCE);
         readings
             .iter()
-            .map(|r| World::new(limit, r.clone()))
+            .map(|r| World {
+                readings: r.clone(),
+                ..empty.clone()
+            })
             .collect()
     }
 

@@ -1,4 +1,5 @@
-//! Worlds without repeats, in the order they were first met. The checker folds thousands of
+//! Worlds without repeats, in the order they were first met, sharing what they have in common.
+//! The checker folds thousands of
 //! worlds per step. A set ordered by whole worlds compares many pairs field by
 //! field; hashing whole worlds walks every backup of each (slower still). Here a world is
 //! hashed by a cheap fingerprint (its readings, limit, server statuses and its backups'
@@ -7,13 +8,19 @@
 //! progress ended must not share a fingerprint: a block of calls sent at once to an endpoint
 //! that finishes backups at once yields thousands of them. The first-met order keeps the reference
 //! reading's world first.
+//!
+//! Worlds that differ only in a reading hold equal servers and backups, each computed apart by
+//! the model: the set keeps one copy of each (interned), so that such worlds share them again.
+//! Then comparing them is at once, and what reads only the backups (a listing's check) can be
+//! done once for all of them (see `ExplainMemo`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::Arc;
 
-use rustc_hash::FxHasher;
+use rustc_hash::{FxHashMap, FxHasher};
 
-use super::World;
+use super::{Backup, Server, World};
 
 /// An insertion-ordered set of worlds.
 #[derive(Debug, Default)]
@@ -21,6 +28,69 @@ pub struct WorldSet {
     worlds: Vec<World>,
     /// A world's hash to the indices of the worlds with that hash.
     index: HashMap<u64, Vec<usize>, BuildHasherDefault<FxHasher>>,
+    servers: Pool<BTreeMap<String, Server>>,
+    backups: Pool<Vec<Backup>>,
+    gone: Pool<BTreeSet<String>>,
+}
+
+/// One shared copy of each distinct value the set's worlds hold, by a cheap hash.
+#[derive(Debug)]
+struct Pool<T> {
+    by_hash: FxHashMap<u64, Vec<Arc<T>>>,
+}
+
+impl<T> Default for Pool<T> {
+    fn default() -> Self {
+        Pool {
+            by_hash: FxHashMap::default(),
+        }
+    }
+}
+
+impl<T: PartialEq> Pool<T> {
+    /// Makes `value` the pool's copy of an equal value (keeping it when it is the first).
+    fn intern(&mut self, hash: u64, value: &mut Arc<T>) {
+        let same = self.by_hash.entry(hash).or_default();
+        match same
+            .iter()
+            .find(|known| Arc::ptr_eq(known, value) || ***known == **value)
+        {
+            Some(known) => {
+                if !Arc::ptr_eq(known, value) {
+                    *value = known.clone();
+                }
+            }
+            None => same.push(value.clone()),
+        }
+    }
+}
+
+/// Cheap hashes of a world's parts: its servers (statuses), its backups (statuses, kinds and
+/// order) and its gone list (length).
+struct PartHashes {
+    servers: u64,
+    backups: u64,
+    gone: u64,
+}
+
+impl PartHashes {
+    fn of(world: &World) -> PartHashes {
+        let mut h = FxHasher::default();
+        for s in world.servers.values() {
+            (s.status, &s.pending, s.backup_retention_count).hash(&mut h);
+        }
+        let servers = h.finish();
+        let mut h = FxHasher::default();
+        for b in world.backups.iter() {
+            (b.status, b.kind, b.seq).hash(&mut h);
+        }
+        let backups = h.finish();
+        PartHashes {
+            servers,
+            backups,
+            gone: world.gone.len() as u64,
+        }
+    }
 }
 
 impl WorldSet {
@@ -30,47 +100,45 @@ impl WorldSet {
 
     /// Adds `world` unless an equal one is in; says whether it was added.
     pub fn insert(&mut self, world: World) -> bool {
-        let Some(hash) = self.absent(&world) else {
+        let Some(hashes) = self.absent(&world) else {
             return false;
         };
-        self.push(hash, world);
+        self.push(hashes, world);
         true
     }
 
     /// Adds a copy of `world` unless an equal one is in (no copy is made then).
     pub fn insert_ref(&mut self, world: &World) -> bool {
-        let Some(hash) = self.absent(world) else {
+        let Some(hashes) = self.absent(world) else {
             return false;
         };
-        self.push(hash, world.clone());
+        self.push(hashes, world.clone());
         true
     }
 
-    /// `world`'s fingerprint when no equal world is in yet.
-    fn absent(&self, world: &World) -> Option<u64> {
-        let hash = Self::fingerprint(world);
+    /// `world`'s fingerprint and part hashes when no equal world is in yet.
+    fn absent(&self, world: &World) -> Option<(u64, PartHashes)> {
+        let parts = PartHashes::of(world);
+        let hash = Self::fingerprint(world, &parts);
         let same = self.index.get(&hash).map_or(&[][..], Vec::as_slice);
-        (!same.iter().any(|&i| self.worlds[i] == *world)).then_some(hash)
+        (!same.iter().any(|&i| self.worlds[i] == *world)).then_some((hash, parts))
     }
 
-    fn push(&mut self, hash: u64, world: World) {
+    fn push(&mut self, (hash, parts): (u64, PartHashes), mut world: World) {
+        self.servers.intern(parts.servers, &mut world.servers);
+        self.backups.intern(parts.backups, &mut world.backups);
+        self.gone.intern(parts.gone, &mut world.gone);
         self.index.entry(hash).or_default().push(self.worlds.len());
         self.worlds.push(world);
     }
 
     /// A hash of the parts of `world` that are cheap to read; equal worlds have equal ones.
-    fn fingerprint(world: &World) -> u64 {
+    fn fingerprint(world: &World, parts: &PartHashes) -> u64 {
         let mut h = FxHasher::default();
         world.limit.hash(&mut h);
         world.readings.hash(&mut h);
         world.next_seq.hash(&mut h);
-        for s in world.servers.values() {
-            (s.status, &s.pending, s.backup_retention_count).hash(&mut h);
-        }
-        for b in world.backups.iter() {
-            (b.status, b.kind, b.seq).hash(&mut h);
-        }
-        world.gone.len().hash(&mut h);
+        (parts.servers, parts.backups, parts.gone).hash(&mut h);
         h.finish()
     }
 
@@ -122,5 +190,30 @@ mod tests {
         assert!(!set.insert_ref(&b));
         assert!(set.insert(a.clone()));
         assert_eq!(set.into_vec(), vec![b, a]);
+    }
+
+    #[test]
+    fn worlds_that_differ_in_a_reading_share_equal_backups_once_in() {
+        use crate::model::{LimitScope, ServerSpec, ServerStatus};
+        let spec = ServerSpec {
+            name: "web".into(),
+            status: ServerStatus::Healthy,
+            engine: "ChefAutomate".into(),
+            manual_backups: 3,
+            automated_backups: 1,
+        };
+        let mut a = World::new(50, Readings::REFERENCE);
+        let mut b = World::new(50, Readings::REFERENCE);
+        b.readings.limit_scope = LimitScope::PerAccount;
+        a.put_server(&spec, None);
+        b.put_server(&spec, None);
+        assert!(!Arc::ptr_eq(&a.backups, &b.backups));
+        let worlds = [a.clone(), b.clone()]
+            .into_iter()
+            .collect::<WorldSet>()
+            .into_vec();
+        assert_eq!(worlds, vec![a, b], "the worlds are kept as they were");
+        assert!(Arc::ptr_eq(&worlds[0].backups, &worlds[1].backups));
+        assert!(Arc::ptr_eq(&worlds[0].servers, &worlds[1].servers));
     }
 }

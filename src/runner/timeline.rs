@@ -1,6 +1,7 @@
 //! One-line descriptions for timelines: what a world changed, what an answer said, and long
 //! text abbreviated.
 
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use crate::check::observation_name;
@@ -8,6 +9,13 @@ use crate::model::{BackupStatus, BackupType, Observation, World};
 
 /// One line of what a representative world changed: `web: HEALTHY -> BACKING_UP; web manual 0 -> 1`.
 pub(super) fn describe_change(before: &World, after: &World) -> String {
+    if std::sync::Arc::ptr_eq(&before.servers, &after.servers)
+        && std::sync::Arc::ptr_eq(&before.backups, &after.backups)
+    {
+        // The same servers and backups (a world's backup ids are unique: the model refuses a
+        // second backup with an id already given).
+        return "no change".into();
+    }
     let mut parts = Vec::new();
     for (name, s) in after.servers.iter() {
         match before.servers.get(name) {
@@ -23,18 +31,30 @@ pub(super) fn describe_change(before: &World, after: &World) -> String {
             parts.push(format!("-server {name}"));
         }
     }
-    let count = |w: &World, server: &str, kind: BackupType| {
-        w.backups
-            .iter()
-            .filter(|b| b.server == server && b.kind == kind && b.status != BackupStatus::Deleting)
-            .count()
-    };
+    if !std::sync::Arc::ptr_eq(&before.backups, &after.backups) {
+        parts.extend(count_changes(before, after));
+    }
+    parts.extend(status_changes(before, after));
+    if parts.is_empty() {
+        "no change".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// `server kind backups 1 -> 2` for each server and kind whose count of backups (not being
+/// deleted) changed, servers in name order.
+fn count_changes(before: &World, after: &World) -> Vec<String> {
+    let (was, now) = (backup_counts(before), backup_counts(after));
     let mut names: Vec<&String> = after.servers.keys().chain(before.servers.keys()).collect();
     names.sort();
     names.dedup();
+    let mut parts = Vec::new();
     for name in names {
         for kind in [BackupType::Manual, BackupType::Automated] {
-            let (b, a) = (count(before, name, kind), count(after, name, kind));
+            let key = (name.as_str(), kind);
+            let b = was.get(&key).copied().unwrap_or(0);
+            let a = now.get(&key).copied().unwrap_or(0);
             if a != b {
                 parts.push(format!(
                     "{name} {} backups {b} -> {a}",
@@ -43,24 +63,40 @@ pub(super) fn describe_change(before: &World, after: &World) -> String {
             }
         }
     }
-    let status_changes = after
+    parts
+}
+
+/// How many backups (not being deleted) each server has of each kind.
+fn backup_counts(w: &World) -> FxHashMap<(&str, BackupType), usize> {
+    let mut n: FxHashMap<(&str, BackupType), usize> = FxHashMap::default();
+    for b in w.backups.iter() {
+        if b.status != BackupStatus::Deleting {
+            *n.entry((b.server.as_str(), b.kind)).or_default() += 1;
+        }
+    }
+    n
+}
+
+/// `id STATUS` for each backup of `after` whose id `before` has with another status. Ids are
+/// looked up by hash (a world can hold hundreds of backups).
+fn status_changes(before: &World, after: &World) -> Vec<String> {
+    // Each id's statuses before, as bits (an id is normally listed once).
+    let bit = |s: BackupStatus| 1u8 << (s as u8);
+    let mut statuses: FxHashMap<&str, u8> = FxHashMap::default();
+    for b in before.backups.iter() {
+        if let Some(id) = b.id.as_deref() {
+            *statuses.entry(id).or_default() |= bit(b.status);
+        }
+    }
+    after
         .backups
         .iter()
-        .filter(|a| {
-            a.id.is_some()
-                && before
-                    .backups
-                    .iter()
-                    .any(|b| b.id == a.id && b.status != a.status)
+        .filter_map(|a| {
+            let id = a.id.as_deref()?;
+            let was = *statuses.get(id)?;
+            (was & !bit(a.status) != 0).then(|| format!("{id} {}", a.status.as_str()))
         })
-        .map(|a| format!("{} {}", a.id.as_deref().unwrap_or("?"), a.status.as_str()))
-        .collect::<Vec<_>>();
-    parts.extend(status_changes);
-    if parts.is_empty() {
-        "no change".into()
-    } else {
-        parts.join("; ")
-    }
+        .collect()
 }
 
 /// One short line for an answer, for timelines (read, not serialized, so it stays cheap).

@@ -252,7 +252,7 @@ impl Target {
         }
         ex.status = Some(status);
         ex.response_headers = resp_headers.clone();
-        ex.response_body = String::from_utf8_lossy(&bytes).into_owned();
+        ex.response_body = text(&bytes);
         (
             Transport::Answered {
                 status,
@@ -269,8 +269,16 @@ fn exchange(method: &str, url: &Url, headers: &[(String, String)], body: &[u8]) 
         method: method.to_string(),
         url: url.to_string(),
         request_headers: headers.to_vec(),
-        request_body: String::from_utf8_lossy(body).into_owned(),
+        request_body: text(body),
         ..Exchange::default()
+    }
+}
+
+/// `bytes` as text (invalid UTF-8 replaced); valid text, the usual case, is copied as is.
+fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 

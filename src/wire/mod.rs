@@ -158,7 +158,11 @@ pub fn decode_response(
     let parsed: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
         Some(json!({}))
     } else {
-        serde_json::from_slice(body).ok()
+        // Checked as UTF-8 once, the body is parsed without checking each string again.
+        match std::str::from_utf8(body) {
+            Ok(text) => serde_json::from_str(text).ok(),
+            Err(_) => serde_json::from_slice(body).ok(),
+        }
     };
     match dialect {
         Dialect::AwsJson => {
