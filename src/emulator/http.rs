@@ -16,7 +16,7 @@ use std::time::SystemTime;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -58,14 +58,19 @@ pub fn app(emulator: Emulator) -> Router {
         .with_state(emulator)
 }
 
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+
 /// Every answer carries a request id, as AWS's do.
 async fn with_request_id(mut response: Response) -> Response {
-    // From the thread's RNG (seeded once from the OS), not a getrandom call per answer.
+    // From the thread's RNG (seeded once from the OS), not a getrandom call per answer;
+    // written on the stack.
+    let mut text = uuid::Uuid::encode_buffer();
     let id = uuid::Builder::from_random_bytes(rand::random())
         .into_uuid()
-        .to_string();
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-amzn-requestid", value);
+        .hyphenated()
+        .encode_lower(&mut text);
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response.headers_mut().insert(REQUEST_ID, value);
     }
     response
 }
@@ -294,27 +299,36 @@ async fn api(State(emulator): State<Emulator>, request: Request) -> Result<Respo
         .call(op, input)
         .await
         .map_err(|e| ApiError::modeled(&emulator, e))?;
-    let mut encoded = encode_answer(style.dialect, answer);
-    if emulator.settings().mutant == Some(Mutant::CreatedHttp201) && op == Operation::CreateBackup {
-        encoded.status = 201;
-    }
-    Ok(to_response(encoded))
+    let created_201 =
+        emulator.settings().mutant == Some(Mutant::CreatedHttp201) && op == Operation::CreateBackup;
+    Ok(encode_answer(style.dialect, answer, created_201))
 }
 
 /// A success on the wire. aws-json sends the rendered output as is; the envelope wraps it.
-fn encode_answer(dialect: Dialect, answer: CallAnswer) -> EncodedResponse {
+/// `created_201`: sent with status 201 (`created-http-201`).
+fn encode_answer(dialect: Dialect, answer: CallAnswer, created_201: bool) -> Response {
     match dialect {
-        Dialect::AwsJson => EncodedResponse {
-            status: 200,
-            headers: vec![("content-type", dialect.content_type().to_string())],
-            body: answer.output,
-        },
+        Dialect::AwsJson => {
+            let mut response = Response::new(Body::from(answer.output));
+            if created_201 {
+                *response.status_mut() = StatusCode::CREATED;
+            }
+            response.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static(wire::AWS_JSON_CONTENT_TYPE),
+            );
+            response
+        }
         Dialect::Envelope => {
             let created = answer
                 .created
                 .as_ref()
                 .map(|(id, at)| (id.as_str(), at.as_str()));
-            wire::encode_success(dialect, &answer.json(), created)
+            let mut encoded = wire::encode_success(dialect, &answer.json(), created);
+            if created_201 {
+                encoded.status = 201;
+            }
+            to_response(encoded)
         }
     }
 }
