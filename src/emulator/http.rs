@@ -146,46 +146,61 @@ impl ApiError {
 
     /// The aws-json error in the endpoint's form (A12): `__type`, the message member, and
     /// `X-Amzn-Errortype`.
-    fn restyle(&self, encoded: &mut EncodedResponse) {
+    fn aws_json(&self) -> Response {
         let form = self.style.form;
-        if self.style.dialect != Dialect::AwsJson || form == ErrorForm::PLAIN {
-            return;
-        }
         let (type_name, message_key) = form.body(&self.name);
-        let body = json!({ "__type": type_name, message_key: self.message });
-        encoded.body = serde_json::to_vec(&body).expect("serializes");
-        encoded
-            .headers
-            .retain(|(name, _)| *name != "x-amzn-errortype");
+        let mut body = Vec::with_capacity(64 + self.message.len());
+        body.extend_from_slice(b"{\"__type\":");
+        serde_json::to_writer(&mut body, &type_name).expect("serializes");
+        body.extend_from_slice(b",");
+        serde_json::to_writer(&mut body, message_key).expect("serializes");
+        body.extend_from_slice(b":");
+        serde_json::to_writer(&mut body, &self.message).expect("serializes");
+        body.extend_from_slice(b"}");
+        let mut response = json_response(Dialect::AwsJson, body);
         if let Some(header) = form.header(&self.name) {
-            encoded.headers.push(("x-amzn-errortype", header));
+            if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(header)) {
+                response.headers_mut().insert(ERROR_TYPE, value);
+            }
         }
+        response
     }
 }
+
+const ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let dialect = self.style.dialect;
-        let mut encoded = wire::encode_error(dialect, &self.name, &self.message);
-        encoded.status = self.status.as_u16();
-        self.restyle(&mut encoded);
-        match self.modeled_by {
-            Some(Some(Mutant::ErrorHttp500)) => encoded.status = 500,
+        let mut response = match self.modeled_by {
             Some(Some(Mutant::ErrorTypeMissing)) => {
+                // The error named only in the message's text.
                 let text = format!("{}: {}", self.name, self.message);
                 let body = match dialect {
                     Dialect::AwsJson => json!({ "message": text }),
                     Dialect::Envelope => json!({"success": false, "error": {"message": text}}),
                 };
-                encoded.body = serde_json::to_vec(&body).expect("serializes");
-                encoded
-                    .headers
-                    .retain(|(name, _)| *name != "x-amzn-errortype");
+                json_response(dialect, serde_json::to_vec(&body).expect("serializes"))
             }
-            _ => {}
-        }
-        to_response(encoded)
+            _ if dialect == Dialect::AwsJson => self.aws_json(),
+            _ => to_response(wire::encode_error(dialect, &self.name, &self.message)),
+        };
+        *response.status_mut() = match self.modeled_by {
+            Some(Some(Mutant::ErrorHttp500)) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => self.status,
+        };
+        response
     }
+}
+
+/// A JSON body with the dialect's content type.
+fn json_response(dialect: Dialect, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static(dialect.content_type()),
+    );
+    response
 }
 
 fn to_response(encoded: EncodedResponse) -> Response {
@@ -309,14 +324,10 @@ async fn api(State(emulator): State<Emulator>, request: Request) -> Result<Respo
 fn encode_answer(dialect: Dialect, answer: CallAnswer, created_201: bool) -> Response {
     match dialect {
         Dialect::AwsJson => {
-            let mut response = Response::new(Body::from(answer.output));
+            let mut response = json_response(dialect, answer.output);
             if created_201 {
                 *response.status_mut() = StatusCode::CREATED;
             }
-            response.headers_mut().insert(
-                axum::http::header::CONTENT_TYPE,
-                HeaderValue::from_static(wire::AWS_JSON_CONTENT_TYPE),
-            );
             response
         }
         Dialect::Envelope => {

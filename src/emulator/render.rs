@@ -30,20 +30,8 @@ const ARN_SERVER: &str = concat!(":", account!(), ":server/");
 const S3_PREFIX: &str = "https://s3.";
 const S3_BUCKET: &str = concat!(".amazonaws.com/opsworks-cm-", account!(), "/");
 
-/// A string member written from its pieces while it is serialized (no String per member).
-struct Concat<'a, const N: usize>([&'a str; N]);
-
-impl<const N: usize> fmt::Display for Concat<'_, N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|piece| f.write_str(piece))
-    }
-}
-
-impl<const N: usize> Serialize for Concat<'_, N> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
+/// A string member as its pieces, joined only as they are written (no String per member).
+type Pieces<'a, const N: usize> = [&'a str; N];
 
 /// A server's endpoint: `<name in lower case>.<region>.opsworks-cm.io`.
 struct Endpoint<'a> {
@@ -147,7 +135,7 @@ const INSTANCE_TYPE: &str = "m5.large";
 /// A `Backup` structure, borrowed from the world. The members the emulator fixes (instance
 /// profile, security groups, ...) are in [`BACKUP_FIXED`].
 struct BackupOut<'a> {
-    backup_arn: Concat<'a, 4>,
+    backup_arn: Pieces<'a, 4>,
     backup_id: Option<&'a str>,
     backup_type: &'static str,
     created_at: Timestamp,
@@ -157,7 +145,7 @@ struct BackupOut<'a> {
     engine_version: &'static str,
     preferred_backup_window: &'a str,
     preferred_maintenance_window: &'a str,
-    s3_log_url: Concat<'a, 7>,
+    s3_log_url: Pieces<'a, 7>,
     server_name: &'a str,
     status: &'static str,
 }
@@ -184,29 +172,32 @@ impl BackupOut<'_> {
     /// The members in the service model's order, as `#[derive(Serialize)]` would write them.
     fn write(&self, w: &mut JsonOut) {
         let fixed = &*BACKUP_FIXED;
-        w.member("{\"BackupArn\":", &self.backup_arn);
+        w.string("{\"BackupArn\":", &self.backup_arn);
         if let Some(id) = self.backup_id {
-            w.member(",\"BackupId\":", id);
+            w.string(",\"BackupId\":", &[id]);
         }
-        w.member(",\"BackupType\":", self.backup_type);
+        w.string(",\"BackupType\":", &[self.backup_type]);
         w.member(",\"CreatedAt\":", &self.created_at);
         if let Some(description) = self.description {
-            w.member(",\"Description\":", description);
+            w.string(",\"Description\":", &[description]);
         }
-        w.member(",\"Engine\":", self.engine);
-        w.member(",\"EngineModel\":", self.engine_model);
-        w.member(",\"EngineVersion\":", self.engine_version);
+        w.string(",\"Engine\":", &[self.engine]);
+        w.string(",\"EngineModel\":", &[self.engine_model]);
+        w.string(",\"EngineVersion\":", &[self.engine_version]);
         w.raw(&fixed[0]);
-        w.member(",\"PreferredBackupWindow\":", self.preferred_backup_window);
-        w.member(
-            ",\"PreferredMaintenanceWindow\":",
-            self.preferred_maintenance_window,
+        w.string(
+            ",\"PreferredBackupWindow\":",
+            &[self.preferred_backup_window],
         );
-        w.member(",\"S3LogUrl\":", &self.s3_log_url);
+        w.string(
+            ",\"PreferredMaintenanceWindow\":",
+            &[self.preferred_maintenance_window],
+        );
+        w.string(",\"S3LogUrl\":", &self.s3_log_url);
         w.raw(&fixed[1]);
-        w.member(",\"ServerName\":", self.server_name);
+        w.string(",\"ServerName\":", &[self.server_name]);
         w.raw(&fixed[2]);
-        w.member(",\"Status\":", self.status);
+        w.string(",\"Status\":", &[self.status]);
         w.raw(&fixed[3]);
         w.raw("}");
     }
@@ -233,9 +224,9 @@ fn backup<'a>(
     }
     let region = settings.region.as_str();
     let backup_arn = if mutant == Some(Mutant::ArnNamesServer) {
-        Concat([ARN_PREFIX, region, ARN_SERVER, &b.server])
+        [ARN_PREFIX, region, ARN_SERVER, &b.server]
     } else {
-        Concat([ARN_PREFIX, region, ARN_BACKUP, id])
+        [ARN_PREFIX, region, ARN_BACKUP, id]
     };
     let status = if mutant == Some(Mutant::StatusLowercase) {
         lowercase(b.status)
@@ -259,7 +250,7 @@ fn backup<'a>(
             .maintenance_window
             .as_deref()
             .unwrap_or(DEFAULT_MAINTENANCE_WINDOW),
-        s3_log_url: Concat([
+        s3_log_url: [
             S3_PREFIX,
             region,
             S3_BUCKET,
@@ -267,7 +258,7 @@ fn backup<'a>(
             "/backups/",
             id,
             ".log",
-        ]),
+        ],
         server_name: &b.server,
         status,
     }
@@ -297,7 +288,7 @@ struct ServerOut<'a> {
     preferred_maintenance_window: &'a str,
     preferred_backup_window: &'a str,
     status: &'static str,
-    server_arn: Concat<'a, 4>,
+    server_arn: Pieces<'a, 4>,
 }
 
 /// The fixed members of a `Server`, written as JSON once: (after EngineVersion, after
@@ -322,26 +313,29 @@ impl ServerOut<'_> {
         let fixed = &*SERVER_FIXED;
         w.raw("{\"AssociatePublicIpAddress\":true");
         w.member(",\"BackupRetentionCount\":", &self.backup_retention_count);
-        w.member(",\"ServerName\":", self.server_name);
+        w.string(",\"ServerName\":", &[self.server_name]);
         w.member(",\"CreatedAt\":", &self.created_at);
         w.member(
             ",\"DisableAutomatedBackup\":",
             &self.disable_automated_backup,
         );
         w.member(",\"Endpoint\":", &self.endpoint);
-        w.member(",\"Engine\":", self.engine);
-        w.member(",\"EngineModel\":", self.engine_model);
-        w.member(",\"EngineVersion\":", self.engine_version);
+        w.string(",\"Engine\":", &[self.engine]);
+        w.string(",\"EngineModel\":", &[self.engine_model]);
+        w.string(",\"EngineVersion\":", &[self.engine_version]);
         w.raw(&fixed[0]);
-        w.member(
+        w.string(
             ",\"PreferredMaintenanceWindow\":",
-            self.preferred_maintenance_window,
+            &[self.preferred_maintenance_window],
         );
-        w.member(",\"PreferredBackupWindow\":", self.preferred_backup_window);
+        w.string(
+            ",\"PreferredBackupWindow\":",
+            &[self.preferred_backup_window],
+        );
         w.raw(&fixed[1]);
-        w.member(",\"Status\":", self.status);
+        w.string(",\"Status\":", &[self.status]);
         w.raw(&fixed[2]);
-        w.member(",\"ServerArn\":", &self.server_arn);
+        w.string(",\"ServerArn\":", &self.server_arn);
         w.raw("}");
     }
 }
@@ -370,7 +364,7 @@ fn server<'a>(s: &'a Server, settings: &'a Settings) -> ServerOut<'a> {
             .as_deref()
             .unwrap_or(DEFAULT_BACKUP_WINDOW),
         status: s.status.as_str(),
-        server_arn: Concat([ARN_PREFIX, region, ARN_SERVER, &s.name]),
+        server_arn: [ARN_PREFIX, region, ARN_SERVER, &s.name],
     }
 }
 
@@ -396,6 +390,20 @@ impl JsonOut<'_> {
     fn member<T: Serialize + ?Sized>(&mut self, prefix: &str, value: &T) {
         self.raw(prefix);
         serde_json::to_writer(&mut *self.0, value).expect("a member serializes");
+    }
+
+    /// `prefix`, then the string the pieces make: copied as it is when nothing in it needs
+    /// escaping (most values), else escaped by serde_json (the same bytes either way).
+    fn string(&mut self, prefix: &str, pieces: &[&str]) {
+        let plain = |p: &&str| !p.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+        if pieces.iter().all(plain) {
+            self.raw(prefix);
+            self.raw("\"");
+            pieces.iter().for_each(|p| self.raw(p));
+            self.raw("\"");
+        } else {
+            self.member(prefix, &pieces.concat());
+        }
     }
 
     /// `{"<name>":[<items>]}`.
