@@ -40,28 +40,36 @@ pub const MAX_BODY: usize = 1024 * 1024;
 const MAX_FIXTURE_BACKUPS: u32 = 10_000;
 
 /// The emulator as an axum app, for serving or for `tower::ServiceExt::oneshot` in tests.
+///
+/// Every answer carries a request id: the API route and the fallbacks add it themselves (the
+/// API is the hot path: no boxed layer per call), the control plane through a layer.
 pub fn app(emulator: Emulator) -> Router {
     let router = if emulator.settings().mutant == Some(Mutant::AlwaysSuccess) {
         Router::new().fallback(always_success)
     } else {
+        let stamp = || axum::middleware::map_response(|r| async { with_request_id(r) });
         Router::new()
             .route("/", post(api))
-            .route("/_conformance/v1/capabilities", get(capabilities))
-            .route("/_conformance/v1/reset", post(reset))
-            .route("/_conformance/v1/servers/{name}", put(put_server))
-            .route("/_conformance/v1/settle", post(settle))
+            .route(
+                "/_conformance/v1/capabilities",
+                get(capabilities).layer(stamp()),
+            )
+            .route("/_conformance/v1/reset", post(reset).layer(stamp()))
+            .route(
+                "/_conformance/v1/servers/{name}",
+                put(put_server).layer(stamp()),
+            )
+            .route("/_conformance/v1/settle", post(settle).layer(stamp()))
             .fallback(no_route)
             .method_not_allowed_fallback(no_route)
     };
-    router
-        .layer(axum::middleware::map_response(with_request_id))
-        .with_state(emulator)
+    router.with_state(emulator)
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 
 /// Every answer carries a request id, as AWS's do.
-async fn with_request_id(mut response: Response) -> Response {
+fn with_request_id(mut response: Response) -> Response {
     // From the thread's RNG (seeded once from the OS), not a getrandom call per answer;
     // written on the stack.
     let mut text = uuid::Uuid::encode_buffer();
@@ -291,7 +299,11 @@ fn parse_input(body: &[u8], style: ErrorStyle) -> Result<Value, ApiError> {
 }
 
 /// `POST /`: one API call.
-async fn api(State(emulator): State<Emulator>, request: Request) -> Result<Response, ApiError> {
+async fn api(State(emulator): State<Emulator>, request: Request) -> Response {
+    with_request_id(call_api(emulator, request).await.into_response())
+}
+
+async fn call_api(emulator: Emulator, request: Request) -> Result<Response, ApiError> {
     let style = ErrorStyle::of(&emulator);
     let (parts, body) = request.into_parts();
     let body = read_body(body, style).await?;
@@ -345,8 +357,8 @@ fn encode_answer(dialect: Dialect, answer: CallAnswer, created_201: bool) -> Res
 }
 
 /// Anything that is neither the API nor the control plane.
-async fn no_route(State(emulator): State<Emulator>, request: Request) -> ApiError {
-    ApiError::new(
+async fn no_route(State(emulator): State<Emulator>, request: Request) -> Response {
+    let error = ApiError::new(
         ErrorStyle::of(&emulator),
         StatusCode::NOT_FOUND,
         "UnknownOperationException",
@@ -355,18 +367,21 @@ async fn no_route(State(emulator): State<Emulator>, request: Request) -> ApiErro
             request.method(),
             request.uri().path()
         ),
-    )
+    );
+    with_request_id(error.into_response())
 }
 
 /// The `always-success` stub: the seed page's example answer, whatever was asked.
 async fn always_success() -> Response {
     let body =
         r#"{"success": true, "data": {"id": "abc123", "created_at": "2025-01-01T00:00:00Z"}}"#;
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
+    with_request_id(
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
     )
-        .into_response()
 }
 
 /// A control-plane body: a JSON object (an empty body stands for `{}`).
