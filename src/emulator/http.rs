@@ -16,7 +16,7 @@ use std::time::SystemTime;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -40,32 +40,45 @@ pub const MAX_BODY: usize = 1024 * 1024;
 const MAX_FIXTURE_BACKUPS: u32 = 10_000;
 
 /// The emulator as an axum app, for serving or for `tower::ServiceExt::oneshot` in tests.
+///
+/// Every answer carries a request id: the API route and the fallbacks add it themselves (the
+/// API is the hot path: no boxed layer per call), the control plane through a layer.
 pub fn app(emulator: Emulator) -> Router {
     let router = if emulator.settings().mutant == Some(Mutant::AlwaysSuccess) {
         Router::new().fallback(always_success)
     } else {
+        let stamp = || axum::middleware::map_response(|r| async { with_request_id(r) });
         Router::new()
             .route("/", post(api))
-            .route("/_conformance/v1/capabilities", get(capabilities))
-            .route("/_conformance/v1/reset", post(reset))
-            .route("/_conformance/v1/servers/{name}", put(put_server))
-            .route("/_conformance/v1/settle", post(settle))
+            .route(
+                "/_conformance/v1/capabilities",
+                get(capabilities).layer(stamp()),
+            )
+            .route("/_conformance/v1/reset", post(reset).layer(stamp()))
+            .route(
+                "/_conformance/v1/servers/{name}",
+                put(put_server).layer(stamp()),
+            )
+            .route("/_conformance/v1/settle", post(settle).layer(stamp()))
             .fallback(no_route)
             .method_not_allowed_fallback(no_route)
     };
-    router
-        .layer(axum::middleware::map_response(with_request_id))
-        .with_state(emulator)
+    router.with_state(emulator)
 }
 
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+
 /// Every answer carries a request id, as AWS's do.
-async fn with_request_id(mut response: Response) -> Response {
-    // From the thread's generator (fastrand), not a getrandom call per answer.
+fn with_request_id(mut response: Response) -> Response {
+    // From the thread's generator (fastrand), not a getrandom call per answer; written on the
+    // stack.
+    let mut text = uuid::Uuid::encode_buffer();
     let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes())
         .into_uuid()
-        .to_string();
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-amzn-requestid", value);
+        .hyphenated()
+        .encode_lower(&mut text);
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response.headers_mut().insert(REQUEST_ID, value);
     }
     response
 }
@@ -141,46 +154,61 @@ impl ApiError {
 
     /// The aws-json error in the endpoint's form (A12): `__type`, the message member, and
     /// `X-Amzn-Errortype`.
-    fn restyle(&self, encoded: &mut EncodedResponse) {
+    fn aws_json(&self) -> Response {
         let form = self.style.form;
-        if self.style.dialect != Dialect::AwsJson || form == ErrorForm::PLAIN {
-            return;
-        }
         let (type_name, message_key) = form.body(&self.name);
-        let body = json!({ "__type": type_name, message_key: self.message });
-        encoded.body = serde_json::to_vec(&body).expect("serializes");
-        encoded
-            .headers
-            .retain(|(name, _)| *name != "x-amzn-errortype");
+        let mut body = Vec::with_capacity(64 + self.message.len());
+        body.extend_from_slice(b"{\"__type\":");
+        serde_json::to_writer(&mut body, &type_name).expect("serializes");
+        body.extend_from_slice(b",");
+        serde_json::to_writer(&mut body, message_key).expect("serializes");
+        body.extend_from_slice(b":");
+        serde_json::to_writer(&mut body, &self.message).expect("serializes");
+        body.extend_from_slice(b"}");
+        let mut response = json_response(Dialect::AwsJson, body);
         if let Some(header) = form.header(&self.name) {
-            encoded.headers.push(("x-amzn-errortype", header));
+            if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(header)) {
+                response.headers_mut().insert(ERROR_TYPE, value);
+            }
         }
+        response
     }
 }
+
+const ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let dialect = self.style.dialect;
-        let mut encoded = wire::encode_error(dialect, &self.name, &self.message);
-        encoded.status = self.status.as_u16();
-        self.restyle(&mut encoded);
-        match self.modeled_by {
-            Some(Some(Mutant::ErrorHttp500)) => encoded.status = 500,
+        let mut response = match self.modeled_by {
             Some(Some(Mutant::ErrorTypeMissing)) => {
+                // The error named only in the message's text.
                 let text = format!("{}: {}", self.name, self.message);
                 let body = match dialect {
                     Dialect::AwsJson => json!({ "message": text }),
                     Dialect::Envelope => json!({"success": false, "error": {"message": text}}),
                 };
-                encoded.body = serde_json::to_vec(&body).expect("serializes");
-                encoded
-                    .headers
-                    .retain(|(name, _)| *name != "x-amzn-errortype");
+                json_response(dialect, serde_json::to_vec(&body).expect("serializes"))
             }
-            _ => {}
-        }
-        to_response(encoded)
+            _ if dialect == Dialect::AwsJson => self.aws_json(),
+            _ => to_response(wire::encode_error(dialect, &self.name, &self.message)),
+        };
+        *response.status_mut() = match self.modeled_by {
+            Some(Some(Mutant::ErrorHttp500)) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => self.status,
+        };
+        response
     }
+}
+
+/// A JSON body with the dialect's content type.
+fn json_response(dialect: Dialect, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static(dialect.content_type()),
+    );
+    response
 }
 
 fn to_response(encoded: EncodedResponse) -> Response {
@@ -271,7 +299,11 @@ fn parse_input(body: &[u8], style: ErrorStyle) -> Result<Value, ApiError> {
 }
 
 /// `POST /`: one API call.
-async fn api(State(emulator): State<Emulator>, request: Request) -> Result<Response, ApiError> {
+async fn api(State(emulator): State<Emulator>, request: Request) -> Response {
+    with_request_id(call_api(emulator, request).await.into_response())
+}
+
+async fn call_api(emulator: Emulator, request: Request) -> Result<Response, ApiError> {
     let style = ErrorStyle::of(&emulator);
     let (parts, body) = request.into_parts();
     let body = read_body(body, style).await?;
@@ -294,34 +326,39 @@ async fn api(State(emulator): State<Emulator>, request: Request) -> Result<Respo
         .call(op, input)
         .await
         .map_err(|e| ApiError::modeled(&emulator, e))?;
-    let mut encoded = encode_answer(style.dialect, answer);
-    if emulator.settings().mutant == Some(Mutant::CreatedHttp201) && op == Operation::CreateBackup {
-        encoded.status = 201;
-    }
-    Ok(to_response(encoded))
+    let created_201 =
+        emulator.settings().mutant == Some(Mutant::CreatedHttp201) && op == Operation::CreateBackup;
+    Ok(encode_answer(style.dialect, answer, created_201))
 }
 
 /// A success on the wire. aws-json sends the rendered output as is; the envelope wraps it.
-fn encode_answer(dialect: Dialect, answer: CallAnswer) -> EncodedResponse {
+/// `created_201`: sent with status 201 (`created-http-201`).
+fn encode_answer(dialect: Dialect, answer: CallAnswer, created_201: bool) -> Response {
     match dialect {
-        Dialect::AwsJson => EncodedResponse {
-            status: 200,
-            headers: vec![("content-type", dialect.content_type().to_string())],
-            body: answer.output,
-        },
+        Dialect::AwsJson => {
+            let mut response = json_response(dialect, answer.output);
+            if created_201 {
+                *response.status_mut() = StatusCode::CREATED;
+            }
+            response
+        }
         Dialect::Envelope => {
             let created = answer
                 .created
                 .as_ref()
                 .map(|(id, at)| (id.as_str(), at.as_str()));
-            wire::encode_success(dialect, &answer.json(), created)
+            let mut encoded = wire::encode_success(dialect, &answer.json(), created);
+            if created_201 {
+                encoded.status = 201;
+            }
+            to_response(encoded)
         }
     }
 }
 
 /// Anything that is neither the API nor the control plane.
-async fn no_route(State(emulator): State<Emulator>, request: Request) -> ApiError {
-    ApiError::new(
+async fn no_route(State(emulator): State<Emulator>, request: Request) -> Response {
+    let error = ApiError::new(
         ErrorStyle::of(&emulator),
         StatusCode::NOT_FOUND,
         "UnknownOperationException",
@@ -330,18 +367,21 @@ async fn no_route(State(emulator): State<Emulator>, request: Request) -> ApiErro
             request.method(),
             request.uri().path()
         ),
-    )
+    );
+    with_request_id(error.into_response())
 }
 
 /// The `always-success` stub: the seed page's example answer, whatever was asked.
 async fn always_success() -> Response {
     let body =
         r#"{"success": true, "data": {"id": "abc123", "created_at": "2025-01-01T00:00:00Z"}}"#;
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
+    with_request_id(
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
     )
-        .into_response()
 }
 
 /// A control-plane body: a JSON object (an empty body stands for `{}`).

@@ -407,23 +407,25 @@ pub(crate) fn decide(
             rules::AMBIGUITY_TYPE_ERROR_KIND,
         );
     }
-    let valid = !model::has_definite(&model::validation_errors(op, input));
+    // Only the readings below need the input's validity: the reference reading leaves it to
+    // the model's step (which validates anyway), so it is not validated twice.
+    let valid = || !model::has_definite(&model::validation_errors(op, input));
     let name = input.get("ServerName").and_then(Value::as_str);
     let server = name.and_then(|n| world.servers.get(n));
     match op {
         Operation::UpdateServer
-            if valid
-                && readings.contains(Reading::RetentionZeroRefused)
-                && input.get("BackupRetentionCount").and_then(Value::as_i64) == Some(0) =>
+            if readings.contains(Reading::RetentionZeroRefused)
+                && input.get("BackupRetentionCount").and_then(Value::as_i64) == Some(0)
+                && valid() =>
         {
             // A16: CreateServer's BackupRetentionCount is `min 1`; an endpoint may hold
             // UpdateServer's to the same bound.
             return error(world, ErrorKind::ValidationException, RETENTION_ZERO);
         }
         Operation::DeleteServer
-            if valid
-                && readings.contains(Reading::DeleteServerValidation)
-                && server.is_some_and(|s| s.status.has_operation_in_progress()) =>
+            if readings.contains(Reading::DeleteServerValidation)
+                && server.is_some_and(|s| s.status.has_operation_in_progress())
+                && valid() =>
         {
             // A10: AWS's CloudFormation handler expects ValidationException here.
             return error(
@@ -433,16 +435,16 @@ pub(crate) fn decide(
             );
         }
         Operation::DescribeBackups
-            if valid
-                && readings.contains(Reading::DescribeUnknownServerEmpty)
+            if readings.contains(Reading::DescribeUnknownServerEmpty)
                 && input.get("BackupId").is_none()
                 && name.is_some()
-                && server.is_none() =>
+                && server.is_none()
+                && valid() =>
         {
             return empty_listing(world);
         }
         Operation::DeleteBackup
-            if valid && readings.contains(Reading::DeleteInProgressKeepsBackingUp) =>
+            if readings.contains(Reading::DeleteInProgressKeepsBackingUp) && valid() =>
         {
             if let Some(p) = delete_in_progress(world, input) {
                 return p;

@@ -5,9 +5,11 @@
 //! plausible values, so every answer fits the service model's shapes (`wire::shape`).
 
 use std::collections::HashMap;
+use std::fmt::{self, Write as _};
+use std::sync::LazyLock;
 
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Serialize, Serializer};
+use serde_json::{json, Value};
 
 use super::mutants::Mutant;
 use super::readings::{self, Reading, ReadingSet};
@@ -21,7 +23,36 @@ macro_rules! account {
         "000000000000"
     };
 }
-pub const ACCOUNT: &str = account!();
+/// The pieces of ARNs and URLs around the region and the names.
+const ARN_PREFIX: &str = "arn:aws:opsworks-cm:";
+const ARN_BACKUP: &str = concat!(":", account!(), ":backup/");
+const ARN_SERVER: &str = concat!(":", account!(), ":server/");
+const S3_PREFIX: &str = "https://s3.";
+const S3_BUCKET: &str = concat!(".amazonaws.com/opsworks-cm-", account!(), "/");
+
+/// A string member as its pieces, joined only as they are written (no String per member).
+type Pieces<'a, const N: usize> = [&'a str; N];
+
+/// A server's endpoint: `<name in lower case>.<region>.opsworks-cm.io`.
+struct Endpoint<'a> {
+    name: &'a str,
+    region: &'a str,
+}
+
+impl fmt::Display for Endpoint<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.name.chars() {
+            f.write_char(c.to_ascii_lowercase())?;
+        }
+        write!(f, ".{}.opsworks-cm.io", self.region)
+    }
+}
+
+impl Serialize for Endpoint<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 /// What a backup records of its server when it is made.
 #[derive(Debug, Clone)]
@@ -101,42 +132,84 @@ const SECURITY_GROUP_IDS: [&str; 1] = ["sg-0123456789abcdef0"];
 const SUBNET_IDS: [&str; 1] = ["subnet-0123456789abcdef0"];
 const INSTANCE_TYPE: &str = "m5.large";
 
-/// A `Backup` structure, borrowed from the world.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
+/// A `Backup` structure, borrowed from the world. The members the emulator fixes (instance
+/// profile, security groups, ...) are in [`BACKUP_FIXED`].
 struct BackupOut<'a> {
-    backup_arn: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    backup_arn: Pieces<'a, 4>,
     backup_id: Option<&'a str>,
     backup_type: &'static str,
     created_at: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
     engine: &'a str,
     engine_model: &'static str,
     engine_version: &'static str,
-    instance_profile_arn: &'static str,
-    instance_type: &'static str,
     preferred_backup_window: &'a str,
     preferred_maintenance_window: &'a str,
-    #[serde(rename = "S3LogUrl")]
-    s3_log_url: String,
-    security_group_ids: [&'static str; 1],
+    s3_log_url: Pieces<'a, 7>,
     server_name: &'a str,
-    service_role_arn: &'static str,
     status: &'static str,
-    subnet_ids: [&'static str; 1],
-    tools_version: &'static str,
-    user_arn: &'static str,
+}
+
+/// The fixed members of a `Backup`, written as JSON once: (after EngineVersion, after
+/// S3LogUrl, after ServerName, after Status).
+static BACKUP_FIXED: LazyLock<[String; 4]> = LazyLock::new(|| {
+    [
+        fixed(&[
+            ("InstanceProfileArn", json!(INSTANCE_PROFILE_ARN)),
+            ("InstanceType", json!(INSTANCE_TYPE)),
+        ]),
+        fixed(&[("SecurityGroupIds", json!(SECURITY_GROUP_IDS))]),
+        fixed(&[("ServiceRoleArn", json!(SERVICE_ROLE_ARN))]),
+        fixed(&[
+            ("SubnetIds", json!(SUBNET_IDS)),
+            ("ToolsVersion", json!("2.0.0")),
+            ("UserArn", json!(USER_ARN)),
+        ]),
+    ]
+});
+
+impl BackupOut<'_> {
+    /// The members in the service model's order, as `#[derive(Serialize)]` would write them.
+    fn write(&self, w: &mut JsonOut) {
+        let fixed = &*BACKUP_FIXED;
+        w.string("{\"BackupArn\":", &self.backup_arn);
+        if let Some(id) = self.backup_id {
+            w.string(",\"BackupId\":", &[id]);
+        }
+        w.string(",\"BackupType\":", &[self.backup_type]);
+        w.member(",\"CreatedAt\":", &self.created_at);
+        if let Some(description) = self.description {
+            w.string(",\"Description\":", &[description]);
+        }
+        w.string(",\"Engine\":", &[self.engine]);
+        w.string(",\"EngineModel\":", &[self.engine_model]);
+        w.string(",\"EngineVersion\":", &[self.engine_version]);
+        w.raw(&fixed[0]);
+        w.string(
+            ",\"PreferredBackupWindow\":",
+            &[self.preferred_backup_window],
+        );
+        w.string(
+            ",\"PreferredMaintenanceWindow\":",
+            &[self.preferred_maintenance_window],
+        );
+        w.string(",\"S3LogUrl\":", &self.s3_log_url);
+        w.raw(&fixed[1]);
+        w.string(",\"ServerName\":", &[self.server_name]);
+        w.raw(&fixed[2]);
+        w.string(",\"Status\":", &[self.status]);
+        w.raw(&fixed[3]);
+        w.raw("}");
+    }
 }
 
 /// The snapshot of a backup the emulator did not see made.
-static NO_SNAPSHOT: std::sync::LazyLock<Snapshot> = std::sync::LazyLock::new(|| Snapshot::of(None));
+static NO_SNAPSHOT: LazyLock<Snapshot> = LazyLock::new(|| Snapshot::of(None));
 
 fn backup<'a>(
     b: &'a Backup,
     snapshots: &'a HashMap<String, Snapshot>,
-    settings: &Settings,
+    settings: &'a Settings,
 ) -> BackupOut<'a> {
     let mutant = settings.mutant;
     let id = b.id.as_deref().unwrap_or_default();
@@ -149,16 +222,11 @@ fn backup<'a>(
     if mutant == Some(Mutant::DescriptionInvented) {
         description = description.or(Some(""));
     }
+    let region = settings.region.as_str();
     let backup_arn = if mutant == Some(Mutant::ArnNamesServer) {
-        format!(
-            "arn:aws:opsworks-cm:{}:{ACCOUNT}:server/{}",
-            settings.region, b.server
-        )
+        [ARN_PREFIX, region, ARN_SERVER, &b.server]
     } else {
-        format!(
-            "arn:aws:opsworks-cm:{}:{ACCOUNT}:backup/{id}",
-            settings.region
-        )
+        [ARN_PREFIX, region, ARN_BACKUP, id]
     };
     let status = if mutant == Some(Mutant::StatusLowercase) {
         lowercase(b.status)
@@ -174,8 +242,6 @@ fn backup<'a>(
         engine: &snapshot.engine,
         engine_model,
         engine_version,
-        instance_profile_arn: INSTANCE_PROFILE_ARN,
-        instance_type: INSTANCE_TYPE,
         preferred_backup_window: snapshot
             .backup_window
             .as_deref()
@@ -184,17 +250,17 @@ fn backup<'a>(
             .maintenance_window
             .as_deref()
             .unwrap_or(DEFAULT_MAINTENANCE_WINDOW),
-        s3_log_url: format!(
-            "https://s3.{}.amazonaws.com/opsworks-cm-{ACCOUNT}/{}/backups/{id}.log",
-            settings.region, b.server
-        ),
-        security_group_ids: SECURITY_GROUP_IDS,
+        s3_log_url: [
+            S3_PREFIX,
+            region,
+            S3_BUCKET,
+            &b.server,
+            "/backups/",
+            id,
+            ".log",
+        ],
         server_name: &b.server,
-        service_role_arn: SERVICE_ROLE_ARN,
         status,
-        subnet_ids: SUBNET_IDS,
-        tools_version: "2.0.0",
-        user_arn: USER_ARN,
     }
 }
 
@@ -208,45 +274,87 @@ fn lowercase(status: model::BackupStatus) -> &'static str {
     }
 }
 
-/// A `Server` structure, borrowed from the world.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
+/// A `Server` structure, borrowed from the world. The members the emulator fixes are in
+/// [`SERVER_FIXED`].
 struct ServerOut<'a> {
-    associate_public_ip_address: bool,
     backup_retention_count: i64,
     server_name: &'a str,
     created_at: Timestamp,
     disable_automated_backup: bool,
-    endpoint: String,
+    endpoint: Endpoint<'a>,
     engine: &'a str,
     engine_model: &'static str,
     engine_version: &'static str,
-    instance_profile_arn: &'static str,
-    instance_type: &'static str,
     preferred_maintenance_window: &'a str,
     preferred_backup_window: &'a str,
-    security_group_ids: [&'static str; 1],
-    service_role_arn: &'static str,
     status: &'static str,
-    subnet_ids: [&'static str; 1],
-    server_arn: String,
+    server_arn: Pieces<'a, 4>,
 }
 
-fn server<'a>(s: &'a Server, settings: &Settings) -> ServerOut<'a> {
+/// The fixed members of a `Server`, written as JSON once: (after EngineVersion, after
+/// PreferredBackupWindow, after Status).
+static SERVER_FIXED: LazyLock<[String; 3]> = LazyLock::new(|| {
+    [
+        fixed(&[
+            ("InstanceProfileArn", json!(INSTANCE_PROFILE_ARN)),
+            ("InstanceType", json!(INSTANCE_TYPE)),
+        ]),
+        fixed(&[
+            ("SecurityGroupIds", json!(SECURITY_GROUP_IDS)),
+            ("ServiceRoleArn", json!(SERVICE_ROLE_ARN)),
+        ]),
+        fixed(&[("SubnetIds", json!(SUBNET_IDS))]),
+    ]
+});
+
+impl ServerOut<'_> {
+    /// The members in the order the emulator has always sent them.
+    fn write(&self, w: &mut JsonOut) {
+        let fixed = &*SERVER_FIXED;
+        w.raw("{\"AssociatePublicIpAddress\":true");
+        w.member(",\"BackupRetentionCount\":", &self.backup_retention_count);
+        w.string(",\"ServerName\":", &[self.server_name]);
+        w.member(",\"CreatedAt\":", &self.created_at);
+        w.member(
+            ",\"DisableAutomatedBackup\":",
+            &self.disable_automated_backup,
+        );
+        w.member(",\"Endpoint\":", &self.endpoint);
+        w.string(",\"Engine\":", &[self.engine]);
+        w.string(",\"EngineModel\":", &[self.engine_model]);
+        w.string(",\"EngineVersion\":", &[self.engine_version]);
+        w.raw(&fixed[0]);
+        w.string(
+            ",\"PreferredMaintenanceWindow\":",
+            &[self.preferred_maintenance_window],
+        );
+        w.string(
+            ",\"PreferredBackupWindow\":",
+            &[self.preferred_backup_window],
+        );
+        w.raw(&fixed[1]);
+        w.string(",\"Status\":", &[self.status]);
+        w.raw(&fixed[2]);
+        w.string(",\"ServerArn\":", &self.server_arn);
+        w.raw("}");
+    }
+}
+
+fn server<'a>(s: &'a Server, settings: &'a Settings) -> ServerOut<'a> {
     let (engine_model, engine_version) = engine_details(&s.engine);
-    let region = &settings.region;
+    let region = settings.region.as_str();
     ServerOut {
-        associate_public_ip_address: true,
         backup_retention_count: s.backup_retention_count,
         server_name: &s.name,
         created_at: timestamp(s.created_at_ms.unwrap_or_default(), settings.mutant),
         disable_automated_backup: s.disable_automated_backup,
-        endpoint: format!("{}.{region}.opsworks-cm.io", s.name.to_ascii_lowercase()),
+        endpoint: Endpoint {
+            name: &s.name,
+            region,
+        },
         engine: &s.engine,
         engine_model,
         engine_version,
-        instance_profile_arn: INSTANCE_PROFILE_ARN,
-        instance_type: INSTANCE_TYPE,
         preferred_maintenance_window: s
             .preferred_maintenance_window
             .as_deref()
@@ -255,41 +363,72 @@ fn server<'a>(s: &'a Server, settings: &Settings) -> ServerOut<'a> {
             .preferred_backup_window
             .as_deref()
             .unwrap_or(DEFAULT_BACKUP_WINDOW),
-        security_group_ids: SECURITY_GROUP_IDS,
-        service_role_arn: SERVICE_ROLE_ARN,
         status: s.status.as_str(),
-        subnet_ids: SUBNET_IDS,
-        server_arn: format!("arn:aws:opsworks-cm:{region}:{ACCOUNT}:server/{}", s.name),
+        server_arn: [ARN_PREFIX, region, ARN_SERVER, &s.name],
     }
 }
 
 /// A `Server` structure as JSON (the control plane's answer to a put).
 pub fn server_json(s: &Server, settings: &Settings) -> Value {
-    serde_json::to_value(server(s, settings)).expect("a server serializes")
+    let mut out = Vec::new();
+    server(s, settings).write(&mut JsonOut(&mut out));
+    serde_json::from_slice(&out).expect("a server is written as JSON")
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct BackupAnswer<'a> {
-    backup: BackupOut<'a>,
+/// JSON written member by member: the member names and the fixed members as they are (they
+/// need no escaping), every value from the world through serde_json (escaped as it escapes).
+/// The listings are most of what the emulator writes; this keeps them to one escaping pass
+/// over the bytes that vary.
+struct JsonOut<'o>(&'o mut Vec<u8>);
+
+impl JsonOut<'_> {
+    fn raw(&mut self, json: &str) {
+        self.0.extend_from_slice(json.as_bytes());
+    }
+
+    /// `prefix` (the separator and the member's name, as JSON), then the value.
+    fn member<T: Serialize + ?Sized>(&mut self, prefix: &str, value: &T) {
+        self.raw(prefix);
+        serde_json::to_writer(&mut *self.0, value).expect("a member serializes");
+    }
+
+    /// `prefix`, then the string the pieces make: copied as it is when nothing in it needs
+    /// escaping (most values), else escaped by serde_json (the same bytes either way).
+    fn string(&mut self, prefix: &str, pieces: &[&str]) {
+        let plain = |p: &&str| !p.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+        if pieces.iter().all(plain) {
+            self.raw(prefix);
+            self.raw("\"");
+            pieces.iter().for_each(|p| self.raw(p));
+            self.raw("\"");
+        } else {
+            self.member(prefix, &pieces.concat());
+        }
+    }
+
+    /// `{"<name>":[<items>]}`.
+    fn list<T>(&mut self, name: &str, items: &[T], write: impl Fn(&T, &mut JsonOut)) {
+        self.raw("{\"");
+        self.raw(name);
+        self.raw("\":[");
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.raw(",");
+            }
+            write(item, self);
+        }
+        self.raw("]}");
+    }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct BackupsAnswer<'a> {
-    backups: Vec<BackupOut<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ServersAnswer<'a> {
-    servers: Vec<ServerOut<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ServerAnswer<'a> {
-    server: ServerOut<'a>,
+/// Fixed members as JSON: `,"<name>":<value>` for each.
+fn fixed(members: &[(&str, Value)]) -> String {
+    let mut out = Vec::new();
+    for (name, value) in members {
+        JsonOut(&mut out).member(",", name);
+        JsonOut(&mut out).member(":", value);
+    }
+    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
 #[derive(Serialize)]
@@ -309,8 +448,31 @@ struct Attribute {
 #[derive(Serialize)]
 struct Empty {}
 
-fn to_json(value: &impl Serialize) -> Vec<u8> {
-    serde_json::to_vec(value).expect("an answer serializes")
+/// Serializes an answer into a buffer of about the right size (`items` listed structures of up
+/// to about a kilobyte each), so that it is not grown step by step.
+fn to_json(value: &impl Serialize, items: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + 1024 * items);
+    serde_json::to_writer(&mut out, value).expect("an answer serializes");
+    out
+}
+
+/// `{"<name>":<structure>}`, written by `write`.
+fn wrapped(name: &str, write: impl FnOnce(&mut JsonOut)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + 1024);
+    let mut w = JsonOut(&mut out);
+    w.raw("{\"");
+    w.raw(name);
+    w.raw("\":");
+    write(&mut w);
+    w.raw("}");
+    out
+}
+
+/// `{"<name>":[<items>]}`, each item written by `write`.
+fn listed<T>(name: &str, items: &[T], write: impl Fn(&T, &mut JsonOut)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + 1024 * items.len());
+    JsonOut(&mut out).list(name, items, write);
+    out
 }
 
 /// The output of a successful call, from the world after it.
@@ -324,7 +486,7 @@ pub fn answer(
     let mut created = None;
     let output = match expected {
         Expected::Error(_) => unreachable!("errors are not rendered as answers"),
-        Expected::Done => to_json(&Empty {}),
+        Expected::Done => to_json(&Empty {}, 0),
         Expected::CreatedBackup { .. } => {
             let b = world.backups.last().expect("the new backup is last");
             let mut shown = backup(b, snapshots, settings);
@@ -335,12 +497,15 @@ pub fn answer(
                 b.id.clone().unwrap_or_default(),
                 rfc3339(b.created_at_ms.unwrap_or_default()),
             ));
-            to_json(&BackupAnswer { backup: shown })
+            wrapped("Backup", |w| shown.write(w))
         }
-        Expected::Backups { listed, maybe_gone } => {
+        Expected::Backups {
+            listed: shown,
+            maybe_gone,
+        } => {
             // Newest first, by creation time (fixture backups may be older than API ones);
             // backups being deleted are still listed, as DELETING, until they are gone.
-            let mut order: Vec<&Backup> = listed
+            let mut order: Vec<&Backup> = shown
                 .iter()
                 .chain(maybe_gone)
                 .map(|&i| &world.backups[i])
@@ -349,44 +514,40 @@ pub fn answer(
             if mutant == Some(Mutant::ListingOldestFirst) {
                 order.reverse();
             }
-            let now = chrono::Utc::now().timestamp_millis();
-            let backups = order
-                .into_iter()
-                .map(|b| {
-                    let mut shown = backup(b, snapshots, settings);
-                    if mutant == Some(Mutant::CreatedAtListingTime) {
-                        shown.created_at = timestamp(now, mutant);
-                    }
-                    shown
-                })
-                .collect();
-            to_json(&BackupsAnswer { backups })
+            let now = (mutant == Some(Mutant::CreatedAtListingTime))
+                .then(|| chrono::Utc::now().timestamp_millis());
+            listed("Backups", &order, |b, w| {
+                let mut shown = backup(b, snapshots, settings);
+                if let Some(now) = now {
+                    shown.created_at = timestamp(now, mutant);
+                }
+                shown.write(w);
+            })
         }
         Expected::Servers(names) => {
-            let servers = names
-                .iter()
-                .filter_map(|n| world.servers.get(n))
-                .map(|s| server(s, settings))
-                .collect();
-            to_json(&ServersAnswer { servers })
+            let servers: Vec<&Server> = names.iter().filter_map(|n| world.servers.get(n)).collect();
+            listed("Servers", &servers, |s, w| server(s, settings).write(w))
         }
-        Expected::Server(name) => to_json(&ServerAnswer {
-            server: server(&world.servers[name], settings),
+        Expected::Server(name) => wrapped("Server", |w| {
+            server(&world.servers[name], settings).write(w)
         }),
-        Expected::AccountAttributes { used, maximum } => to_json(&AttributesAnswer {
-            attributes: [
-                Attribute {
-                    name: "ServerLimit",
-                    maximum: 10,
-                    used: world.servers.len() as u64,
-                },
-                Attribute {
-                    name: "ManualBackupLimit",
-                    maximum: u64::from(*maximum),
-                    used: u64::from(used_backups(*used, settings.readings)),
-                },
-            ],
-        }),
+        Expected::AccountAttributes { used, maximum } => to_json(
+            &AttributesAnswer {
+                attributes: [
+                    Attribute {
+                        name: "ServerLimit",
+                        maximum: 10,
+                        used: world.servers.len() as u64,
+                    },
+                    Attribute {
+                        name: "ManualBackupLimit",
+                        maximum: u64::from(*maximum),
+                        used: u64::from(used_backups(*used, settings.readings)),
+                    },
+                ],
+            },
+            0,
+        ),
     };
     CallAnswer { output, created }
 }
@@ -510,5 +671,83 @@ fn invalid_state_message(world: &World, op: Operation, input: &Value, rule: Rule
             "Server {name} is in state {status}; the current operation on the server is still in progress"
         ),
         _ => format!("Server {name} is in state {status}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BackupStatus, BackupType, Readings, ServerSpec, DEFAULT_LIMIT};
+
+    fn settings() -> Settings {
+        Settings {
+            dialect: crate::wire::Dialect::AwsJson,
+            mutant: None,
+            readings: ReadingSet::REFERENCE,
+            verifier: None,
+            backup_duration: None,
+            region: "eu-west-1".to_string(),
+            limit: DEFAULT_LIMIT,
+        }
+    }
+
+    /// The member names of the JSON object `bytes`, after checking that the bytes are what
+    /// serde_json writes for the value they hold (compact, its escaping and numbers).
+    fn members(bytes: &[u8], name: &str) -> Vec<String> {
+        let value: Value = serde_json::from_slice(bytes).expect("valid JSON");
+        assert_eq!(serde_json::to_vec(&value).unwrap(), bytes);
+        value[name]
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn structures_are_written_as_serde_json_writes_them_in_the_shapes_order() {
+        let settings = settings();
+        let mut world = World::new(DEFAULT_LIMIT, Readings::REFERENCE);
+        let spec = ServerSpec {
+            name: "Web-1".into(),
+            status: ServerStatus::Healthy,
+            engine: "Puppet".into(),
+            manual_backups: 0,
+            automated_backups: 0,
+        };
+        world.put_server(&spec, Some(1_700_000_000_120));
+        let b = Backup {
+            id: Some("Web-1-20231114221320120".into()),
+            server: "Web-1".into(),
+            kind: BackupType::Manual,
+            status: BackupStatus::InProgress,
+            description: Some(Some("a\"b\\c\u{e9}\n\t\u{1} </x>".into())),
+            seq: 0,
+            created_at_ms: Some(1_700_000_000_120),
+        };
+        let snapshots = HashMap::new();
+        let out = wrapped("Backup", |w| backup(&b, &snapshots, &settings).write(w));
+        let expected = "BackupArn BackupId BackupType CreatedAt Description Engine EngineModel \
+            EngineVersion InstanceProfileArn InstanceType PreferredBackupWindow \
+            PreferredMaintenanceWindow S3LogUrl SecurityGroupIds ServerName ServiceRoleArn \
+            Status SubnetIds ToolsVersion UserArn";
+        assert_eq!(members(&out, "Backup").join(" "), expected);
+        let out = wrapped("Server", |w| {
+            server(&world.servers["Web-1"], &settings).write(w)
+        });
+        let expected = "AssociatePublicIpAddress BackupRetentionCount ServerName CreatedAt \
+            DisableAutomatedBackup Endpoint Engine EngineModel EngineVersion InstanceProfileArn \
+            InstanceType PreferredMaintenanceWindow PreferredBackupWindow SecurityGroupIds \
+            ServiceRoleArn Status SubnetIds ServerArn";
+        assert_eq!(members(&out, "Server").join(" "), expected);
+        let shown: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            shown["Server"]["Endpoint"],
+            "web-1.eu-west-1.opsworks-cm.io"
+        );
+        assert_eq!(
+            shown["Server"]["ServerArn"],
+            "arn:aws:opsworks-cm:eu-west-1:000000000000:server/Web-1"
+        );
     }
 }

@@ -305,9 +305,20 @@ impl Emulator {
     /// Gives every backup the model left unbound an id and a creation time, and every server a
     /// creation time. `seeded`: the backups come from the control plane.
     fn realize(&self, state: &mut State, seeded: bool) {
+        let unbound_servers = state
+            .world
+            .servers
+            .values()
+            .any(|s| s.created_at_ms.is_none());
+        if !unbound_servers && state.world.backups.iter().all(|b| b.id.is_some()) {
+            // Most calls add nothing: the world is not copied (or touched) then.
+            return;
+        }
         let now = chrono::Utc::now().timestamp_millis();
-        for server in state.world.servers_mut().values_mut() {
-            server.created_at_ms.get_or_insert(now);
+        if unbound_servers {
+            for server in state.world.servers_mut().values_mut() {
+                server.created_at_ms.get_or_insert(now);
+            }
         }
         let in_the_past = seeded && self.readings().contains(Reading::SeededInThePast);
         let mut next_seeded = now - SEED_AGE.as_millis() as i64;
