@@ -11,7 +11,6 @@
 //! N-th backup id (from 0, in the order the harness learned them) of server SERVER, and
 //! `${created:N}` for the id of the N-th backup this plan created with CreateBackup.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
@@ -505,32 +504,6 @@ pub fn resolve_placeholders(input: &Value, lookup: &dyn Fn(&IdRef) -> Option<Str
         ),
         other => other.clone(),
     }
-}
-
-/// The servers whose fixture backups the plan names by placeholder (`${backup:SERVER:N}`): the
-/// runner learns those ids with a listing after each put-server, and only for these servers.
-pub fn servers_named_by_backup_refs(plan: &Plan) -> BTreeSet<String> {
-    fn walk(v: &Value, out: &mut BTreeSet<String>) {
-        match v {
-            Value::String(s) => {
-                if let Some(IdRef::Backup { server, .. }) = IdRef::parse(s) {
-                    out.insert(server);
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            Value::Object(map) => map.values().for_each(|v| walk(v, out)),
-            _ => {}
-        }
-    }
-    let mut out = BTreeSet::new();
-    for step in &plan.steps {
-        match step {
-            Step::Call { input, .. } => walk(input, &mut out),
-            Step::Parallel { calls } => calls.iter().for_each(|c| walk(&c.input, &mut out)),
-            _ => {}
-        }
-    }
-    out
 }
 
 /// The placeholder for the `n`-th backup this plan created.

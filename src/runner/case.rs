@@ -2,7 +2,7 @@
 //! A [`Case`] owns what the plan's run accumulates: the checker, the ids the endpoint chose, the
 //! timeline and the backups it created.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
@@ -130,8 +130,6 @@ pub(super) struct Case<'s, 'e> {
     pub(super) session: &'s mut Session<'e>,
     pub(super) checker: Checker,
     pub(super) ids: Ids,
-    /// The servers whose fixture backup ids the plan refers to (learned after a put-server).
-    ids_wanted: BTreeSet<String>,
     pub(super) timeline: Vec<TimelineEntry>,
 }
 
@@ -143,7 +141,6 @@ impl<'s, 'e> Case<'s, 'e> {
             checker: session.new_checker(),
             session,
             ids: Ids::default(),
-            ids_wanted: BTreeSet::new(),
             timeline: Vec::new(),
         }
     }
@@ -183,7 +180,6 @@ impl<'s, 'e> Case<'s, 'e> {
     }
 
     async fn steps(&mut self, plan: &Plan) -> CaseResult {
-        self.ids_wanted = plan::servers_named_by_backup_refs(plan);
         for (index, step) in plan.steps.iter().enumerate() {
             if self.session.interrupted() {
                 return CaseResult::Interrupted;
@@ -274,8 +270,7 @@ impl<'s, 'e> Case<'s, 'e> {
         self.learn_fixture_ids(index, step).await
     }
 
-    /// Learns the ids of fixture backups through the public API (an observation like any other),
-    /// when a later step names one of them: a listing of 50 backups is the costliest call.
+    /// Learns the ids of fixture backups through the public API (an observation like any other).
     async fn learn_fixture_ids(&mut self, index: usize, step: &Step) -> CaseResult {
         let Step::PutServer {
             server_name,
@@ -287,7 +282,6 @@ impl<'s, 'e> Case<'s, 'e> {
             return CaseResult::Passed;
         };
         if manual_backups + automated_backups == 0
-            || !self.ids_wanted.contains(server_name)
             || !self.session.served.serves(Operation::DescribeBackups)
         {
             return CaseResult::Passed;
