@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use crate::model::rules::RuleId;
-use crate::model::{spontaneous, step, Action, Expected, Observation, Possible, World};
+use crate::model::{spontaneous, step_all, Action, Expected, Observation, Possible, World};
 use crate::plan::{resolve_placeholders, IdRef, ParallelCall, Plan, Step, MAX_PARALLEL};
 
 /// The limits a scenario library must hold for: the API's 50 and the user guide's 10 (A2).
@@ -81,24 +81,23 @@ pub fn dry_run_at(plan: &Plan, limit: u32) -> Result<BTreeSet<RuleId>, String> {
         let mut allowed = BTreeSet::new();
         let mut kept = BTreeSet::new();
         let mut created_server = None;
-        for w in &worlds {
-            for p in step(w, &action) {
-                let o = outcome(&p);
-                allowed.insert(o.clone());
-                if expect.as_ref().is_some_and(|e| !e.contains(&o)) {
-                    continue;
-                }
-                seen_rules.insert(p.rule);
-                seen_rules.extend(p.exercised.iter().map(|(r, _)| *r));
-                let id = match &p.expected {
-                    Expected::CreatedBackup { server, .. } => {
-                        created_server = Some(server.clone());
-                        ids.next_id(server)
-                    }
-                    _ => String::new(),
-                };
-                kept.insert(after(&p, &id)?);
+        // The input is validated once for every world.
+        for p in step_all(&worlds, &action) {
+            let o = outcome(&p);
+            allowed.insert(o.clone());
+            if expect.as_ref().is_some_and(|e| !e.contains(&o)) {
+                continue;
             }
+            seen_rules.insert(p.rule);
+            seen_rules.extend(p.exercised.iter().map(|(r, _)| *r));
+            let id = match &p.expected {
+                Expected::CreatedBackup { server, .. } => {
+                    created_server = Some(server.clone());
+                    ids.next_id(server)
+                }
+                _ => String::new(),
+            };
+            kept.insert(after(&p, &id)?);
         }
         if let Some(e) = &expect {
             compare(&at, e, &allowed)?;
@@ -151,26 +150,25 @@ fn block(
             .iter()
             .flat_map(spontaneous)
             .collect();
+        let before: Vec<World> = before.into_iter().collect();
         for i in (0..n).filter(|i| mask & (1 << i) == 0) {
-            for w in &before {
-                for p in step(w, &actions[i]) {
-                    let o = outcome(&p);
-                    allowed[i].insert(o.clone());
-                    if expects[i].as_ref().is_some_and(|e| !e.contains(&o)) {
-                        continue;
-                    }
-                    seen_rules.insert(p.rule);
-                    seen_rules.extend(p.exercised.iter().map(|(r, _)| *r));
-                    // An id per call of the block, whatever the order.
-                    let id = match &p.expected {
-                        Expected::CreatedBackup { server, .. } => {
-                            may_create = true;
-                            ids.id_at(server, BLOCK_IDS + ids.blocks * MAX_PARALLEL + i)
-                        }
-                        _ => String::new(),
-                    };
-                    after_set[mask | 1 << i].insert(after(&p, &id)?);
+            for p in step_all(&before, &actions[i]) {
+                let o = outcome(&p);
+                allowed[i].insert(o.clone());
+                if expects[i].as_ref().is_some_and(|e| !e.contains(&o)) {
+                    continue;
                 }
+                seen_rules.insert(p.rule);
+                seen_rules.extend(p.exercised.iter().map(|(r, _)| *r));
+                // An id per call of the block, whatever the order.
+                let id = match &p.expected {
+                    Expected::CreatedBackup { server, .. } => {
+                        may_create = true;
+                        ids.id_at(server, BLOCK_IDS + ids.blocks * MAX_PARALLEL + i)
+                    }
+                    _ => String::new(),
+                };
+                after_set[mask | 1 << i].insert(after(&p, &id)?);
             }
             if after_set[mask | 1 << i].len() > MAX_WORLDS {
                 return Err(format!(
