@@ -56,7 +56,6 @@ pub(crate) struct Mix {
     requests: Vec<(Operation, Value)>,
 }
 
-const ROUNDS: usize = 3;
 const WARMUP: Duration = Duration::from_millis(300);
 const WINDOW: Duration = Duration::from_millis(2500);
 

@@ -68,7 +68,6 @@ pub(crate) fn harness_throughput() -> Vec<[String; 4]> {
     } = Sides::start();
     let mut rows = Vec::new();
     let mut summary = Vec::new();
-    const ROUNDS: usize = 3;
     for cases in [256u64, 1000] {
         let plans = generate::plans_for_seed(&GenConfig::default(), SEED, cases as usize);
         let steps: usize = plans.iter().map(|p| p.steps.len()).sum();

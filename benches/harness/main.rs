@@ -31,6 +31,9 @@ use opsworkscm_conformance::target::EndpointSpec;
 use opsworkscm_conformance::wire::{self, Dialect};
 use serde_json::{json, Value};
 
+/// How many times each throughput group alternates its two sides (the issue asks for 3 or more).
+const ROUNDS: usize = 3;
+
 mod emulator_group;
 mod harness_group;
 mod runs;

@@ -424,9 +424,10 @@ impl JsonOut<'_> {
 /// Fixed members as JSON: `,"<name>":<value>` for each.
 fn fixed(members: &[(&str, Value)]) -> String {
     let mut out = Vec::new();
+    let mut w = JsonOut(&mut out);
     for (name, value) in members {
-        JsonOut(&mut out).member(",", name);
-        JsonOut(&mut out).member(":", value);
+        w.member(",", name);
+        w.member(":", value);
     }
     String::from_utf8(out).expect("JSON is UTF-8")
 }

@@ -240,43 +240,32 @@ impl Possible {
         memo: &mut ExplainMemo,
     ) -> Result<World, Mismatch> {
         match expected {
-            Expected::Backups { listed, maybe_gone } => {
-                return memo.listing(&self.world, body, listed, maybe_gone)
-            }
-            Expected::Servers(names) => {
-                return memo.servers(&self.world, expected, self.rule, |w| {
-                    servers(w, body, names)
-                })
-            }
-            Expected::Server(name) => {
-                return memo.servers(&self.world, expected, self.rule, |w| {
-                    server(w, body, name, self.rule)
-                })
-            }
-            _ => {}
-        }
-        let world = self.world.clone();
-        match expected {
             Expected::Error(_) => unreachable!("handled by explain"),
-            Expected::Done => Ok(world),
+            Expected::Done => Ok(self.world.clone()),
             Expected::CreatedBackup {
                 server,
                 description,
                 finished,
             } => created(
-                world,
+                self.world.clone(),
                 body,
                 server,
                 description.as_deref(),
                 *finished,
                 window,
             ),
-            Expected::Backups { .. } | Expected::Servers(_) | Expected::Server(_) => {
-                unreachable!("checked above")
+            Expected::Backups { listed, maybe_gone } => {
+                memo.listing(&self.world, body, listed, maybe_gone)
             }
+            Expected::Servers(names) => memo.servers(&self.world, expected, self.rule, |w| {
+                servers(w, body, names)
+            }),
+            Expected::Server(name) => memo.servers(&self.world, expected, self.rule, |w| {
+                server(w, body, name, self.rule)
+            }),
             Expected::AccountAttributes { used, maximum } => {
                 account_attributes(body, *used, *maximum, self.rule)?;
-                Ok(world)
+                Ok(self.world.clone())
             }
         }
     }

@@ -1,13 +1,12 @@
 //! Worlds without repeats, in the order they were first met, sharing what they have in common.
-//! The checker folds thousands of
-//! worlds per step. A set ordered by whole worlds compares many pairs field by
-//! field; hashing whole worlds walks every backup of each (slower still). Here a world is
-//! hashed by a cheap fingerprint (its readings, limit, server statuses and its backups'
-//! statuses), and only worlds with the same fingerprint are compared (equal backup lists are
-//! usually one shared list, which compares at once). Worlds that differ only in how the work in
-//! progress ended must not share a fingerprint: a block of calls sent at once to an endpoint
-//! that finishes backups at once yields thousands of them. The first-met order keeps the reference
-//! reading's world first.
+//! The checker folds thousands of worlds per step. A set ordered by whole worlds compares many
+//! pairs field by field; hashing whole worlds walks every backup of each (slower still). Here a
+//! world is hashed by a cheap fingerprint (its readings, limit, server statuses and its
+//! backups' statuses), and only worlds with the same fingerprint are compared (equal backup
+//! lists are usually one shared list, which compares at once). Worlds that differ only in how
+//! the work in progress ended must not share a fingerprint: a block of calls sent at once to an
+//! endpoint that finishes backups at once yields thousands of them. The first-met order keeps
+//! the reference reading's world first.
 //!
 //! Worlds that differ only in a reading hold equal servers and backups, each computed apart by
 //! the model: the set keeps one copy of each (interned), so that such worlds share them again.
