@@ -14,10 +14,12 @@ use crate::model::rules;
 mod changes;
 mod create_backup;
 mod observe;
+mod shared;
 
 use changes::{delete_backup, delete_server, restore_server, start_maintenance, update_server};
 use create_backup::{create_backup, end_targets};
 use observe::{describe_backups, describe_servers};
+use shared::{Change, SharedChanges};
 
 /// Every outcome `action` may have from `world`, the reference reading first.
 pub fn step(world: &World, action: &Action) -> Vec<Possible> {
@@ -39,7 +41,13 @@ pub fn step(world: &World, action: &Action) -> Vec<Possible> {
                 ..done(w, rules::BACKUP_COMPLETION)
             })
             .collect(),
-        Action::Call { op, input } => call(world, *op, input, &Validated::new(*op, input)),
+        Action::Call { op, input } => call(
+            world,
+            *op,
+            input,
+            &Validated::new(*op, input),
+            &mut SharedChanges::default(),
+        ),
     }
 }
 
@@ -57,6 +65,8 @@ struct Outcomes {
     world: World,
     exercised: Vec<(RuleId, Polarity)>,
     out: Vec<Possible>,
+    /// Changes made from a state other worlds of the step share (see [`shared`]).
+    shared: SharedChanges,
 }
 
 impl Outcomes {
@@ -65,6 +75,7 @@ impl Outcomes {
             world: world.clone(),
             exercised: Vec::new(),
             out: Vec::new(),
+            shared: SharedChanges::default(),
         }
     }
 
@@ -116,6 +127,7 @@ impl Outcomes {
             world,
             exercised: self.exercised.clone(),
             out: Vec::new(),
+            shared: SharedChanges::default(),
         }
     }
 
@@ -179,9 +191,10 @@ pub fn step_all(worlds: &[World], action: &Action) -> Vec<Possible> {
     match action {
         Action::Call { op, input } => {
             let validated = Validated::new(*op, input);
+            let mut shared = SharedChanges::default();
             worlds
                 .iter()
-                .flat_map(|w| call(w, *op, input, &validated))
+                .flat_map(|w| call(w, *op, input, &validated, &mut shared))
                 .collect()
         }
         Action::PutServer(spec) => put_server_all(worlds, spec),
@@ -220,8 +233,23 @@ fn put_server_all(worlds: &[World], spec: &ServerSpec) -> Vec<Possible> {
     out
 }
 
-fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> Vec<Possible> {
+/// The outcomes of one call from `world`; state changes other worlds made from the same state
+/// are taken from `shared`.
+fn call(
+    world: &World,
+    op: Operation,
+    input: &Value,
+    validated: &Validated,
+    shared: &mut SharedChanges,
+) -> Vec<Possible> {
     let mut o = Outcomes::new(world);
+    o.shared = std::mem::take(shared);
+    call_in(&mut o, op, input, validated);
+    *shared = std::mem::take(&mut o.shared);
+    o.out
+}
+
+fn call_in(o: &mut Outcomes, op: Operation, input: &Value, validated: &Validated) {
     let violations = &validated.violations;
     if let Some(v) = violations.iter().find(|v| v.is_definite()) {
         let type_error = violations
@@ -238,7 +266,7 @@ fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> V
         } else {
             o.error(ErrorKind::ValidationException, v.rule);
         }
-        return o.out;
+        return;
     }
     // Ambiguous violations: the reference reading refuses; accepting is legal too.
     if let Some(v) = violations.first() {
@@ -253,12 +281,12 @@ fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> V
             if o.allows(Choice::RetentionZero, 1) {
                 o.pass(v.rule);
                 o.commit(Choice::RetentionZero, 1);
-                operation(&mut o, op, input);
+                operation(o, op, input);
             }
             o.world = before;
             let (kind, choice) = (ErrorKind::ValidationException, Choice::RetentionZero);
             o.error_picking(kind, v.rule, choice, 0);
-            return o.out;
+            return;
         } else {
             o.error(ErrorKind::ValidationException, v.rule);
         }
@@ -267,8 +295,7 @@ fn call(world: &World, op: Operation, input: &Value, validated: &Validated) -> V
             o.pass(*rule);
         }
     }
-    operation(&mut o, op, input);
-    o.out
+    operation(o, op, input);
 }
 
 /// The outcomes of a call whose input passed validation.

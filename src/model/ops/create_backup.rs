@@ -95,22 +95,28 @@ fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
     let name = server.name.as_str();
     let mut w = o.world.clone();
     let description = str_member(input, "Description").map(str::to_string);
-    let seq = w.next_seq;
-    w.next_seq += 1;
-    Arc::make_mut(&mut w.backups).push(Backup {
-        id: None,
+    let started = Change::StartBackup {
         server: name.to_string(),
-        kind: BackupType::Manual,
-        status: BackupStatus::InProgress,
-        description: Some(description.clone()),
-        seq,
-        created_at_ms: None,
+        description: description.clone(),
+    };
+    o.shared.make(&mut w, started, |w| {
+        let seq = w.next_seq;
+        w.next_seq += 1;
+        Arc::make_mut(&mut w.backups).push(Backup {
+            id: None,
+            server: name.to_string(),
+            kind: BackupType::Manual,
+            status: BackupStatus::InProgress,
+            description: Some(description.clone()),
+            seq,
+            created_at_ms: None,
+        });
+        let s = w.server_mut(name).expect("server exists");
+        s.pending = Some(Pending::Backup {
+            previous: Some(s.status),
+        });
+        s.status = ServerStatus::BackingUp;
     });
-    let s = w.server_mut(name).expect("server exists");
-    s.pending = Some(Pending::Backup {
-        previous: Some(s.status),
-    });
-    s.status = ServerStatus::BackingUp;
     for rule in [
         rules::CREATE_BACKUP_EFFECT_BACKING_UP,
         rules::CREATE_BACKUP_EFFECT_BACKUP_ID,
@@ -136,7 +142,14 @@ fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
     // server has left BACKING_UP as after any backup.
     for to in end_targets(Some(previous), readings) {
         let mut done = w.clone();
-        done.finish_backup(name, BackupStatus::Ok, to);
+        let finished = Change::FinishBackup {
+            server: name.to_string(),
+            status: BackupStatus::Ok,
+            to,
+        };
+        o.shared.make(&mut done, finished, |w| {
+            w.finish_backup(name, BackupStatus::Ok, to)
+        });
         let expected = Expected::CreatedBackup {
             server: name.to_string(),
             description: description.clone(),

@@ -1,0 +1,126 @@
+//! State changes made once for all the worlds that start from one state. A checker keeps
+//! worlds that differ only in a reading and share their servers and backups; a call changes
+//! that state the same way in each of them (a new backup, a finished one), so the change is
+//! made for the first and the others take its result. Only changes that read nothing but the
+//! servers, the backups, the sequence number and what their [`Change`] key names are shared.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::{Backup, BackupStatus, Server, ServerStatus, World};
+
+/// A state change, named by everything it reads besides the world's servers, backups and
+/// sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Change {
+    /// CreateBackup let through on `server`: the backup IN_PROGRESS, the server BACKING_UP.
+    StartBackup {
+        server: String,
+        description: Option<String>,
+    },
+    /// The backups of `server` in progress end with `status`, the server goes `to`.
+    FinishBackup {
+        server: String,
+        status: BackupStatus,
+        to: ServerStatus,
+    },
+}
+
+/// One change made: the state it started from (held, so that its addresses stay unique) and
+/// the state it made.
+#[derive(Debug)]
+struct Made {
+    change: Change,
+    from: (Arc<BTreeMap<String, Server>>, Arc<Vec<Backup>>, u64),
+    to: (Arc<BTreeMap<String, Server>>, Arc<Vec<Backup>>, u64),
+}
+
+/// The changes made so far in one step (dropped with it).
+#[derive(Debug, Default)]
+pub(super) struct SharedChanges {
+    made: Vec<Made>,
+}
+
+impl SharedChanges {
+    /// Makes `change` to `w` with `apply` (which must read only `w`'s servers, backups and
+    /// sequence number, and what `change` names), or gives `w` the result of the same change
+    /// made to a world that shared `w`'s state.
+    pub(super) fn make(&mut self, w: &mut World, change: Change, apply: impl FnOnce(&mut World)) {
+        let known = self.made.iter().find(|m| {
+            Arc::ptr_eq(&m.from.0, &w.servers)
+                && Arc::ptr_eq(&m.from.1, &w.backups)
+                && m.from.2 == w.next_seq
+                && m.change == change
+        });
+        if let Some(m) = known {
+            w.servers = m.to.0.clone();
+            w.backups = m.to.1.clone();
+            w.next_seq = m.to.2;
+            return;
+        }
+        let from = (w.servers.clone(), w.backups.clone(), w.next_seq);
+        apply(w);
+        let to = (w.servers.clone(), w.backups.clone(), w.next_seq);
+        self.made.push(Made { change, from, to });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::{step, step_all, Action, Operation, Readings, ServerSpec};
+    use super::*;
+
+    #[test]
+    fn worlds_that_differ_in_a_reading_get_the_same_outcomes_and_share_the_new_state() {
+        let spec = ServerSpec {
+            name: "web".into(),
+            status: ServerStatus::Healthy,
+            engine: "ChefAutomate".into(),
+            manual_backups: 2,
+            automated_backups: 1,
+        };
+        let mut base = World::new(50, Readings::REFERENCE);
+        base.put_server(&spec, None);
+        let worlds: Vec<World> = Readings::all()
+            .into_iter()
+            .map(|readings| World {
+                readings,
+                ..base.clone()
+            })
+            .collect();
+        let action = Action::Call {
+            op: Operation::CreateBackup,
+            input: json!({"ServerName": "web", "Description": "nightly"}),
+        };
+        let together = step_all(&worlds, &action);
+        let apart: Vec<_> = worlds.iter().flat_map(|w| step(w, &action)).collect();
+        assert_eq!(together.len(), apart.len());
+        for (t, a) in together.iter().zip(&apart) {
+            assert_eq!(
+                (&t.expected, &t.world, t.rule),
+                (&a.expected, &a.world, a.rule)
+            );
+        }
+        // Every world's outcome "backup started" holds one shared copy of the new state.
+        let started: Vec<&World> = together
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p.expected,
+                    super::super::Expected::CreatedBackup {
+                        finished: false,
+                        ..
+                    }
+                )
+            })
+            .map(|p| &p.world)
+            .collect();
+        assert_eq!(started.len(), worlds.len());
+        for w in &started {
+            assert!(Arc::ptr_eq(&w.backups, &started[0].backups));
+            assert!(Arc::ptr_eq(&w.servers, &started[0].servers));
+        }
+    }
+}
