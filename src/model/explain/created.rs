@@ -33,13 +33,39 @@ pub(super) fn created(
     let at_ms = b["CreatedAt"].as_f64().map(|s| (s * 1000.0).round() as i64);
     bind_new_backup(&mut world, &id, at_ms)?;
     if b["Status"].as_str() == Some("OK") {
-        // A6: the answer says the backup is done; it can never be IN_PROGRESS again.
-        let new = std::sync::Arc::make_mut(&mut world.backups)
-            .last_mut()
-            .expect("the new backup is last");
-        new.status = BackupStatus::Ok;
+        new_backup_done(&mut world);
     }
     Ok(world)
+}
+
+/// A6: the answer says the new backup (the last of the world) is done; it can never be
+/// IN_PROGRESS again.
+fn new_backup_done(world: &mut World) {
+    let new = std::sync::Arc::make_mut(&mut world.backups)
+        .last_mut()
+        .expect("the new backup is last");
+    new.status = BackupStatus::Ok;
+}
+
+impl Possible {
+    /// The world once the endpoint has answered this CreateBackup outcome with a well-formed
+    /// Backup whose id is `id` (no CreatedAt): what [`Possible::explain`] gives for such an
+    /// answer, without writing it and checking it. The dry run of a scenario file binds its
+    /// synthetic ids so.
+    pub fn created_as(&self, id: &str) -> Result<World, Mismatch> {
+        let Expected::CreatedBackup {
+            server, finished, ..
+        } = &self.expected
+        else {
+            return Ok(self.world.clone());
+        };
+        let mut world = id_form(self.world.clone(), server, id)?;
+        bind_new_backup(&mut world, id, None)?;
+        if *finished {
+            new_backup_done(&mut world);
+        }
+        Ok(world)
+    }
 }
 
 /// A7: the BackupId's form is the endpoint's choice, the same for every backup.

@@ -319,3 +319,48 @@ fn account_attributes_manual_backup_limit_used_and_maximum() {
         assert_eq!(m.rule, rules::ACCOUNT_ATTRIBUTES_MANUAL_BACKUP_LIMIT);
     }
 }
+
+#[test]
+fn a_created_backup_bound_directly_is_the_world_its_answer_gives() {
+    // What the dry run of a scenario file relies on: `created_as` gives the world `explain`
+    // gives for a well-formed answer with that id, in every outcome, finished or not (A6),
+    // and refuses what `explain` refuses (A7: a second id form).
+    let w = put(&reference(), "web", ServerStatus::Healthy, 2, 1);
+    let input = json!({"ServerName": "web", "Description": "nightly"});
+    let ps = step(&w, &call(Operation::CreateBackup, input));
+    let mut seen = 0;
+    for p in &ps {
+        let Expected::CreatedBackup { finished, .. } = &p.expected else {
+            continue;
+        };
+        seen += 1;
+        let id = new_id(&w, "web");
+        let status = if *finished { "OK" } else { "IN_PROGRESS" };
+        let mut body = backup_body("web", &id, status, Some("nightly"));
+        body["Backup"]
+            .as_object_mut()
+            .expect("an object")
+            .remove("CreatedAt");
+        let answered = p.explain(&Observation::Success(body), None);
+        assert_eq!(
+            p.created_as(&id).ok(),
+            answered.ok(),
+            "{}",
+            p.expected.summary()
+        );
+        let after = p.created_as(&id).expect("binds");
+        let next = step(&after, &create_backup("web"));
+        let other_form = "web-2025-01-01T00:00:00.000Z";
+        let creating = next
+            .iter()
+            .filter(|q| matches!(q.expected, Expected::CreatedBackup { .. }));
+        for q in creating {
+            let refused = q
+                .created_as(other_form)
+                .expect_err("one id form per endpoint");
+            assert_eq!(refused.rule, rules::AMBIGUITY_BACKUP_ID_FORMAT);
+            assert!(q.created_as(&new_id(&after, "web")).is_ok());
+        }
+    }
+    assert!(seen >= 2, "in progress and finished: {:?}", names(&ps));
+}
