@@ -54,6 +54,9 @@ pub(crate) struct Mix {
     manual_backups: u32,
     /// Requests sent round robin.
     requests: Vec<(Operation, Value)>,
+    /// Whether issue 13's target (0.7) is set on this mix: it is on the CreateBackup /
+    /// DescribeBackups mix; DescribeServers is measured beside it, with no target.
+    targeted: bool,
 }
 
 const WARMUP: Duration = Duration::from_millis(300);
@@ -129,6 +132,7 @@ fn mixes() -> [Mix; 2] {
             name: "DescribeServers",
             manual_backups: 0,
             requests: vec![(Operation::DescribeServers, json!({}))],
+            targeted: false,
         },
         Mix {
             name: "CreateBackup/DescribeBackups 1:1",
@@ -137,6 +141,7 @@ fn mixes() -> [Mix; 2] {
                 (Operation::CreateBackup, web.clone()),
                 (Operation::DescribeBackups, web),
             ],
+            targeted: true,
         },
     ]
 }
@@ -231,8 +236,12 @@ impl Compared {
                 spread(&self.cpu_ratio, 3),
                 spread(&self.rps_ratio, 3)
             ),
-            ">= 0.7".into(),
-            verdict(median(self.cpu_ratio.clone()) >= 0.7),
+            if mix.targeted { ">= 0.7" } else { "none" }.into(),
+            if mix.targeted {
+                verdict(median(self.cpu_ratio.clone()) >= 0.7)
+            } else {
+                "(measured beside the target)".into()
+            },
         ]
     }
 }
