@@ -1,5 +1,8 @@
-//! Harness throughput: `report::run` against a raw keep-alive reqwest loop sending the same
-//! requests to the same emulator, both measured on CPU per call.
+//! Harness throughput: `runner::run` (with `report::run`'s reporters) against a raw keep-alive
+//! reqwest loop replaying the exact requests it sent to the same emulator, both measured on CPU
+//! per call.
+
+use std::collections::HashMap;
 
 use super::*;
 
@@ -36,16 +39,18 @@ pub(crate) struct Window {
 }
 
 impl Window {
-    fn measure(threads: &ServerThreads, run: impl FnOnce() -> (u64, f64)) -> Window {
+    /// Measures `run`, which returns (calls, seconds) and something to keep.
+    fn measure<T>(threads: &ServerThreads, run: impl FnOnce() -> ((u64, f64), T)) -> (Window, T) {
         let (p0, s0) = (process_cpu_seconds(), threads.cpu_seconds());
-        let (calls, secs) = run();
+        let ((calls, secs), kept) = run();
         let server_cpu = threads.cpu_seconds() - s0;
-        Window {
+        let window = Window {
             calls,
             secs,
             client_cpu: process_cpu_seconds() - p0 - server_cpu,
             server_cpu,
-        }
+        };
+        (window, kept)
     }
 
     fn calls_per_second(&self) -> f64 {
@@ -59,7 +64,7 @@ impl Window {
 }
 
 pub(crate) fn harness_throughput() -> Vec<[String; 4]> {
-    println!("\n== harness: runner::run vs a raw keep-alive reqwest loop (same requests, same emulator) ==");
+    println!("\n== harness: runner::run vs a raw keep-alive reqwest loop (the same requests, same emulator) ==");
     let Sides {
         server_rt,
         threads,
@@ -69,37 +74,36 @@ pub(crate) fn harness_throughput() -> Vec<[String; 4]> {
     let mut rows = Vec::new();
     let mut summary = Vec::new();
     for cases in [256u64, 1000] {
-        let plans = generate::plans_for_seed(&GenConfig::default(), SEED, cases as usize);
-        let steps: usize = plans.iter().map(|p| p.steps.len()).sum();
         // Harness and raw loop alternate, round after round, so that a drift of the machine's
-        // speed touches both.
-        let rounds: Vec<(Window, Window)> = (0..ROUNDS)
+        // speed touches both; each raw round replays what the harness round before it sent.
+        let rounds: Vec<(Window, Window, u64)> = (0..ROUNDS)
             .map(|_| {
-                let h = Window::measure(&threads, || client_rt.block_on(harness_once(&emu, cases)));
-                let r =
-                    Window::measure(&threads, || client_rt.block_on(raw_once(&emu.url, &plans)));
-                (h, r)
+                let (h, sent) =
+                    Window::measure(&threads, || client_rt.block_on(harness_once(&emu, cases)));
+                let sent = replayable(&sent);
+                let (r, matched) =
+                    Window::measure(&threads, || client_rt.block_on(raw_once(&sent)));
+                (h, r, matched)
             })
             .collect();
-        let (h_calls, r_calls) = (rounds[0].0.calls, rounds[0].1.calls);
-        if h_calls != r_calls {
-            eprintln!(
-                "warning: the raw loop sent {r_calls} requests, the harness {h_calls}: the replay is not exact"
-            );
-        }
         let col = |f: fn(&Window, &Window) -> f64| {
-            rounds.iter().map(|(h, r)| f(h, r)).collect::<Vec<f64>>()
+            rounds.iter().map(|(h, r, _)| f(h, r)).collect::<Vec<f64>>()
         };
         let wall = col(|h, r| h.calls_per_second() / r.calls_per_second());
         let cpu = col(|h, r| r.cpu_per_call() / h.cpu_per_call());
         rows.push(vec![
             format!("{cases}"),
-            format!("{steps}"),
-            format!("{h_calls}"),
+            spread(&col(|h, _| h.calls as f64), 0),
+            rounds
+                .iter()
+                .map(|(_, r, matched)| format!("{matched}/{}", r.calls))
+                .collect::<Vec<_>>()
+                .join(", "),
             spread(&col(|h, _| h.calls_per_second()), 0),
             spread(&col(|h, _| h.client_cpu * 1e6 / h.calls as f64), 0),
             spread(&col(|_, r| r.client_cpu * 1e6 / r.calls as f64), 0),
             spread(&col(|h, _| h.server_cpu * 1e6 / h.calls as f64), 0),
+            spread(&col(|_, r| r.server_cpu * 1e6 / r.calls as f64), 0),
             spread(&wall, 3),
             spread(&cpu, 3),
         ]);
@@ -119,23 +123,57 @@ pub(crate) fn harness_throughput() -> Vec<[String; 4]> {
     print_rows(
         &[
             "cases",
-            "plan steps",
             "calls",
+            "raw statuses as the harness's",
             "harness calls/s",
             "harness client CPU µs/call",
             "raw client CPU µs/req",
-            "emulator CPU µs/call",
+            "emulator CPU µs/call (harness)",
+            "emulator CPU µs/req (raw)",
             "ratio wall calls/s",
             "ratio CPU per call",
         ],
         &rows,
     );
     println!("(median (min-max) of {ROUNDS} alternating rounds; ratio = raw ÷ harness CPU per call, both sides counted; seed {SEED}; scenarios off)");
+    println!("(the raw loop replays, in order, the exact requests (method, URL, headers, body bytes; API and control plane) the harness sent in the round before it, as the runner's `Sent` events told them, on one keep-alive reqwest client, reading each answer body whole without parsing it; a backup id the harness was given is replaced in later bodies by the one the replay was given (the emulator's ids carry the time), found by a scan of the answers that named ids, not a JSON parse; the calls of a parallel block go one after another; \"raw statuses as the harness's\" counts, per round, the answers whose HTTP status is the one the harness got: the others are calls of parallel blocks whose race the harness saw end in another order)");
     summary
 }
 
-/// One `report::run` of `cases` generated cases against `emu`; (calls, seconds).
-pub(crate) async fn harness_once(emu: &RunningEmulator, cases: u64) -> (u64, f64) {
+/// One request as the harness sent it, ready to be sent again, with the status it got and the
+/// backup ids: those its body names, those the harness's answer named (in order).
+pub(crate) struct Sent {
+    method: reqwest::Method,
+    url: reqwest::Url,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+    status: Option<u16>,
+    names: Vec<String>,
+    learns: Vec<String>,
+}
+
+/// One request as told by a `Sent` event: method, URL, headers, body, status, answer body.
+type Told = (
+    String,
+    String,
+    Vec<(String, String)>,
+    String,
+    Option<u16>,
+    String,
+);
+
+/// The values of the `"BackupId"` members in `body`, in order (a scan, not a JSON parse).
+fn backup_ids(body: &str) -> impl Iterator<Item = &str> {
+    const KEY: &str = "\"BackupId\":\"";
+    body.match_indices(KEY).filter_map(|(at, _)| {
+        let rest = &body[at + KEY.len()..];
+        rest.find('"').map(|end| &rest[..end])
+    })
+}
+
+/// One `runner::run` of `cases` generated cases against `emu`, with the reporters `report::run`
+/// uses; ((calls, seconds), the requests it sent, in order).
+pub(crate) async fn harness_once(emu: &RunningEmulator, cases: u64) -> ((u64, f64), Vec<Told>) {
     let config = RunConfig {
         endpoint: EndpointSpec::Url(url::Url::parse(&emu.url).expect("a URL")),
         endpoint_arg: emu.url.clone(),
@@ -147,203 +185,120 @@ pub(crate) async fn harness_once(emu: &RunningEmulator, cases: u64) -> (u64, f64
         save_regressions: false,
         ..RunConfig::default()
     };
+    let mut reporter = report::Reporter::new(&config);
+    let mut told: Vec<Told> = Vec::new();
+    let mut divergences = 0;
+    let mut sink = |e: &RunEvent<'_>| {
+        match e {
+            RunEvent::Sent(ex) => told.push((
+                ex.method.clone(),
+                ex.url.clone(),
+                ex.request_headers.clone(),
+                ex.request_body.clone(),
+                ex.status,
+                ex.response_body.clone(),
+            )),
+            RunEvent::DivergenceFound(_) => divergences += 1,
+            _ => {}
+        }
+        reporter.event(e);
+    };
     let t0 = Instant::now();
-    let outcome = report::run(config).await.expect("the run runs");
+    let end = runner::run(&config, &mut sink).await.expect("the run runs");
     let secs = t0.elapsed().as_secs_f64();
-    assert!(
-        outcome.report.divergences.is_empty(),
+    assert_eq!(
+        divergences, 0,
         "the correct emulator diverged: {:?}",
-        outcome.report.error
+        end.summary.error
     );
     assert!(
-        !outcome.report.target.signed,
+        !end.summary.target.signed,
         "unset AWS credentials: the raw loop does not sign"
     );
-    (outcome.report.calls, secs)
+    assert_eq!(told.len() as u64, end.summary.calls, "one Sent per request");
+    ((end.summary.calls, secs), told)
 }
 
-/// The requests a run of `plans` sends (the capabilities probe, a reset per case, each fixture
-/// step, each call, the DescribeBackups the runner sends after a put-server with backups),
-/// replayed by a plain keep-alive reqwest client. Placeholders are resolved from the answers,
-/// as the runner does, so the emulator takes the same paths. Returns (requests, seconds).
-pub(crate) async fn raw_once(base: &str, plans: &[Plan]) -> (u64, f64) {
+/// The told requests as reqwest's types, with the backup ids each names and learns (outside
+/// the measured windows).
+pub(crate) fn replayable(told: &[Told]) -> Vec<Sent> {
+    let mut known = std::collections::HashSet::new();
+    told.iter()
+        .map(|(method, url, headers, body, status, answer)| {
+            // An id is a whole JSON string in a body.
+            let names = body
+                .split('"')
+                .filter(|piece| known.contains(*piece))
+                .map(str::to_string)
+                .collect();
+            let learns: Vec<String> = backup_ids(answer).map(str::to_string).collect();
+            known.extend(learns.iter().cloned());
+            Sent {
+                method: method.parse().expect("an HTTP method"),
+                url: url.parse().expect("a URL"),
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            reqwest::header::HeaderName::try_from(k.as_str())
+                                .expect("a header name"),
+                            reqwest::header::HeaderValue::try_from(v.as_str())
+                                .expect("a header value"),
+                        )
+                    })
+                    .collect(),
+                body: body.clone(),
+                status: *status,
+                names,
+                learns,
+            }
+        })
+        .collect()
+}
+
+/// `sent`, replayed in order by a plain keep-alive reqwest client, each answer read whole;
+/// ((requests, seconds), how many answers had the status the harness got). The emulator's
+/// backup ids carry the time they were made, so an id the harness was given is replaced in
+/// later bodies by the id the replay was given in its place (found by a scan of the answers
+/// that named ids to the harness).
+pub(crate) async fn raw_once(sent: &[Sent]) -> ((u64, f64), u64) {
     let client = reqwest::Client::builder()
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(60))
         .build()
         .expect("a client");
-    let mut raw = Raw {
-        client,
-        base: base.trim_end_matches('/').to_string(),
-        requests: 0,
-    };
+    let mut matched = 0;
+    let mut ids: HashMap<&str, String> = HashMap::new();
     let t0 = Instant::now();
-    raw.control(reqwest::Method::GET, "/_conformance/v1/capabilities", None)
-        .await;
-    for p in plans {
-        raw.control(
-            reqwest::Method::POST,
-            "/_conformance/v1/reset",
-            Some(json!({})),
-        )
-        .await;
-        let mut ids = Ids::default();
-        // A parallel block's calls go one after another here (the same requests, no race).
-        for step in p.steps.iter().flat_map(|s| match s {
-            Step::Parallel { calls } => calls.iter().map(|c| c.as_step()).collect(),
-            other => vec![other.clone()],
-        }) {
-            raw.step(&step, &mut ids).await;
-        }
-    }
-    (raw.requests, t0.elapsed().as_secs_f64())
-}
-
-/// The backup ids a plan's answers named so far: per server, and those its calls created.
-#[derive(Default)]
-pub(crate) struct Ids {
-    by_server: BTreeMap<String, Vec<String>>,
-    created: Vec<String>,
-}
-
-impl Raw {
-    /// One step of a plan, sent as the runner sends it.
-    async fn step(&mut self, step: &Step, ids: &mut Ids) {
-        match step {
-            Step::Parallel { .. } => unreachable!("taken apart above"),
-            Step::Reset {} => {
-                self.control(
-                    reqwest::Method::POST,
-                    "/_conformance/v1/reset",
-                    Some(json!({})),
-                )
-                .await;
-            }
-            Step::PutServer {
-                server_name,
-                status,
-                engine,
-                manual_backups,
-                automated_backups,
-            } => {
-                self.control(
-                    reqwest::Method::PUT,
-                    &format!("/_conformance/v1/servers/{server_name}"),
-                    Some(json!({"Status": status, "Engine": engine, "ManualBackups": manual_backups, "AutomatedBackups": automated_backups})),
-                )
-                .await;
-                if manual_backups + automated_backups > 0 {
-                    let input = json!({"ServerName": server_name});
-                    let body = self.api(Operation::DescribeBackups, &input).await;
-                    learn(
-                        Operation::DescribeBackups,
-                        &input,
-                        &body,
-                        &mut ids.by_server,
-                        &mut ids.created,
-                    );
+    for s in sent {
+        let mut req = client
+            .request(s.method.clone(), s.url.clone())
+            .headers(s.headers.clone());
+        if !s.body.is_empty() {
+            let mut body = s.body.clone();
+            for id in &s.names {
+                if let Some(now) = ids.get(id.as_str()) {
+                    body = body.replace(id.as_str(), now);
                 }
             }
-            Step::Settle { backup_status } => {
-                self.control(
-                    reqwest::Method::POST,
-                    "/_conformance/v1/settle",
-                    Some(json!({"BackupStatus": backup_status.unwrap_or(BackupStatus::Ok)})),
-                )
-                .await;
-            }
-            Step::Call {
-                operation, input, ..
-            } => {
-                let input = plan::resolve_placeholders(input, &|r| match r {
-                    IdRef::Backup { server, n } => ids.by_server.get(server)?.get(*n).cloned(),
-                    IdRef::Created(n) => ids.created.get(*n).cloned(),
-                });
-                let body = self.api(*operation, &input).await;
-                learn(
-                    *operation,
-                    &input,
-                    &body,
-                    &mut ids.by_server,
-                    &mut ids.created,
-                );
-            }
+            req = req.body(body);
         }
-    }
-}
-
-pub(crate) struct Raw {
-    client: reqwest::Client,
-    base: String,
-    requests: u64,
-}
-
-impl Raw {
-    async fn api(&mut self, op: Operation, input: &Value) -> Option<(u16, bytes::Bytes)> {
-        let encoded = wire::encode_request(Dialect::AwsJson, op, input);
-        let mut req = self.client.post(format!("{}/", self.base));
-        for (k, v) in &encoded.headers {
-            req = req.header(*k, v);
-        }
-        self.requests += 1;
-        let resp = req.body(encoded.body).send().await.ok()?;
+        let Ok(resp) = req.send().await else { continue };
         let status = resp.status().as_u16();
-        Some((status, resp.bytes().await.ok()?))
-    }
-
-    async fn control(&mut self, method: reqwest::Method, path: &str, body: Option<Value>) {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .header("accept", "application/json");
-        if let Some(b) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(serde_json::to_vec(&b).expect("serializes"));
+        let Ok(answer) = resp.bytes().await else {
+            continue;
+        };
+        if Some(status) == s.status {
+            matched += 1;
         }
-        self.requests += 1;
-        if let Ok(resp) = req.send().await {
-            let _ = resp.bytes().await;
-        }
-    }
-}
-
-/// Learns backup ids from a CreateBackup or DescribeBackups success, as the runner does.
-pub(crate) fn learn(
-    op: Operation,
-    input: &Value,
-    answer: &Option<(u16, bytes::Bytes)>,
-    by_server: &mut BTreeMap<String, Vec<String>>,
-    created: &mut Vec<String>,
-) {
-    let Some((200, body)) = answer else { return };
-    if !matches!(op, Operation::CreateBackup | Operation::DescribeBackups) {
-        return;
-    }
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return;
-    };
-    let mut remember = |server: &str, id: &str| {
-        let list = by_server.entry(server.to_string()).or_default();
-        if !list.iter().any(|x| x == id) {
-            list.push(id.to_string());
-        }
-    };
-    if op == Operation::CreateBackup {
-        if let (Some(id), Some(server)) = (
-            v["Backup"]["BackupId"].as_str(),
-            input["ServerName"].as_str(),
-        ) {
-            remember(server, id);
-            created.push(id.to_string());
-        }
-    } else {
-        for b in v["Backups"].as_array().into_iter().flatten() {
-            if let (Some(id), Some(server)) = (b["BackupId"].as_str(), b["ServerName"].as_str()) {
-                remember(server, id);
+        if !s.learns.is_empty() {
+            let answer = std::str::from_utf8(&answer).unwrap_or_default();
+            for (was, now) in s.learns.iter().zip(backup_ids(answer)) {
+                ids.insert(was, now.to_string());
             }
         }
     }
+    ((sent.len() as u64, t0.elapsed().as_secs_f64()), matched)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 //!
 //! | group | what | target |
 //! | --- | --- | --- |
-//! | `harness` | CPU per call (client and emulator) of `runner::run` (scenarios off) vs a plain keep-alive reqwest loop sending the same requests to the same emulator, 3 alternating rounds | ratio >= 0.8 |
+//! | `harness` | CPU per call (client and emulator) of `runner::run` (scenarios off) vs a plain keep-alive reqwest loop replaying the exact requests it sent (told by `RunEvent::Sent`) to the same emulator, 3 alternating rounds | ratio >= 0.8 |
 //! | `emulator` | server CPU per request of the emulator vs a minimal axum handler that parses the JSON request and answers a body of the same size, N keep-alive clients on loopback, 3 alternating rounds | ratio >= 0.7 for the CreateBackup/DescribeBackups mix (DescribeServers measured beside it) |
 //! | `mutants` | per mutant: calls and seconds to detection (default self-test), shrunk plan length vs the shortest plan that shows the bug | - |
 //! | `default-run` | wall time of a default run (256 cases + the scenario library) | < 5 s |
@@ -14,18 +14,16 @@
 //! Everything runs on loopback in this one process (the memory group re-executes this binary
 //! so that its peak is not polluted by the other groups). See `benches/README.md`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opsworkscm_conformance::emulator::{self, EmulatorConfig, RunningEmulator};
-use opsworkscm_conformance::generate::{self, GenConfig};
-use opsworkscm_conformance::model::{BackupStatus, Operation};
-use opsworkscm_conformance::plan::{self, IdRef, Plan, Step};
+use opsworkscm_conformance::model::Operation;
+use opsworkscm_conformance::plan;
 use opsworkscm_conformance::report;
-use opsworkscm_conformance::runner::{self, RunConfig};
+use opsworkscm_conformance::runner::{self, EventSink, RunConfig, RunEvent};
 use opsworkscm_conformance::selftest::{self, SelftestConfig};
 use opsworkscm_conformance::target::EndpointSpec;
 use opsworkscm_conformance::wire::{self, Dialect};

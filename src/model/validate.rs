@@ -41,8 +41,11 @@ impl Violation {
 pub fn checked_rules(operation: &str, input: &Value) -> Vec<RuleId> {
     let model = ServiceModel::get();
     let mut out = vec![rules::VALIDATION_REQUIRED, rules::VALIDATION_TYPE];
-    if let Some(shape) = model.operation(operation).and_then(|op| op.input.clone()) {
-        collect_checked(model, &shape, "", input, &mut out);
+    if let Some(shape) = model
+        .operation(operation)
+        .and_then(|op| op.input.as_deref())
+    {
+        collect_checked(model, shape, "", input, &mut out);
     }
     out.sort();
     out.dedup();
@@ -99,7 +102,10 @@ fn collect_checked(
 pub fn validate_input(operation: &str, input: &Value) -> Vec<Violation> {
     let model = ServiceModel::get();
     let mut out = Vec::new();
-    let Some(shape) = model.operation(operation).and_then(|op| op.input.clone()) else {
+    let Some(shape) = model
+        .operation(operation)
+        .and_then(|op| op.input.as_deref())
+    else {
         return out;
     };
     if !input.is_object() {
@@ -114,7 +120,7 @@ pub fn validate_input(operation: &str, input: &Value) -> Vec<Violation> {
         });
         return out;
     }
-    check(model, &shape, "", input, &mut out);
+    check(model, shape, &Path::Root, input, &mut out);
     out
 }
 
@@ -163,7 +169,7 @@ fn rule_id(family: &str, constraint: &str) -> RuleId {
     }
 }
 
-fn push(out: &mut Vec<Violation>, path: &str, rule: RuleId, c: Certainty, msg: String) {
+fn push(out: &mut Vec<Violation>, path: &Path, rule: RuleId, c: Certainty, msg: String) {
     out.push(Violation {
         path: path.to_string(),
         rule,
@@ -172,9 +178,8 @@ fn push(out: &mut Vec<Violation>, path: &str, rule: RuleId, c: Certainty, msg: S
     });
 }
 
-fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mut Vec<Violation>) {
-    let member = path.rsplit('.').next().unwrap_or(path);
-    let member = member.split('[').next().unwrap_or(member);
+fn check(model: &ServiceModel, shape_name: &str, path: &Path, v: &Value, out: &mut Vec<Violation>) {
+    let member = path.member();
     let fam = family(shape_name, member);
     let site = Site {
         path,
@@ -203,7 +208,7 @@ fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mu
             };
             check_count(&site, items.len() as u64, (*min, *max), out);
             for (i, item) in items.iter().enumerate() {
-                check(model, member, &format!("{path}[{i}]"), item, out);
+                check(model, member, &Path::Item(path, i), item, out);
             }
         }
         Shape::String {
@@ -245,7 +250,7 @@ fn check(model: &ServiceModel, shape_name: &str, path: &str, v: &Value, out: &mu
 
 /// Where a value sits: its path in the input, its shape and its rule family.
 struct Site<'a> {
-    path: &'a str,
+    path: &'a Path<'a>,
     shape_name: &'a str,
     fam: &'a str,
 }
@@ -261,14 +266,14 @@ struct StringShape<'a> {
 /// A structure: its required members present, each member present checked against its shape.
 fn check_members(
     model: &ServiceModel,
-    path: &str,
+    path: &Path,
     obj: &serde_json::Map<String, Value>,
     (members, required): (&[(String, String)], &[String]),
     out: &mut Vec<Violation>,
 ) {
     for r in required {
         if obj.get(r).is_none_or(Value::is_null) {
-            let p = join(path, r);
+            let p = Path::Member(path, r);
             push(
                 out,
                 &p,
@@ -280,7 +285,7 @@ fn check_members(
     }
     for (name, member_shape) in members {
         if let Some(value) = obj.get(name).filter(|v| !v.is_null()) {
-            check(model, member_shape, &join(path, name), value, out);
+            check(model, member_shape, &Path::Member(path, name), value, out);
         }
     }
 }
@@ -453,11 +458,34 @@ fn check_pattern(
     }
 }
 
-fn join(path: &str, member: &str) -> String {
-    if path.is_empty() {
-        member.to_string()
-    } else {
-        format!("{path}.{member}")
+/// Where a value sits in the input, built on the stack as the walk goes down and written out
+/// (`Tags[0].Key`) only for a violation.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Member(&'a Path<'a>, &'a str),
+    Item(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    /// The member the value sits under (a list item's is its list's); empty at the root.
+    fn member(&self) -> &str {
+        match self {
+            Path::Root => "",
+            Path::Member(_, m) => m,
+            Path::Item(list, _) => list.member(),
+        }
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Member(Path::Root, m) => f.write_str(m),
+            Path::Member(parent, m) => write!(f, "{parent}.{m}"),
+            Path::Item(list, i) => write!(f, "{list}[{i}]"),
+        }
     }
 }
 

@@ -30,6 +30,19 @@ pub struct WorldSet {
     servers: Pool<BTreeMap<String, Server>>,
     backups: Pool<Vec<Backup>>,
     gone: Pool<BTreeSet<String>>,
+    /// The part hashes of the servers and backups lists met, by address: worlds that differ
+    /// only in a reading share them, and are hashed once (the entries hold the lists alive, so
+    /// an address is not reused for another list while the set lives).
+    hashed: FxHashMap<(usize, usize), HashedParts>,
+}
+
+/// The servers and backups lists a part hash was computed from.
+#[derive(Debug)]
+struct HashedParts {
+    _servers: Arc<BTreeMap<String, Server>>,
+    _backups: Arc<Vec<Backup>>,
+    servers: u64,
+    backups: u64,
 }
 
 /// One shared copy of each distinct value the set's worlds hold, by a cheap hash.
@@ -73,20 +86,32 @@ struct PartHashes {
 }
 
 impl PartHashes {
-    fn of(world: &World) -> PartHashes {
-        let mut h = FxHasher::default();
-        for s in world.servers.values() {
-            (s.status, &s.pending, s.backup_retention_count).hash(&mut h);
-        }
-        let servers = h.finish();
-        let mut h = FxHasher::default();
-        for b in world.backups.iter() {
-            (b.status, b.kind, b.seq).hash(&mut h);
-        }
-        let backups = h.finish();
+    /// `world`'s part hashes, its servers and backups hashed once per distinct lists.
+    fn of(world: &World, hashed: &mut FxHashMap<(usize, usize), HashedParts>) -> PartHashes {
+        let key = (
+            Arc::as_ptr(&world.servers) as usize,
+            Arc::as_ptr(&world.backups) as usize,
+        );
+        let known = hashed.entry(key).or_insert_with(|| {
+            let mut h = FxHasher::default();
+            for s in world.servers.values() {
+                (s.status, &s.pending, s.backup_retention_count).hash(&mut h);
+            }
+            let servers = h.finish();
+            let mut h = FxHasher::default();
+            for b in world.backups.iter() {
+                (b.status, b.kind, b.seq).hash(&mut h);
+            }
+            HashedParts {
+                _servers: world.servers.clone(),
+                _backups: world.backups.clone(),
+                servers,
+                backups: h.finish(),
+            }
+        });
         PartHashes {
-            servers,
-            backups,
+            servers: known.servers,
+            backups: known.backups,
             gone: world.gone.len() as u64,
         }
     }
@@ -116,8 +141,8 @@ impl WorldSet {
     }
 
     /// `world`'s fingerprint and part hashes when no equal world is in yet.
-    fn absent(&self, world: &World) -> Option<(u64, PartHashes)> {
-        let parts = PartHashes::of(world);
+    fn absent(&mut self, world: &World) -> Option<(u64, PartHashes)> {
+        let parts = PartHashes::of(world, &mut self.hashed);
         let hash = Self::fingerprint(world, &parts);
         let same = self.index.get(&hash).map_or(&[][..], Vec::as_slice);
         (!same.iter().any(|&i| self.worlds[i] == *world)).then_some((hash, parts))

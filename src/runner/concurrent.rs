@@ -11,6 +11,7 @@ use crate::check::{Checker, Divergence, StepVerdict};
 use crate::model::{Action, CallWindow, Observation, Operation};
 use crate::wire::{Answer, Exchange};
 
+use super::event::RunEvent;
 use super::session::{FaultInfo, Session};
 use crate::model::rules::{self, RuleId};
 
@@ -316,6 +317,9 @@ impl Session<'_> {
         });
         let results = futures::future::join_all(futures).await;
         self.calls += calls.len() as u64;
+        for (_, ex, _) in &results {
+            self.emit(RunEvent::Sent(ex));
+        }
         calls
             .iter()
             .zip(results)

@@ -7,6 +7,7 @@ use crate::model::{Observation, Operation};
 use crate::target::{self, EndpointSpec, Transport};
 use crate::wire::Answer;
 
+use super::event::RunEvent;
 use super::outcome::FaultClass;
 use super::session::{FaultInfo, Session};
 use super::{ControlPlaneMode, RunConfig};
@@ -52,10 +53,11 @@ impl Session<'_> {
     /// answers, `None` when the endpoint has no control plane.
     async fn capabilities(&mut self, config: &RunConfig) -> Result<Option<String>, FaultInfo> {
         self.calls += 1;
-        let (t, _) = self
+        let (t, ex) = self
             .target
             .control(reqwest::Method::GET, "/_conformance/v1/capabilities", None)
             .await;
+        self.emit(RunEvent::Sent(&ex));
         match t {
             Transport::Answered {
                 status: 200, body, ..

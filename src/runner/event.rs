@@ -7,12 +7,14 @@
 //! then per trial `TrialStarted`, its steps (`StepObserved`, also for the re-runs of shrinking
 //! and reproduction), `Fault`s as they are counted, `Shrinking` and `DivergenceFound` when a
 //! case diverges, one `CaseFinished` per scenario file or generated case, `TrialFinished`;
-//! last, always, `RunFinished`.
+//! last, always, `RunFinished`. `Sent` comes for every HTTP request once its answer is read,
+//! from the first one (the capabilities probe, before `RunStarted`) on.
 
 use std::time::Duration;
 
 use crate::coverage::CoverageMatrix;
 use crate::exit::ExitCode;
+use crate::wire::Exchange;
 
 use super::outcome::{
     Divergence, Fault, FaultClass, RuleCoverage, TargetInfo, TimelineEntry, TrialKind, TrialResult,
@@ -26,6 +28,9 @@ pub enum RunEvent<'a> {
     RunStarted(&'a RunStart),
     /// A trial (a scenario file, a saved regression, the generated cases' property) begins.
     TrialStarted { name: &'a str, kind: TrialKind },
+    /// One HTTP request (API call or control plane, shrinking included) and its answer, as
+    /// sent and read; the calls of a parallel block in the block's order, once all answered.
+    Sent(&'a Exchange),
     /// A step's answer the model explained, as the timeline shows it.
     StepObserved(&'a TimelineEntry),
     /// A problem with the endpoint that is not a verdict, each time it is counted.
@@ -109,8 +114,16 @@ mod tests {
     use crate::runner::{run, RunConfig};
 
     /// The events of one scenario run against the embedded emulator serving `mutant`, each as
-    /// its variant's name; and the trial that finished.
+    /// its variant's name (`Sent` left out); and the trial that finished.
     async fn events_of(mutant: Option<&str>) -> (Vec<&'static str>, Option<TrialResult>) {
+        let (names, finished, _, _) = events_and_requests_of(mutant).await;
+        (names, finished)
+    }
+
+    /// [`events_of`], with the requests told by `Sent` and the calls the run counted.
+    async fn events_and_requests_of(
+        mutant: Option<&str>,
+    ) -> (Vec<&'static str>, Option<TrialResult>, Vec<Exchange>, u64) {
         let file = Path::new("scenarios/limit/fifty-first-manual-backup-refused.json");
         let plan = crate::plan::load_plan(file).expect("the scenario loads");
         let mut config = RunConfig {
@@ -124,10 +137,15 @@ mod tests {
         config.emulator.mutant = mutant.map(str::to_string);
         let mut names = Vec::new();
         let mut finished = None;
+        let mut sent = Vec::new();
         let mut sink = |e: &RunEvent<'_>| {
             names.push(match e {
                 RunEvent::RunStarted(_) => "RunStarted",
                 RunEvent::TrialStarted { .. } => "TrialStarted",
+                RunEvent::Sent(ex) => {
+                    sent.push((*ex).clone());
+                    return;
+                }
                 RunEvent::StepObserved(_) => "StepObserved",
                 RunEvent::Fault { .. } => "Fault",
                 RunEvent::Shrinking { .. } => "Shrinking",
@@ -140,9 +158,22 @@ mod tests {
                 RunEvent::RunFinished(_) => "RunFinished",
             });
         };
-        run(&config, &mut sink).await.expect("the run runs");
+        let end = run(&config, &mut sink).await.expect("the run runs");
         names.dedup();
-        (names, finished)
+        (names, finished, sent, end.summary.calls)
+    }
+
+    #[tokio::test]
+    async fn every_request_is_told_once_in_the_order_sent() {
+        let (_, _, sent, calls) = events_and_requests_of(None).await;
+        assert_eq!(sent.len() as u64, calls, "one Sent per request counted");
+        assert!(sent[0].url.ends_with("/_conformance/v1/capabilities"));
+        assert!(sent[1].url.ends_with("/_conformance/v1/reset"));
+        assert!(
+            sent.iter()
+                .any(|ex| ex.request_body.contains("\"ServerName\"") && ex.status == Some(200)),
+            "API calls are told with their bodies and statuses"
+        );
     }
 
     #[tokio::test]

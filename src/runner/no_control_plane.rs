@@ -13,6 +13,7 @@ use crate::target::Transport;
 use crate::wire::{Answer, Exchange};
 
 use super::case::{Case, CaseResult, Failure};
+use super::event::RunEvent;
 use super::outcome::FaultClass;
 use super::served;
 use super::session::{FaultInfo, Session};
@@ -128,10 +129,11 @@ impl Session<'_> {
             let mut left = Vec::new();
             for id in pending {
                 self.calls += 1;
-                let (t, _) = self
+                let (t, ex) = self
                     .target
                     .call(Operation::DeleteBackup, &json!({"BackupId": id}))
                     .await;
+                self.emit(RunEvent::Sent(&ex));
                 match t {
                     Transport::Answered { status: 200, .. } => {}
                     Transport::Answered { body, .. }

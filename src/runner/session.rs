@@ -166,6 +166,7 @@ impl<'e> Session<'e> {
             }
             self.calls += 1;
             let (t, ex) = self.target.call(op, input).await;
+            self.emit(RunEvent::Sent(&ex));
             match self.decode(op, t) {
                 Ok(Answer::Throttled(m)) if attempt < 4 => {
                     self.fault(FaultClass::Throttled, &m);
@@ -265,7 +266,8 @@ impl<'e> Session<'e> {
         what: &str,
     ) -> Result<Value, FaultInfo> {
         self.calls += 1;
-        let (t, _) = self.target.control(method, path, Some(&body)).await;
+        let (t, ex) = self.target.control(method, path, Some(&body)).await;
+        self.emit(RunEvent::Sent(&ex));
         let (class, message) = match t {
             Transport::Answered {
                 status: 200, body, ..

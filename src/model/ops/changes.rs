@@ -34,12 +34,16 @@ pub(super) fn delete_backup(o: &mut Outcomes, input: &Value) {
         }
     }
     let mut w = o.world.clone();
-    Arc::make_mut(&mut w.backups)[i].status = BackupStatus::Deleting;
-    if backup.kind == BackupType::Manual {
-        if let Some(s) = w.server_mut(&backup.server) {
-            s.freed_slots += 1;
-        }
-    }
+    // `backup` is the backup at `i` of the backups the change starts from.
+    o.shared
+        .make(&mut w, Change::StartDelete { index: i }, |w| {
+            Arc::make_mut(&mut w.backups)[i].status = BackupStatus::Deleting;
+            if backup.kind == BackupType::Manual {
+                if let Some(s) = w.server_mut(&backup.server) {
+                    s.freed_slots += 1;
+                }
+            }
+        });
     if backup.status != BackupStatus::InProgress {
         o.success(Expected::Done, w, rules::DELETE_BACKUP_EFFECT);
         return;

@@ -9,7 +9,9 @@ use super::*;
 
 pub(super) fn create_backup(o: &mut Outcomes, input: &Value) {
     let name = str_member(input, "ServerName").unwrap_or_default();
-    let Some(server) = o.world.servers.get(name).cloned() else {
+    // The servers as they were, shared (not the one server copied with its facts).
+    let servers = o.world.servers.clone();
+    let Some(server) = servers.get(name) else {
         o.error(
             ErrorKind::ResourceNotFoundException,
             rules::CREATE_BACKUP_NOT_FOUND,
@@ -22,19 +24,19 @@ pub(super) fn create_backup(o: &mut Outcomes, input: &Value) {
     if high < limit || low >= limit {
         // The open A3 choices cannot change the answer here.
         let certain = o.world.manual_in_ok(name);
-        create_backup_counted(o, &server, low.max(certain), input);
+        create_backup_counted(o, server, low.max(certain), input);
         return;
     }
     // A3: which statuses count decides the answer; each way of answering is its own branch,
     // and the endpoint keeps to the one it shows.
     for (count, picks) in o.world.count_forks(name) {
         let mut branch = o.branch(&picks);
-        create_backup_counted(&mut branch, &server, count, input);
+        create_backup_counted(&mut branch, server, count, input);
         // A deletion may end at any time (settle covers backups in progress only), so the
         // DELETING backups counted here may already be gone and free their slots.
         let deleting = o.world.deleting_counted(name, &picks);
         if count >= o.world.limit && count - deleting < o.world.limit {
-            create_backup_counted(&mut branch, &server, count - deleting, input);
+            create_backup_counted(&mut branch, server, count - deleting, input);
         }
         o.out.append(&mut branch.out);
     }

@@ -18,6 +18,9 @@ pub(super) enum Change {
         server: String,
         description: Option<String>,
     },
+    /// DeleteBackup let through on the backup at `index` (in the shared backups): it goes
+    /// DELETING, and a manual one frees a slot of its server.
+    StartDelete { index: usize },
     /// The backups of `server` in progress end with `status`, the server goes `to`.
     FinishBackup {
         server: String,
@@ -72,8 +75,9 @@ mod tests {
     use super::super::{step, step_all, Action, Operation, Readings, ServerSpec};
     use super::*;
 
-    #[test]
-    fn worlds_that_differ_in_a_reading_get_the_same_outcomes_and_share_the_new_state() {
+    /// `action` from one state under every reading: step_all's possibilities, after checking
+    /// that they are step's, world by world.
+    fn together(action: &Action) -> Vec<super::super::Possible> {
         let spec = ServerSpec {
             name: "web".into(),
             status: ServerStatus::Healthy,
@@ -83,6 +87,10 @@ mod tests {
         };
         let mut base = World::new(50, Readings::REFERENCE);
         base.put_server(&spec, None);
+        // Ids as a listing would have bound them: `MANUAL-0`, ...
+        for (n, b) in Arc::make_mut(&mut base.backups).iter_mut().enumerate() {
+            b.id = Some(format!("{}-{n}", b.kind.as_str()));
+        }
         let worlds: Vec<World> = Readings::all()
             .into_iter()
             .map(|readings| World {
@@ -90,12 +98,8 @@ mod tests {
                 ..base.clone()
             })
             .collect();
-        let action = Action::Call {
-            op: Operation::CreateBackup,
-            input: json!({"ServerName": "web", "Description": "nightly"}),
-        };
-        let together = step_all(&worlds, &action);
-        let apart: Vec<_> = worlds.iter().flat_map(|w| step(w, &action)).collect();
+        let together = step_all(&worlds, action);
+        let apart: Vec<_> = worlds.iter().flat_map(|w| step(w, action)).collect();
         assert_eq!(together.len(), apart.len());
         for (t, a) in together.iter().zip(&apart) {
             assert_eq!(
@@ -103,6 +107,16 @@ mod tests {
                 (&a.expected, &a.world, a.rule)
             );
         }
+        together
+    }
+
+    #[test]
+    fn worlds_that_differ_in_a_reading_get_the_same_outcomes_and_share_the_new_state() {
+        let together = together(&Action::Call {
+            op: Operation::CreateBackup,
+            input: json!({"ServerName": "web", "Description": "nightly"}),
+        });
+        let readings = Readings::all().len();
         // Every world's outcome "backup started" holds one shared copy of the new state.
         let started: Vec<&World> = together
             .iter()
@@ -117,10 +131,41 @@ mod tests {
             })
             .map(|p| &p.world)
             .collect();
-        assert_eq!(started.len(), worlds.len());
+        assert_eq!(started.len(), readings);
         for w in &started {
             assert!(Arc::ptr_eq(&w.backups, &started[0].backups));
             assert!(Arc::ptr_eq(&w.servers, &started[0].servers));
+        }
+    }
+
+    #[test]
+    fn a_deletion_is_made_once_for_the_worlds_that_share_the_backups() {
+        // The fixture's manual backups are OK; the first is at 0 or 1 (the automated one aside).
+        let i = (0..2)
+            .find(|n| {
+                let id = format!("MANUAL-{n}");
+                together(&Action::Call {
+                    op: Operation::DeleteBackup,
+                    input: json!({ "BackupId": id }),
+                })
+                .iter()
+                .any(|p| p.expected == super::super::Expected::Done)
+            })
+            .expect("a manual backup at 0 or 1");
+        let together = together(&Action::Call {
+            op: Operation::DeleteBackup,
+            input: json!({ "BackupId": format!("MANUAL-{i}") }),
+        });
+        let deleting: Vec<&World> = together
+            .iter()
+            .map(|p| &p.world)
+            .filter(|w| w.backups[i].status == BackupStatus::Deleting)
+            .collect();
+        assert_eq!(deleting.len(), Readings::all().len());
+        for w in &deleting {
+            assert!(Arc::ptr_eq(&w.backups, &deleting[0].backups));
+            assert!(Arc::ptr_eq(&w.servers, &deleting[0].servers));
+            assert_eq!(w.servers["web"].freed_slots, 1);
         }
     }
 }
