@@ -10,7 +10,7 @@ use super::*;
 
 /// CreateBackup's answer: the new Backup as predicted; its id is bound into the world.
 pub(super) fn created(
-    mut world: World,
+    world: World,
     body: &Value,
     server: &str,
     description: Option<&str>,
@@ -29,22 +29,30 @@ pub(super) fn created(
         ));
     }
     server_facts(&world, server, b)?;
-    world = id_form(world, server, &id)?;
     let at_ms = b["CreatedAt"].as_f64().map(|s| (s * 1000.0).round() as i64);
-    bind_new_backup(&mut world, &id, at_ms)?;
-    if b["Status"].as_str() == Some("OK") {
-        new_backup_done(&mut world);
-    }
-    Ok(world)
+    let done = b["Status"].as_str() == Some("OK");
+    bind_created(world, server, &id, at_ms, done)
 }
 
-/// A6: the answer says the new backup (the last of the world) is done; it can never be
+/// The new backup (the last of the world) bound to the `id` and time the answer gave it (A7:
+/// one id form per endpoint); when the answer says it is `done` (A6), it can never be
 /// IN_PROGRESS again.
-fn new_backup_done(world: &mut World) {
-    let new = std::sync::Arc::make_mut(&mut world.backups)
-        .last_mut()
-        .expect("the new backup is last");
-    new.status = BackupStatus::Ok;
+fn bind_created(
+    world: World,
+    server: &str,
+    id: &str,
+    at_ms: Option<i64>,
+    done: bool,
+) -> Result<World, Mismatch> {
+    let mut world = id_form(world, server, id)?;
+    bind_new_backup(&mut world, id, at_ms)?;
+    if done {
+        let new = std::sync::Arc::make_mut(&mut world.backups)
+            .last_mut()
+            .expect("the new backup is last");
+        new.status = BackupStatus::Ok;
+    }
+    Ok(world)
 }
 
 impl Possible {
@@ -59,12 +67,7 @@ impl Possible {
         else {
             return Ok(self.world.clone());
         };
-        let mut world = id_form(self.world.clone(), server, id)?;
-        bind_new_backup(&mut world, id, None)?;
-        if *finished {
-            new_backup_done(&mut world);
-        }
-        Ok(world)
+        bind_created(self.world.clone(), server, id, None, *finished)
     }
 }
 
