@@ -1,6 +1,7 @@
 //! An endpoint as the runner sees it: where it is (URL resolution per interfaces.md section 1),
-//! how to talk to it (a keep-alive reqwest client with timeouts and a body-size cap, SigV4 with
-//! aws-sigv4 when credentials are present), and what it can do (the fixture control plane).
+//! how to talk to it (keep-alive connections with timeouts and a body-size cap: hyper's HTTP/1
+//! connections driven on the caller's task for plain HTTP, a reqwest client for HTTPS; SigV4
+//! with aws-sigv4 when credentials are present), and what it can do (the fixture control plane).
 //!
 //! The target only moves bytes and classifies transport failures; it never judges an answer.
 
@@ -16,6 +17,7 @@ use crate::wire::{self, Dialect, Exchange};
 
 mod credentials;
 mod endpoint;
+mod http1;
 #[cfg(test)]
 mod tests;
 
@@ -73,14 +75,43 @@ impl Default for ClientSettings {
     }
 }
 
+/// How a target's requests travel.
+enum Http {
+    /// Plain HTTP: connections of our own, driven on the calling task.
+    Plain(http1::Pool),
+    /// HTTPS (and plain HTTP through a proxy set in the environment): reqwest.
+    Reqwest(reqwest::Client),
+}
+
+/// What came back from one request: the head (status and headers) when one came, and how the
+/// call ended.
+struct Reply {
+    head: Option<(u16, Vec<(String, String)>)>,
+    end: Transport,
+}
+
+impl Reply {
+    fn ended(end: Transport) -> Reply {
+        Reply { head: None, end }
+    }
+}
+
 /// A connected endpoint.
 pub struct Target {
     pub base: Url,
     pub dialect: Dialect,
     pub region: String,
-    client: reqwest::Client,
+    http: Http,
     credentials: Option<Credentials>,
     settings: ClientSettings,
+}
+
+/// Whether plain-HTTP requests to `base` go on connections of our own: always to loopback,
+/// elsewhere unless an HTTP proxy is set in the environment (reqwest honours it).
+fn plain_connections(base: &Url) -> bool {
+    const PROXY_VARS: [&str; 4] = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"];
+    base.scheme() == "http"
+        && (is_loopback(base) || PROXY_VARS.iter().all(|v| std::env::var_os(v).is_none()))
 }
 
 impl Target {
@@ -92,22 +123,16 @@ impl Target {
         settings: ClientSettings,
     ) -> Result<Target, ConfigError> {
         check_plain_http_signing(&base, credentials.is_some(), settings.allow_insecure_http)?;
-        install_tls_provider();
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| ConfigError {
-                message: format!("cannot build the HTTP client: {e}"),
-                hint: "this is a bug; please report it".into(),
-            })?;
+        let http = if plain_connections(&base) {
+            Http::Plain(http1::Pool::new(&base))
+        } else {
+            Http::Reqwest(reqwest_client(&settings)?)
+        };
         Ok(Target {
             base,
             dialect,
             region,
-            client,
+            http,
             credentials,
             settings,
         })
@@ -202,65 +227,100 @@ impl Target {
         body: Vec<u8>,
     ) -> (Transport, Exchange) {
         let mut ex = exchange(method.as_str(), &url, &headers, &body);
-        let mut req = self.client.request(method, url);
-        for (k, v) in &headers {
-            req = req.header(k, v);
-        }
-        if !body.is_empty() {
-            req = req.body(body);
-        }
-        let mut resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => return (classify(&e), ex),
+        let reply = match &self.http {
+            Http::Plain(pool) => {
+                pool.send(&self.settings, method, &url, &headers, body)
+                    .await
+            }
+            Http::Reqwest(client) => {
+                send_reqwest(client, &self.settings, method, url, &headers, body).await
+            }
         };
-        let status = resp.status().as_u16();
-        let resp_headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let mut bytes = Vec::new();
-        loop {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    if bytes.len() + chunk.len() > self.settings.max_body {
-                        ex.status = Some(status);
-                        ex.response_headers = resp_headers;
-                        return (Transport::TooLarge(self.settings.max_body), ex);
-                    }
-                    bytes.extend_from_slice(&chunk);
+        if let Some((status, headers)) = reply.head {
+            ex.status = Some(status);
+            ex.response_headers = headers;
+        }
+        if let Transport::Answered { body, .. } = &reply.end {
+            ex.response_body = text(body);
+        }
+        (reply.end, ex)
+    }
+}
+
+/// A reqwest client with the settings' timeouts.
+fn reqwest_client(settings: &ClientSettings) -> Result<reqwest::Client, ConfigError> {
+    install_tls_provider();
+    reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.request_timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| ConfigError {
+            message: format!("cannot build the HTTP client: {e}"),
+            hint: "this is a bug; please report it".into(),
+        })
+}
+
+/// Sends one request with reqwest and reads its answer whole, up to the body cap.
+async fn send_reqwest(
+    client: &reqwest::Client,
+    settings: &ClientSettings,
+    method: reqwest::Method,
+    url: Url,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> Reply {
+    let mut req = client.request(method, url);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    if !body.is_empty() {
+        req = req.body(body);
+    }
+    let mut resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) => return Reply::ended(classify(&e)),
+    };
+    let status = resp.status().as_u16();
+    let resp_headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut bytes = Vec::new();
+    let end = loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if bytes.len() + chunk.len() > settings.max_body {
+                    break Transport::TooLarge(settings.max_body);
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    ex.status = Some(status);
-                    ex.response_headers = resp_headers;
-                    return (
-                        Transport::NoAnswer(format!(
-                            "the answer broke off after {} bytes: {}",
-                            bytes.len(),
-                            error_chain(&e)
-                        )),
-                        ex,
-                    );
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => {
+                break Transport::Answered {
+                    status,
+                    headers: resp_headers.clone(),
+                    body: bytes,
                 }
             }
+            Err(e) => {
+                break Transport::NoAnswer(format!(
+                    "the answer broke off after {} bytes: {}",
+                    bytes.len(),
+                    error_chain(&e)
+                ))
+            }
         }
-        ex.status = Some(status);
-        ex.response_headers = resp_headers.clone();
-        ex.response_body = text(&bytes);
-        (
-            Transport::Answered {
-                status,
-                headers: resp_headers,
-                body: bytes,
-            },
-            ex,
-        )
+    };
+    Reply {
+        head: Some((status, resp_headers)),
+        end,
     }
 }
 
