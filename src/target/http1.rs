@@ -30,9 +30,9 @@ type Conn = Connection<TokioIo<TcpStream>, Full<Bytes>>;
 /// One open connection: the handle to send on and the connection itself, polled by the caller.
 struct Open {
     sender: SendRequest<Full<Bytes>>,
-    conn: Pin<Box<Conn>>,
-    /// The connection ended (closed by the peer, or broken): never reused.
-    done: bool,
+    /// The connection; dropped once it has ended (closed by the peer, or broken), so that the
+    /// sender sees it closed. Never reused then.
+    conn: Option<Pin<Box<Conn>>>,
 }
 
 /// The connections to one endpoint (`host:port`).
@@ -166,8 +166,7 @@ impl Pool {
         match http1::handshake(TokioIo::new(stream)).await {
             Ok((sender, conn)) => Ok(Open {
                 sender,
-                conn: Box::pin(conn),
-                done: false,
+                conn: Some(Box::pin(conn)),
             }),
             Err(e) => Err(Transport::Unreachable(error_chain(&e))),
         }
@@ -186,12 +185,12 @@ enum Trip {
 impl Open {
     /// Polls the connection once: false when it has ended (the peer closed it while idle).
     async fn alive(&mut self) -> bool {
-        if !self.done {
-            let conn = &mut self.conn;
-            let ended = poll_fn(|cx| Poll::Ready(conn.as_mut().poll(cx).is_ready())).await;
-            self.done = ended || self.sender.is_closed();
+        if let Some(conn) = self.conn.as_mut() {
+            if poll_fn(|cx| Poll::Ready(conn.as_mut().poll(cx).is_ready())).await {
+                self.conn = None;
+            }
         }
-        !self.done
+        self.conn.is_some() && !self.sender.is_closed()
     }
 
     async fn round_trip(
@@ -203,14 +202,14 @@ impl Open {
         let sender = &mut self.sender;
         let sent = async {
             if let Err(e) = sender.ready().await {
-                return Err((None, error_chain(&e)));
+                return Err((Some(request), error_chain(&e)));
             }
             sender
                 .try_send_request(request)
                 .await
                 .map_err(|mut e| (e.take_message(), error_chain(e.error())))
         };
-        let response = match drive(&mut self.conn, &mut self.done, sent).await {
+        let response = match drive(&mut self.conn, sent).await {
             Ok(r) => r,
             Err((Some(unsent), why)) => return Trip::NotSent(unsent, why),
             Err((None, why)) => return Trip::Done(Reply::ended(Transport::NoAnswer(why)), false),
@@ -227,7 +226,7 @@ impl Open {
                 )
             })
             .collect();
-        let read = tokio::time::timeout_at(deadline, drive(&mut self.conn, &mut self.done, read_body(body, settings.max_body)))
+        let read = tokio::time::timeout_at(deadline, drive(&mut self.conn, read_body(body, settings.max_body)))
             .await
             .unwrap_or_else(|_| {
                 Err(Transport::NoAnswer(format!(
@@ -235,7 +234,7 @@ impl Open {
                     settings.request_timeout
                 )))
             });
-        let reusable = read.is_ok() && !self.done;
+        let reusable = read.is_ok() && self.conn.is_some();
         let end = match read {
             Ok(body) => Transport::Answered {
                 status,
@@ -254,16 +253,20 @@ impl Open {
     }
 }
 
-/// Runs `work` while polling the connection `conn` that carries it; once the connection has
-/// ended (`done`), `work` still runs to its end (what the connection read is handed over).
-async fn drive<T>(conn: &mut Pin<Box<Conn>>, done: &mut bool, work: impl Future<Output = T>) -> T {
+/// Runs `work` while polling the connection `conn` that carries it. Once the connection has
+/// ended it is dropped, and `work` still runs to its end: what the connection read is handed
+/// over, and a request it could not send fails.
+async fn drive<T>(conn: &mut Option<Pin<Box<Conn>>>, work: impl Future<Output = T>) -> T {
     let mut work = std::pin::pin!(work);
     poll_fn(|cx| {
         if let Poll::Ready(out) = work.as_mut().poll(cx) {
             return Poll::Ready(out);
         }
-        if !*done && conn.as_mut().poll(cx).is_ready() {
-            *done = true;
+        if conn
+            .as_mut()
+            .is_some_and(|c| c.as_mut().poll(cx).is_ready())
+        {
+            *conn = None;
             return work.as_mut().poll(cx);
         }
         Poll::Pending

@@ -168,6 +168,18 @@ fn region_resolution_order() {
     assert_eq!(resolve_region(Some("eu-west-3"), &env), "eu-west-3");
 }
 
+/// An unsigned AWS JSON target at `url`, with the default settings.
+fn unsigned(url: Url) -> Target {
+    Target::new(
+        url,
+        Dialect::AwsJson,
+        "us-east-1".into(),
+        None,
+        ClientSettings::default(),
+    )
+    .unwrap()
+}
+
 #[tokio::test]
 async fn https_targets_build_and_classify_a_closed_port_as_unreachable() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -176,14 +188,7 @@ async fn https_targets_build_and_classify_a_closed_port_as_unreachable() {
         .unwrap()
         .port();
     let url = Url::parse(&format!("https://127.0.0.1:{port}/")).unwrap();
-    let t = Target::new(
-        url,
-        Dialect::AwsJson,
-        "us-east-1".into(),
-        None,
-        ClientSettings::default(),
-    )
-    .unwrap();
+    let t = unsigned(url);
     let (transport, _) = t
         .call(Operation::DescribeServers, &serde_json::json!({}))
         .await;
@@ -336,4 +341,106 @@ fn signing_adds_an_authorization_header() {
         auth.1
     );
     assert!(auth.1.contains("/us-east-1/opsworks-cm/aws4_request"));
+}
+
+/// A loopback HTTP/1.1 server answering each request with `{"n":<request number>}`. Given a
+/// pair of channels, after each answer it waits for a word on the first, then closes that
+/// connection and says so on the second: the client's idle connection is then closed by the
+/// peer. Counts the connections it took.
+async fn counting_server(
+    closing: Option<(
+        tokio::sync::mpsc::UnboundedReceiver<()>,
+        tokio::sync::mpsc::UnboundedSender<()>,
+    )>,
+) -> (Url, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let mut closing = closing;
+    tokio::spawn(async move {
+        let mut served = 0;
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = vec![0u8; 64 * 1024];
+            // Requests here are small: one read holds a whole request.
+            while let Ok(n) = stream.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                served += 1;
+                let body = format!("{{\"n\":{served}}}");
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(format!("{head}{body}").as_bytes()).await;
+                if let Some((close_now, closed)) = closing.as_mut() {
+                    if close_now.recv().await.is_some() {
+                        drop(stream);
+                        let _ = closed.send(());
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    (url, accepted)
+}
+
+/// Three calls in a row; after each call but the last, when `closing` is given, has the server
+/// close the connection and waits until it has.
+async fn three_calls(
+    url: Url,
+    mut closing: Option<(
+        tokio::sync::mpsc::UnboundedSender<()>,
+        tokio::sync::mpsc::UnboundedReceiver<()>,
+    )>,
+) -> Vec<String> {
+    let t = unsigned(url);
+    let mut bodies = Vec::new();
+    for i in 0..3 {
+        let (transport, ex) = t
+            .call(Operation::DescribeServers, &serde_json::json!({}))
+            .await;
+        assert!(
+            matches!(transport, Transport::Answered { status: 200, .. }),
+            "call {i}: {transport:?}"
+        );
+        bodies.push(ex.response_body);
+        if let (true, Some((close_now, closed))) = (i < 2, closing.as_mut()) {
+            close_now.send(()).unwrap();
+            closed
+                .recv()
+                .await
+                .expect("the server closed the connection");
+        }
+    }
+    bodies
+}
+
+#[tokio::test]
+async fn plain_http_calls_reuse_one_keep_alive_connection() {
+    let (url, accepted) = counting_server(None).await;
+    assert_eq!(
+        three_calls(url, None).await,
+        [r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#]
+    );
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_keep_alive_connection_the_endpoint_closed_while_idle_is_not_a_lost_call() {
+    // Each call after the first finds its idle connection closed by the peer: it must go on a
+    // new connection, sent once, never reported as "no answer".
+    let (close_now, close_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (closed_tx, closed) = tokio::sync::mpsc::unbounded_channel();
+    let (url, accepted) = counting_server(Some((close_rx, closed_tx))).await;
+    assert_eq!(
+        three_calls(url, Some((close_now, closed))).await,
+        [r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#]
+    );
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
