@@ -76,27 +76,43 @@ pub(crate) fn harness_throughput() -> Vec<[String; 4]> {
     for cases in [256u64, 1000] {
         // Harness and raw loop alternate, round after round, so that a drift of the machine's
         // speed touches both; each raw round replays what the harness round before it sent.
-        let rounds: Vec<(Window, Window, u64)> = (0..ROUNDS)
+        // The same requests also go through a loop on the transport the harness itself uses
+        // for plain HTTP (hyper's connection driven on the sending task): not the target's
+        // baseline, shown so that a reader sees what the harness's own logic costs.
+        let rounds: Vec<(Window, Window, u64, Window)> = (0..ROUNDS)
             .map(|_| {
                 let (h, sent) =
                     Window::measure(&threads, || client_rt.block_on(harness_once(&emu, cases)));
                 let sent = replayable(&sent);
                 let (r, matched) =
                     Window::measure(&threads, || client_rt.block_on(raw_once(&sent)));
-                (h, r, matched)
+                let (p, _) =
+                    Window::measure(&threads, || client_rt.block_on(raw_plain_once(&sent)));
+                (h, r, matched, p)
             })
             .collect();
         let col = |f: fn(&Window, &Window) -> f64| {
-            rounds.iter().map(|(h, r, _)| f(h, r)).collect::<Vec<f64>>()
+            rounds
+                .iter()
+                .map(|(h, r, _, _)| f(h, r))
+                .collect::<Vec<f64>>()
         };
         let wall = col(|h, r| h.calls_per_second() / r.calls_per_second());
         let cpu = col(|h, r| r.cpu_per_call() / h.cpu_per_call());
+        let plain: Vec<f64> = rounds
+            .iter()
+            .map(|(h, _, _, p)| p.cpu_per_call() / h.cpu_per_call())
+            .collect();
+        let plain_client: Vec<f64> = rounds
+            .iter()
+            .map(|(_, _, _, p)| p.client_cpu * 1e6 / p.calls as f64)
+            .collect();
         rows.push(vec![
             format!("{cases}"),
             spread(&col(|h, _| h.calls as f64), 0),
             rounds
                 .iter()
-                .map(|(_, r, matched)| format!("{matched}/{}", r.calls))
+                .map(|(_, r, matched, _)| format!("{matched}/{}", r.calls))
                 .collect::<Vec<_>>()
                 .join(", "),
             spread(&col(|h, _| h.calls_per_second()), 0),
@@ -106,6 +122,8 @@ pub(crate) fn harness_throughput() -> Vec<[String; 4]> {
             spread(&col(|_, r| r.server_cpu * 1e6 / r.calls as f64), 0),
             spread(&wall, 3),
             spread(&cpu, 3),
+            spread(&plain_client, 0),
+            spread(&plain, 3),
         ]);
         let m = median(cpu.clone());
         summary.push([
@@ -117,6 +135,12 @@ pub(crate) fn harness_throughput() -> Vec<[String; 4]> {
             ),
             ">= 0.8".into(),
             verdict(m >= 0.8),
+        ]);
+        summary.push([
+            format!("harness/raw loop on the harness's own plain-HTTP transport, {cases} cases"),
+            spread(&plain, 3),
+            "(shown, not a target)".into(),
+            "-".into(),
         ]);
     }
     server_rt.block_on(emu.shutdown());
@@ -132,11 +156,14 @@ pub(crate) fn harness_throughput() -> Vec<[String; 4]> {
             "emulator CPU µs/req (raw)",
             "ratio wall calls/s",
             "ratio CPU per call",
+            "plain raw client CPU µs/req",
+            "ratio CPU vs plain raw",
         ],
         &rows,
     );
     println!("(median (min-max) of {ROUNDS} alternating rounds; ratio = raw ÷ harness CPU per call, both sides counted; seed {SEED}; scenarios off)");
     println!("(the raw loop replays, in order, the exact requests (method, URL, headers, body bytes; API and control plane) the harness sent in the round before it, as the runner's `Sent` events told them, on one keep-alive reqwest client, reading each answer body whole without parsing it; a backup id the harness was given is replaced in later bodies by the one the replay was given (the emulator's ids carry the time), found by a scan of the answers that named ids, not a JSON parse; the calls of a parallel block go one after another; \"raw statuses as the harness's\" counts, per round, the answers whose HTTP status is the one the harness got: the others are calls of parallel blocks whose race the harness saw end in another order)");
+    println!("(\"plain raw\": the same replay on one hyper HTTP/1 connection driven on the sending task, the transport the harness uses for plain HTTP; the target compares with the reqwest loop, as issue 13 asks)");
     summary
 }
 
@@ -302,3 +329,69 @@ pub(crate) async fn raw_once(sent: &[Sent]) -> ((u64, f64), u64) {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/// `sent`, replayed in order on one hyper HTTP/1 keep-alive connection driven on this task
+/// (the harness's own plain-HTTP transport), each answer read whole; ((requests, seconds),
+/// how many answers had the status the harness got). Ids are swapped as in `raw_once`.
+pub(crate) async fn raw_plain_once(sent: &[Sent]) -> ((u64, f64), u64) {
+    use http_body_util::{BodyExt, Full};
+    let url = &sent[0].url;
+    let authority = format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default(),
+        url.port().unwrap_or(80)
+    );
+    let t0 = Instant::now();
+    let stream = tokio::net::TcpStream::connect(&authority)
+        .await
+        .expect("connects");
+    stream.set_nodelay(true).expect("nodelay");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<bytes::Bytes>>(
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("a handshake");
+    let mut conn = std::pin::pin!(conn);
+    let mut matched = 0;
+    let mut ids: HashMap<&str, String> = HashMap::new();
+    for s in sent {
+        let mut body = s.body.clone();
+        for id in &s.names {
+            if let Some(now) = ids.get(id.as_str()) {
+                body = body.replace(id.as_str(), now);
+            }
+        }
+        let mut req = http::Request::builder()
+            .method(s.method.clone())
+            .uri(s.url.path())
+            .header(http::header::HOST, authority.as_str());
+        for (k, v) in &s.headers {
+            req = req.header(k, v);
+        }
+        let req = req
+            .body(Full::new(bytes::Bytes::from(body)))
+            .expect("a request");
+        let work = async {
+            sender.ready().await?;
+            let resp = sender.send_request(req).await?;
+            let status = resp.status().as_u16();
+            let body = resp.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((status, body))
+        };
+        // The emulator keeps the connection open: the connection future ends only on error.
+        let reply = tokio::select! { biased; r = work => r, _ = &mut conn => break };
+        let Ok((status, answer)) = reply else {
+            continue;
+        };
+        if Some(status) == s.status {
+            matched += 1;
+        }
+        if !s.learns.is_empty() {
+            let answer = std::str::from_utf8(&answer).unwrap_or_default();
+            for (was, now) in s.learns.iter().zip(backup_ids(answer)) {
+                ids.insert(was, now.to_string());
+            }
+        }
+    }
+    ((sent.len() as u64, t0.elapsed().as_secs_f64()), matched)
+}
