@@ -196,17 +196,19 @@ impl Checker {
         look_for_flip: bool,
     ) -> StepVerdict {
         let before = self.expanded();
-        let mut next = WorldSet::new();
+        let possible = model::step_all(&before, action);
+        let unknown = *observed == Observation::Unknown;
+        let mut next =
+            WorldSet::with_capacity(possible.len() + if unknown { before.len() } else { 0 });
         let mut exercised: BTreeMap<RuleId, Polarity> = BTreeMap::new();
         let mut mismatches: Vec<(bool, Mismatch)> = Vec::new();
-        if *observed == Observation::Unknown {
+        if unknown {
             // The call may not have reached the endpoint at all.
             for w in before.iter() {
                 next.insert_ref(w);
             }
         }
         let mut memo = ExplainMemo::default();
-        let possible = model::step_all(&before, action);
         for p in &possible {
             match p.explain_in(observed, window, &mut memo) {
                 Ok(after) => {
