@@ -7,6 +7,7 @@
 //! too. When no world is left, the step diverged: the report shows the outcomes the model
 //! allowed, what was observed, and the rule broken.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::rules::{self, RuleId};
@@ -126,14 +127,15 @@ impl Checker {
         &self.worlds[0]
     }
 
-    /// The worlds after what the endpoint may have done by itself.
-    fn expanded(&self) -> Vec<World> {
+    /// The worlds after what the endpoint may have done by itself (the worlds themselves,
+    /// not copied, when nothing can happen by itself).
+    fn expanded(&self) -> Cow<'_, [World]> {
         if !self.spontaneous {
             // Only backups in progress wait for settle. A deletion may end at any time; the
             // model keeps a DELETING backup as maybe gone (see `World::manual_count`).
-            return self.worlds.clone();
+            return Cow::Borrowed(&self.worlds);
         }
-        self.expanded_any_timing()
+        Cow::Owned(self.expanded_any_timing())
     }
 
     /// The worlds after anything the documents allow to happen by itself, whatever the
@@ -194,22 +196,20 @@ impl Checker {
         look_for_flip: bool,
     ) -> StepVerdict {
         let before = self.expanded();
-        let mut next = WorldSet::new();
+        let possible = model::step_all(&before, action);
+        let unknown = *observed == Observation::Unknown;
+        let mut next =
+            WorldSet::with_capacity(possible.len() + if unknown { before.len() } else { 0 });
         let mut exercised: BTreeMap<RuleId, Polarity> = BTreeMap::new();
         let mut mismatches: Vec<(bool, Mismatch)> = Vec::new();
-        let mut allowed: Vec<String> = Vec::new();
-        if *observed == Observation::Unknown {
+        if unknown {
             // The call may not have reached the endpoint at all.
-            for w in &before {
+            for w in before.iter() {
                 next.insert_ref(w);
             }
         }
         let mut memo = ExplainMemo::default();
-        for p in model::step_all(&before, action) {
-            let line = p.expected.summary();
-            if !allowed.contains(&line) {
-                allowed.push(line);
-            }
+        for p in &possible {
             match p.explain_in(observed, window, &mut memo) {
                 Ok(after) => {
                     for (rule, pol) in &p.exercised {
@@ -221,7 +221,7 @@ impl Checker {
                     }
                 }
                 Err(m) => {
-                    let same_kind = same_kind(&p, observed);
+                    let same_kind = same_kind(p, observed);
                     if !mismatches.iter().any(|(_, x)| *x == m) {
                         mismatches.push((same_kind, m));
                     }
@@ -255,7 +255,7 @@ impl Checker {
             };
             return StepVerdict::Diverged(Divergence {
                 mismatch,
-                allowed,
+                allowed: summaries(&possible),
                 flip,
             });
         }
@@ -315,6 +315,18 @@ fn flip(
         }
     }
     None
+}
+
+/// Each outcome of `possible` in one line, each line once, in the order first met.
+fn summaries(possible: &[Possible]) -> Vec<String> {
+    let mut allowed: Vec<String> = Vec::new();
+    for p in possible {
+        let line = p.expected.summary();
+        if !allowed.contains(&line) {
+            allowed.push(line);
+        }
+    }
+    allowed
 }
 
 fn same_kind(p: &Possible, observed: &Observation) -> bool {

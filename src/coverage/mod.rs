@@ -46,6 +46,10 @@ pub struct Tally {
     cells: BTreeMap<Cell, u64>,
     /// The operation of the case's previous call.
     previous: Option<Operation>,
+    /// The last bias given and its scope, kept up to date as calls cover what it names (counts
+    /// only grow, so a bias only loses entries): a case drawn after calls that covered nothing
+    /// new takes it as it is.
+    bias: Option<(Scope, Bias)>,
 }
 
 impl Tally {
@@ -57,7 +61,15 @@ impl Tally {
     /// Counts one call judged in `world` (the model's state just before it was sent).
     pub fn call(&mut self, op: Operation, input: &Value, world: &World) {
         for f in features::observe(op, input) {
-            *self.features.entry(f).or_default() += 1;
+            match self.features.get_mut(&f) {
+                Some(n) => *n += 1,
+                None => {
+                    if let Some((_, bias)) = &mut self.bias {
+                        bias.features.retain(|x| *x != f);
+                    }
+                    self.features.insert(f, 1);
+                }
+            }
         }
         if let Some(first) = self.previous {
             for column in transitions::context(world, input) {
@@ -66,7 +78,13 @@ impl Tally {
                     second: op,
                     column,
                 };
-                *self.cells.entry(cell).or_default() += 1;
+                let n = self.cells.entry(cell).or_default();
+                *n += 1;
+                if *n == 1 {
+                    if let Some((_, bias)) = &mut self.bias {
+                        bias.cells.retain(|x| *x != cell);
+                    }
+                }
             }
         }
         self.previous = Some(op);
@@ -81,7 +99,19 @@ impl Tally {
     }
 
     /// What `scope` allows and this run has not covered yet.
-    pub fn bias(&self, scope: &Scope) -> Bias {
+    pub fn bias(&mut self, scope: &Scope) -> Bias {
+        match &self.bias {
+            Some((known, bias)) if known == scope => bias.clone(),
+            _ => {
+                let bias = self.uncovered(scope);
+                self.bias = Some((scope.clone(), bias.clone()));
+                bias
+            }
+        }
+    }
+
+    /// What `scope` allows and this run has not covered yet, counted afresh.
+    fn uncovered(&self, scope: &Scope) -> Bias {
         Bias {
             features: features::allowed(&scope.operations)
                 .into_iter()

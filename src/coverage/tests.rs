@@ -210,4 +210,19 @@ fn the_bias_lists_only_what_is_uncovered_and_the_matrices_count_it() {
     assert_eq!(m.allowed - m.covered, bias.features.len() as u64);
     let t = tally.transition_matrix(&scope(true));
     assert_eq!((t.covered, t.allowed), (0, 81 + 72 * 17));
+    // The bias kept from the first draw lost what the call covered, as one counted afresh.
+    tally.call(Operation::DeleteServer, &json!({"ServerName": "web"}), &w);
+    let bias = tally.bias(&scope(true));
+    assert_eq!(
+        bias,
+        Tally {
+            bias: None,
+            ..tally.clone()
+        }
+        .bias(&scope(true))
+    );
+    let cells = transitions::allowed(&Operation::ALL, true).len();
+    let covered = tally.transition_matrix(&scope(true)).covered as usize;
+    assert!(covered > 0);
+    assert_eq!(bias.cells.len(), cells - covered);
 }

@@ -152,6 +152,29 @@ pub fn plan_strategy_steered(
         .boxed()
 }
 
+/// The last steered strategy built, kept while the configuration and the bias stay the same:
+/// a strategy is a pure description, so drawing from the kept one draws what a new one would.
+#[derive(Default)]
+pub struct SteeredStrategy {
+    last: Option<(GenConfig, crate::coverage::Bias, BoxedStrategy<Plan>)>,
+}
+
+impl SteeredStrategy {
+    /// [`plan_strategy_steered`] for `config` and `bias`, built only when either changed.
+    pub fn get(
+        &mut self,
+        config: &GenConfig,
+        bias: &crate::coverage::Bias,
+    ) -> &BoxedStrategy<Plan> {
+        let same = |(c, b, _): &(GenConfig, crate::coverage::Bias, _)| c == config && b == bias;
+        if !self.last.as_ref().is_some_and(same) {
+            let strategy = plan_strategy_steered(config, bias);
+            self.last = Some((config.clone(), bias.clone(), strategy));
+        }
+        &self.last.as_ref().expect("set above").2
+    }
+}
+
 /// The test runner whose random numbers a seed fixes: the same seed gives the same plans.
 pub fn runner_for_seed(seed: u64) -> TestRunner {
     // Spread the seed over ChaCha's 32-byte key (splitmix64).

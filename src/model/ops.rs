@@ -337,6 +337,10 @@ fn operation(o: &mut Outcomes, op: Operation, input: &Value) {
 /// world is `world` unchanged.
 pub fn spontaneous(world: &World) -> Vec<World> {
     let mut worlds = vec![world.clone()];
+    if world.servers.values().all(|s| s.pending.is_none()) {
+        // Nothing in progress: nothing can end by itself.
+        return worlds;
+    }
     for (name, server) in world.servers.iter() {
         let Some(pending) = &server.pending else {
             continue;

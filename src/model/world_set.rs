@@ -122,6 +122,14 @@ impl WorldSet {
         WorldSet::default()
     }
 
+    /// An empty set with room for `n` worlds (a step's possibilities bound the worlds after it).
+    pub fn with_capacity(n: usize) -> WorldSet {
+        let mut set = WorldSet::default();
+        set.worlds.reserve(n);
+        set.index.reserve(n);
+        set
+    }
+
     /// Adds `world` unless an equal one is in; says whether it was added.
     pub fn insert(&mut self, world: World) -> bool {
         let Some(hashes) = self.absent(&world) else {

@@ -318,7 +318,7 @@ impl<'s, 'e> Case<'s, 'e> {
             exchange,
         };
         match self.observation(&sent, op, input, answer) {
-            Ok(observation) => self.judge(&sent, step, op, input, &observation, window),
+            Ok(observation) => self.judge(&sent, step, (op, input), &observation, window),
             Err(stop) => stop,
         }
     }
@@ -364,10 +364,24 @@ impl<'s, 'e> Case<'s, 'e> {
         &mut self,
         sent: &Sent,
         step: &Step,
-        op: Operation,
-        input: &Value,
+        (op, input): (Operation, &Value),
         observation: &Observation,
         window: Option<CallWindow>,
+    ) -> CaseResult {
+        self.judge_by(sent, step, (op, input), observation, |checker, action| {
+            checker.observe(action, observation, window)
+        })
+    }
+
+    /// [`judge`](Self::judge), the outcome judged by `observe` (which narrows the checker it
+    /// is given): a search that judged the call already passes on its verdict.
+    pub(super) fn judge_by(
+        &mut self,
+        sent: &Sent,
+        step: &Step,
+        (op, input): (Operation, &Value),
+        observation: &Observation,
+        observe: impl FnOnce(&mut Checker, &Action) -> StepVerdict,
     ) -> CaseResult {
         let action = Action::Call {
             op,
@@ -378,7 +392,7 @@ impl<'s, 'e> Case<'s, 'e> {
             let observed = observed_line(observation);
             return self.diverge(sent, rules::RESPONSE_SHAPE, m, &action, observed);
         }
-        match self.checker.observe(&action, observation, window) {
+        match observe(&mut self.checker, &action) {
             StepVerdict::Consistent(info) => {
                 if let Some((message, listed)) = outside_expect(step, observation) {
                     let rule = info

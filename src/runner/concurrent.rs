@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::check::{Checker, Divergence, StepVerdict};
+use crate::check::{Checker, Divergence, StepInfo, StepVerdict};
 use crate::model::{Action, CallWindow, Observation, Operation};
 use crate::wire::{Answer, Exchange};
 
@@ -47,13 +47,25 @@ pub struct NotLinearizable {
     pub others: Box<[RuleId]>,
 }
 
+/// An order that explains a history, and where it leads.
+#[derive(Debug)]
+pub struct Linearized {
+    /// One order that explains the calls one after another from the checker alone.
+    pub order: Vec<usize>,
+    /// The worlds of *every* order that explains the calls.
+    pub after: Checker,
+    /// Each call of `order` as judged there: what it exercised and the checker after it (empty
+    /// when no such order was found, which cannot happen; see [`sequential`]).
+    pub steps: Vec<(StepInfo, Checker)>,
+}
+
 /// Like [`linearize`], for a history timed in microseconds since `wall0_ms` (epoch ms): the
 /// model's time checks (CreatedAt near the call) see wall-clock windows.
 pub fn linearize_with_clock(
     checker: &Checker,
     history: &[Recorded],
     wall0_ms: i64,
-) -> Result<(Vec<usize>, Checker), NotLinearizable> {
+) -> Result<Linearized, NotLinearizable> {
     // Real-time order uses the precise times; the model's windows the wall clock.
     run_search(checker, history, &on_wall_clock(history, wall0_ms))
 }
@@ -78,7 +90,7 @@ pub fn linearize(
     checker: &Checker,
     history: &[Recorded],
 ) -> Result<(Vec<usize>, Checker), NotLinearizable> {
-    run_search(checker, history, history)
+    run_search(checker, history, history).map(|l| (l.order, l.after))
 }
 
 /// The worlds reached by placing a set of calls in some order, and one way there.
@@ -97,7 +109,7 @@ fn run_search(
     checker: &Checker,
     timing: &[Recorded],
     history: &[Recorded],
-) -> Result<(Vec<usize>, Checker), NotLinearizable> {
+) -> Result<Linearized, NotLinearizable> {
     let n = history.len();
     assert!(n <= MAX_CALLS, "a history of at most {MAX_CALLS} calls");
     let full = (1usize << n) - 1;
@@ -145,18 +157,29 @@ fn conclude(
     history: &[Recorded],
     mut reached: Vec<Option<Reached>>,
     failures: Failures,
-) -> Result<(Vec<usize>, Checker), NotLinearizable> {
+) -> Result<Linearized, NotLinearizable> {
     let full = reached.len() - 1;
     let alive: Vec<bool> = reached.iter().map(Option::is_some).collect();
     match reached[full].take() {
         Some(end) => {
             let mut order = Vec::new();
-            if !sequential(checker, timing, history, &alive, &mut order) {
-                // Cannot happen (each world of the end came by one order); the recorded way
-                // still names an order to show.
-                order = path(&reached, &end, full);
-            }
-            Ok((order, Checker::union(end.ways)))
+            let steps = match sequential(checker, timing, history, &alive, &mut order) {
+                Some(mut steps) => {
+                    steps.reverse();
+                    steps
+                }
+                None => {
+                    // Cannot happen (each world of the end came by one order); the recorded
+                    // way still names an order to show.
+                    order = path(&reached, &end, full);
+                    Vec::new()
+                }
+            };
+            Ok(Linearized {
+                order,
+                after: Checker::union(end.ways),
+                steps,
+            })
         }
         None => {
             let mut e = in_answer_order(checker, timing, history)
@@ -260,30 +283,31 @@ fn place(checker: &mut Checker, r: &Recorded) -> StepVerdict {
 /// [`follow`](super::parallel) will judge them. The union of a set's ways may hold worlds
 /// that no single way into it has, so the way recorded in the search is not always such an
 /// order; one exists (each world of the end came by one order), and only sets the search
-/// reached (`alive`) are tried.
+/// reached (`alive`) are tried. Returns each call's step there, last call first.
 fn sequential(
     checker: &Checker,
     timing: &[Recorded],
     history: &[Recorded],
     alive: &[bool],
     order: &mut Vec<usize>,
-) -> bool {
+) -> Option<Vec<(StepInfo, Checker)>> {
     let n = history.len();
     if order.len() == n {
-        return true;
+        return Some(Vec::with_capacity(n));
     }
     let placed: usize = order.iter().map(|i| 1 << i).sum();
     for i in (0..n).filter(|i| may_come_next(placed, *i, timing) && alive[placed | (1 << i)]) {
         let mut next = checker.clone();
-        if let StepVerdict::Consistent(_) = place(&mut next, &history[i]) {
+        if let StepVerdict::Consistent(info) = place(&mut next, &history[i]) {
             order.push(i);
-            if sequential(&next, timing, history, alive, order) {
-                return true;
+            if let Some(mut later) = sequential(&next, timing, history, alive, order) {
+                later.push((info, next));
+                return Some(later);
             }
             order.pop();
         }
     }
-    false
+    None
 }
 
 /// One order that reaches `at` (the set `set`), first call first.

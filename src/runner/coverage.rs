@@ -99,8 +99,9 @@ impl Session<'_> {
     }
 
     /// What the next generated case is steered towards.
-    pub(super) fn bias(&self) -> Bias {
-        self.tally.bias(&self.coverage_scope())
+    pub(super) fn bias(&mut self) -> Bias {
+        let scope = self.coverage_scope();
+        self.tally.bias(&scope)
     }
 
     pub(super) fn coverage_rows(&self) -> Vec<RuleCoverage> {

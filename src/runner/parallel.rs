@@ -7,11 +7,14 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use crate::check::{Checker, StepInfo, StepVerdict};
 use crate::model::{Action, CallWindow, Operation};
 use crate::plan::{self, ParallelCall};
 
 use super::case::{shown_step, Case, CaseResult, Failure, Sent};
-use super::concurrent::{linearize_with_clock, on_wall_clock, NotLinearizable, Recorded};
+use super::concurrent::{
+    linearize_with_clock, on_wall_clock, Linearized, NotLinearizable, Recorded,
+};
 use super::outcome::TimelineEntry;
 use super::timeline::observed_line;
 
@@ -40,7 +43,11 @@ impl Case<'_, '_> {
             Err(stop) => return stop,
         };
         match linearize_with_clock(&self.checker, &block.history, block.wall0) {
-            Ok((order, after)) => match self.follow(calls, &block, &order) {
+            Ok(Linearized {
+                order,
+                after,
+                steps,
+            }) => match self.follow(calls, &block, &order, steps) {
                 // The endpoint may have run the calls in any order that explains them.
                 CaseResult::Passed => {
                     self.checker = after;
@@ -98,9 +105,17 @@ impl Case<'_, '_> {
         Ok(block)
     }
 
-    /// Follows the order the search found, judging each call as a sequential step would be.
-    fn follow(&mut self, calls: &[ParallelCall], block: &Block, order: &[usize]) -> CaseResult {
+    /// Follows the order the search found, judging each call as a sequential step would be
+    /// (the search's own verdict on each call in that order, when it passes them on in `steps`).
+    fn follow(
+        &mut self,
+        calls: &[ParallelCall],
+        block: &Block,
+        order: &[usize],
+        steps: Vec<(StepInfo, Checker)>,
+    ) -> CaseResult {
         let wall = on_wall_clock(&block.history, block.wall0);
+        let mut known = steps.into_iter();
         for &i in order {
             let Action::Call { op, input } = &wall[i].action else {
                 unreachable!("a block holds calls only");
@@ -110,7 +125,16 @@ impl Case<'_, '_> {
                 answered_ms: wall[i].answered_ms,
             });
             let step = calls[i].as_step();
-            let r = self.judge(&block.sent[i], &step, *op, input, &wall[i].observed, window);
+            let (sent, observed) = (&block.sent[i], &wall[i].observed);
+            let r = match known.next() {
+                Some((info, after)) => {
+                    self.judge_by(sent, &step, (*op, input), observed, |c, _| {
+                        *c = after;
+                        StepVerdict::Consistent(info)
+                    })
+                }
+                None => self.judge(sent, &step, (*op, input), observed, window),
+            };
             if !matches!(r, CaseResult::Passed) {
                 return r;
             }

@@ -64,6 +64,8 @@ pub(super) struct Generated {
     done: bool,
     /// Time and calls the cases took (scenarios run in between are not counted).
     spent: (Duration, u64),
+    /// The strategy cases are drawn from, rebuilt when `gen` or the bias changes.
+    strategy: generate::SteeredStrategy,
 }
 
 /// Where a case came from: how its divergence is finished and how its stop is told.
@@ -154,6 +156,7 @@ impl Run<'_> {
             next: 0,
             done: false,
             spent: (Duration::ZERO, 0),
+            strategy: Default::default(),
         })
     }
 
@@ -175,7 +178,7 @@ impl Run<'_> {
         } else {
             Default::default()
         };
-        let steered = generate::plan_strategy_steered(&g.gen, &bias);
+        let steered = g.strategy.get(&g.gen, &bias);
         let going_on = match steered.new_tree(&mut g.runner) {
             Err(e) => {
                 g.trial.outcome = TrialOutcome::Error;
