@@ -347,7 +347,9 @@ pub fn outcome_name(e: &model::Expected) -> &str {
 /// `success` or the error's name, for an observation.
 pub fn observation_name(o: &Observation) -> String {
     match o {
-        Observation::Success(_) | Observation::CreatedEnvelope { .. } => "success".into(),
+        Observation::Success(_) | Observation::Listing(_) | Observation::CreatedEnvelope { .. } => {
+            "success".into()
+        }
         Observation::Error(k) => k.name().to_string(),
         Observation::Unknown => "unknown (no answer)".into(),
     }

@@ -17,7 +17,8 @@ mod created;
 mod listing;
 
 use created::{bind_new_backup, created, created_envelope};
-use listing::backups;
+use listing::{backups, listed_entries, value_entries, Entry};
+pub use listing::{ListedBackup, ListedBackups};
 
 /// What checking one observation against some possibilities found so far, for the next ones: a
 /// listing's check reads only a world's backups, and most worlds of a checker share them (they
@@ -89,10 +90,10 @@ impl ExplainMemo {
     }
 
     /// [`backups`] of `world`, checked once per distinct backups and gone lists.
-    fn listing(
+    fn listing<E: Entry>(
         &mut self,
         world: &World,
-        body: &Value,
+        observed: Result<&[E], Mismatch>,
         listed: &[usize],
         maybe_gone: &[usize],
     ) -> Result<World, Mismatch> {
@@ -110,7 +111,10 @@ impl ExplainMemo {
         let after = match known {
             Some(m) => m.after.clone(),
             None => {
-                let after = backups(world, body, listed, maybe_gone).map(|w| (w.backups, w.gone));
+                let after = observed
+                    .clone()
+                    .and_then(|o| backups(world, o, listed, maybe_gone))
+                    .map(|w| (w.backups, w.gone));
                 same.push(ListingMemo {
                     backups: world.backups.clone(),
                     gone: world.gone.clone(),
@@ -174,12 +178,17 @@ impl Possible {
                     want.summary()
                 ),
             )),
-            (Observation::Success(_), Expected::Error(want)) => Err(mismatch(
-                self.rule,
-                format!("expected {want}, observed success"),
-            )),
+            (Observation::Success(_) | Observation::Listing(_), Expected::Error(want)) => Err(
+                mismatch(self.rule, format!("expected {want}, observed success")),
+            ),
             (Observation::Success(body), expected) => {
                 self.explain_success(expected, body, window, memo)
+            }
+            (Observation::Listing(l), Expected::Backups { listed, maybe_gone }) => {
+                memo.listing(&self.world, listed_entries(l), listed, maybe_gone)
+            }
+            (Observation::Listing(l), expected) => {
+                self.explain_success(expected, &l.to_value(), window, memo)
             }
         }
     }
@@ -255,7 +264,7 @@ impl Possible {
                 window,
             ),
             Expected::Backups { listed, maybe_gone } => {
-                memo.listing(&self.world, body, listed, maybe_gone)
+                memo.listing(&self.world, value_entries(body), listed, maybe_gone)
             }
             Expected::Servers(names) => memo.servers(&self.world, expected, self.rule, |w| {
                 servers(w, body, names)
@@ -447,7 +456,11 @@ fn server_facts(world: &World, name: &str, b: &Value) -> Result<(), Mismatch> {
 }
 
 fn abbreviate(v: &Value) -> String {
-    let s = v.to_string();
+    abbreviate_json(v.to_string())
+}
+
+/// JSON text cut to 40 characters, saying how long it was.
+fn abbreviate_json(s: String) -> String {
     if s.chars().count() > 40 {
         format!(
             "{}... ({} characters)",

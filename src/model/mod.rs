@@ -153,6 +153,11 @@ pub struct Possible {
 pub enum Observation {
     /// A success with the output JSON.
     Success(Value),
+    /// DescribeBackups' success on the common path: an answer that fits the service model's
+    /// shape, read into the members the checker compares (the same verdicts as `Success` of
+    /// its JSON; not serialized).
+    #[serde(skip)]
+    Listing(ListedBackups),
     /// An error of this kind.
     Error(ErrorKind),
     /// CreateBackup's success in the envelope dialect: only an id and an RFC 3339 time.
@@ -189,7 +194,7 @@ mod ops;
 pub use ops::{spontaneous, step, step_all};
 
 mod explain;
-pub use explain::ExplainMemo;
+pub use explain::{ExplainMemo, ListedBackup, ListedBackups};
 
 #[cfg(test)]
 mod tests;

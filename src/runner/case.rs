@@ -103,6 +103,13 @@ impl Ids {
                 }
                 self.created.push(id.clone());
             }
+            (Observation::Listing(listed), _) => {
+                for b in listed.entries.iter().flatten() {
+                    if let (Some(id), Some(server)) = (&b.id, &b.server) {
+                        self.learn(server, id);
+                    }
+                }
+            }
             (Observation::Success(body), Operation::DescribeBackups) => {
                 for b in body["Backups"].as_array().into_iter().flatten() {
                     if let (Some(id), Some(server)) =

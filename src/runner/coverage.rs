@@ -39,7 +39,9 @@ impl Session<'_> {
     pub(super) fn wire_coverage(&mut self, op: Operation, observation: &Observation) {
         let aws_json = self.target.dialect == Dialect::AwsJson;
         match observation {
-            Observation::Success(_) | Observation::CreatedEnvelope { .. } => {
+            Observation::Success(_)
+            | Observation::Listing(_)
+            | Observation::CreatedEnvelope { .. } => {
                 self.exercised(rules::PROTOCOL_SUCCESS, Polarity::Pass);
                 if aws_json {
                     self.exercised(rules::RESPONSE_SHAPE, Polarity::Pass);

@@ -93,6 +93,10 @@ impl Session<'_> {
                 Ok(Answer::Observed(Observation::Success(s))),
                 Ok(Answer::Observed(Observation::Success(b))),
             ) => (s, b),
+            (
+                Ok(Answer::Observed(Observation::Success(s))),
+                Ok(Answer::Observed(Observation::Listing(b))),
+            ) => (s, b.to_value()),
             (Err(f), _) | (_, Err(f)) => return Err(CaseResult::from_fault(f)),
             (s, b) => {
                 let name = |a: &Result<Answer, FaultInfo>| match a {

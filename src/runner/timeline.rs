@@ -111,26 +111,9 @@ pub(super) fn observed_line(o: &Observation) -> String {
                     b["Status"].as_str().unwrap_or("?")
                 )
             } else if let Some(list) = v.get("Backups").and_then(Value::as_array) {
-                let items: Vec<String> = list
-                    .iter()
-                    .take(4)
-                    .map(|b| {
-                        format!(
-                            "{} {}",
-                            b["BackupId"].as_str().unwrap_or("?"),
-                            b["Status"].as_str().unwrap_or("?")
-                        )
-                    })
-                    .collect();
-                let more = if list.len() > 4 {
-                    format!(", ... {} more", list.len() - 4)
-                } else {
-                    String::new()
-                };
-                format!(
-                    "success: {} backups [{}{more}]",
-                    list.len(),
-                    items.join(", ")
+                backups_line(
+                    list.iter()
+                        .map(|b| (b["BackupId"].as_str(), b["Status"].as_str())),
                 )
             } else if let Some(list) = v.get("Servers").and_then(Value::as_array) {
                 let items: Vec<String> = list
@@ -154,11 +137,37 @@ pub(super) fn observed_line(o: &Observation) -> String {
                 "success".into()
             }
         }
+        Observation::Listing(listed) => match &listed.entries {
+            Some(list) => backups_line(list.iter().map(|b| {
+                (
+                    b.id.as_deref(),
+                    b.status.map(crate::model::BackupStatus::as_str),
+                )
+            })),
+            None => "success".into(),
+        },
         Observation::CreatedEnvelope { id, created_at } => {
             format!("success (envelope): id {id}, created_at {created_at}")
         }
         other => observation_name(other),
     }
+}
+
+/// A listing's line: how many backups, the first four by id and status.
+fn backups_line<'a>(
+    list: impl ExactSizeIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> String {
+    let n = list.len();
+    let items: Vec<String> = list
+        .take(4)
+        .map(|(id, status)| format!("{} {}", id.unwrap_or("?"), status.unwrap_or("?")))
+        .collect();
+    let more = if n > 4 {
+        format!(", ... {} more", n - 4)
+    } else {
+        String::new()
+    };
+    format!("success: {n} backups [{}{more}]", items.join(", "))
 }
 
 /// `s` cut to `max` characters, saying how long it was.

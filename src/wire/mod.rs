@@ -9,6 +9,7 @@
 //! emulator encoding what the model decided) live here, so the two can never drift apart.
 
 mod exchange;
+mod listing;
 pub mod shape;
 #[cfg(test)]
 mod tests;
@@ -155,6 +156,9 @@ pub fn decode_response(
     error_type_header: Option<&str>,
     body: &[u8],
 ) -> Answer {
+    if let Some(listed) = common_listing(dialect, op, status, body) {
+        return Answer::Observed(Observation::Listing(listed));
+    }
     let parsed: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
         Some(json!({}))
     } else {
@@ -179,6 +183,20 @@ pub fn decode_response(
         }
         Dialect::Envelope => decode_envelope_http(op, status, parsed, body),
     }
+}
+
+/// DescribeBackups' aws-json success that fits the service model, read without a JSON value
+/// (the same answer as [`aws_json_success`] of its value, which judges everything else).
+fn common_listing(
+    dialect: Dialect,
+    op: Operation,
+    status: u16,
+    body: &[u8],
+) -> Option<crate::model::ListedBackups> {
+    if dialect != Dialect::AwsJson || status != 200 || op != Operation::DescribeBackups {
+        return None;
+    }
+    listing::read(std::str::from_utf8(body).ok()?)
 }
 
 /// A 5xx answer: throttling, a documented error with the wrong status, or an outage.

@@ -5,11 +5,16 @@
 //! Every answer of a run is checked member by member (a listing has hundreds), so the service
 //! model's shapes are compiled once into nodes that point at each other (members found by hash,
 //! not by name in a list) and a member's path is written out only when something is wrong.
+//!
+//! [`Fits`] checks the same rules while a JSON text is parsed, without building a value: the
+//! common path of an answer that fits (what does not fit is then checked as a value, for the
+//! problems' wording).
 
 use std::fmt;
 use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::model::service::{ServiceModel, Shape};
@@ -55,7 +60,7 @@ impl Path<'_> {
 }
 
 /// A shape of the service model with its references resolved to node indices.
-enum Node {
+pub(super) enum Node {
     Structure {
         name: &'static str,
         members: FxHashMap<&'static str, usize>,
@@ -78,13 +83,13 @@ enum Node {
 }
 
 /// The service model's shapes as nodes, and each operation's output node.
-struct Compiled {
-    nodes: Vec<Node>,
+pub(super) struct Compiled {
+    pub(super) nodes: Vec<Node>,
     outputs: FxHashMap<&'static str, usize>,
 }
 
 impl Compiled {
-    fn get() -> &'static Compiled {
+    pub(super) fn get() -> &'static Compiled {
         static COMPILED: OnceLock<Compiled> = OnceLock::new();
         COMPILED.get_or_init(|| Compiled::new(ServiceModel::get()))
     }
@@ -138,6 +143,41 @@ impl Compiled {
             .filter_map(|(op, o)| Some((op.as_str(), node_of(o.output.as_deref()?))))
             .collect();
         Compiled { nodes, outputs }
+    }
+
+    /// The output node of `op`, if it has one.
+    pub(super) fn output(&self, op: Operation) -> Option<usize> {
+        self.outputs.get(op.name()).copied()
+    }
+
+    /// A structure node's member `name` (as the model spells it) and its node, if it has it.
+    pub(super) fn member(&self, node: usize, name: &str) -> Option<(&'static str, usize)> {
+        match &self.nodes[node] {
+            Node::Structure { members, .. } => members.get_key_value(name).map(|(n, m)| (*n, *m)),
+            _ => None,
+        }
+    }
+
+    /// A list node's item node.
+    pub(super) fn item(&self, node: usize) -> Option<usize> {
+        match &self.nodes[node] {
+            Node::List { member, .. } => Some(*member),
+            _ => None,
+        }
+    }
+
+    /// True when the string `s` fits `node` (as [`Compiled::check`] would find it).
+    pub(super) fn string_fits(&self, node: usize, s: &str) -> bool {
+        match &self.nodes[node] {
+            Node::String {
+                enumeration, max, ..
+            } => {
+                enumeration.is_none_or(|values| values.iter().any(|e| e == s))
+                    && !max.is_some_and(|m| s.len() as u64 > m && s.chars().count() as u64 > m)
+            }
+            Node::Other => true,
+            _ => false,
+        }
     }
 
     fn check(&self, node: usize, path: Path<'_>, v: &Value, out: &mut Vec<String>) {
@@ -219,6 +259,127 @@ impl Compiled {
             }
             Node::Other => {}
         }
+    }
+}
+
+/// Parses a JSON value of shape `node` without keeping it: an error as soon as something does
+/// not fit (what [`check_output`] would report a problem for), `()` when it all fits.
+#[derive(Clone, Copy)]
+pub(super) struct Fits {
+    pub(super) shapes: &'static Compiled,
+    pub(super) node: usize,
+}
+
+/// The error that stops a parse at the first thing that does not fit.
+pub(super) fn misfit<E: de::Error>() -> E {
+    E::custom("does not fit the service model")
+}
+
+impl Fits {
+    fn when<E: de::Error>(self, fits: bool) -> Result<(), E> {
+        if fits {
+            Ok(())
+        } else {
+            Err(misfit())
+        }
+    }
+
+    fn node(self) -> &'static Node {
+        &self.shapes.nodes[self.node]
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Fits {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Fits {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value that fits the service model")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.when(matches!(self.node(), Node::Boolean | Node::Other))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.when(matches!(
+            self.node(),
+            Node::Integer { .. } | Node::Timestamp | Node::Other
+        ))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        match self.node() {
+            Node::Integer { .. } => self.when(i64::try_from(v).is_ok()),
+            node => self.when(matches!(node, Node::Timestamp | Node::Other)),
+        }
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.when(matches!(self.node(), Node::Timestamp | Node::Other))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
+        self.when(self.shapes.string_fits(self.node, s))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        match self.node() {
+            Node::List { member, .. } => {
+                let item = Fits {
+                    node: *member,
+                    ..self
+                };
+                while seq.next_element_seed(item)?.is_some() {}
+                Ok(())
+            }
+            Node::Other => {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(())
+            }
+            _ => Err(misfit()),
+        }
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        match self.node() {
+            Node::Structure { .. } => {
+                while let Some((_, node)) = map.next_key_seed(MemberOf(self))? {
+                    map.next_value_seed(Fits { node, ..self })?;
+                }
+                Ok(())
+            }
+            Node::Other => {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(())
+            }
+            _ => Err(misfit()),
+        }
+    }
+}
+
+/// A member name of the structure `Fits` is at, read as the model's name and the node of its
+/// shape (an error for a name the structure does not have).
+pub(super) struct MemberOf(pub(super) Fits);
+
+type Member = (&'static str, usize);
+
+impl<'de> DeserializeSeed<'de> for MemberOf {
+    type Value = Member;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Member, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MemberOf {
+    type Value = Member;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Member, E> {
+        self.0.shapes.member(self.0.node, name).ok_or_else(misfit)
     }
 }
 

@@ -1,19 +1,138 @@
 //! A DescribeBackups listing: exactly the backups the model has (some being deleted may be
 //! gone), each once, as the model has them, newest first with stable CreatedAt; ids the model
 //! has not seen are bound to the unbound backups they must be.
+//!
+//! A listing is read either from a JSON value or, on the common path, from the members the
+//! wire layer kept of an answer that fits the service model ([`ListedBackups`]): both are
+//! [`Entry`]s, checked by the same code.
 
 use rustc_hash::FxHashMap;
 
 use super::*;
 
+/// A DescribeBackups answer that fits the service model's shape, kept as the members the
+/// checker compares (the wire layer reads it without building a JSON value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedBackups {
+    /// `Backups`, None when absent or null.
+    pub entries: Option<Vec<ListedBackup>>,
+    /// The answer's JSON text, for the rare reader that wants a JSON value.
+    pub text: Box<str>,
+}
+
+impl ListedBackups {
+    /// The answer as a JSON value (parsed again from its text).
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|_| json!({}))
+    }
+}
+
+/// One listed backup's members the checker compares (None when absent or null).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListedBackup {
+    pub id: Option<String>,
+    pub server: Option<String>,
+    pub kind: Option<BackupType>,
+    pub status: Option<BackupStatus>,
+    pub description: Option<String>,
+    pub created_at: Option<serde_json::Number>,
+}
+
+/// The members of a listed backup the checker reads.
+#[derive(Clone, Copy)]
+pub(super) enum Member {
+    BackupId,
+    ServerName,
+    BackupType,
+    Status,
+    Description,
+}
+
+/// A listed backup, as a JSON value or as [`ListedBackup`].
+pub(super) trait Entry {
+    /// A string member, None when absent or not a string.
+    fn text(&self, m: Member) -> Option<&str>;
+    /// CreatedAt as epoch seconds, when a number.
+    fn created_at(&self) -> Option<f64>;
+    /// A member as JSON text, `null` when absent (as a message shows it).
+    fn json(&self, m: Member) -> String;
+    /// CreatedAt as JSON text.
+    fn created_at_json(&self) -> String;
+}
+
+impl Member {
+    fn name(self) -> &'static str {
+        match self {
+            Member::BackupId => "BackupId",
+            Member::ServerName => "ServerName",
+            Member::BackupType => "BackupType",
+            Member::Status => "Status",
+            Member::Description => "Description",
+        }
+    }
+}
+
+impl Entry for Value {
+    fn text(&self, m: Member) -> Option<&str> {
+        self[m.name()].as_str()
+    }
+    fn created_at(&self) -> Option<f64> {
+        self["CreatedAt"].as_f64()
+    }
+    fn json(&self, m: Member) -> String {
+        self[m.name()].to_string()
+    }
+    fn created_at_json(&self) -> String {
+        self["CreatedAt"].to_string()
+    }
+}
+
+impl Entry for ListedBackup {
+    fn text(&self, m: Member) -> Option<&str> {
+        match m {
+            Member::BackupId => self.id.as_deref(),
+            Member::ServerName => self.server.as_deref(),
+            Member::BackupType => self.kind.map(BackupType::as_str),
+            Member::Status => self.status.map(BackupStatus::as_str),
+            Member::Description => self.description.as_deref(),
+        }
+    }
+    fn created_at(&self) -> Option<f64> {
+        self.created_at
+            .as_ref()
+            .and_then(serde_json::Number::as_f64)
+    }
+    fn json(&self, m: Member) -> String {
+        self.text(m)
+            .map_or_else(|| "null".into(), |s| Value::from(s).to_string())
+    }
+    fn created_at_json(&self) -> String {
+        self.created_at
+            .as_ref()
+            .map_or_else(|| "null".into(), ToString::to_string)
+    }
+}
+
+/// The entries of a listing answer as a JSON value.
+pub(super) fn value_entries(body: &Value) -> Result<&[Value], Mismatch> {
+    array(body, "Backups", LISTING).map(Vec::as_slice)
+}
+
+/// The entries of a listing read by the wire layer.
+pub(super) fn listed_entries(listed: &ListedBackups) -> Result<&[ListedBackup], Mismatch> {
+    listed
+        .entries
+        .as_deref()
+        .ok_or_else(|| mismatch(LISTING, "the answer has no Backups list"))
+}
+
 /// Checks a DescribeBackups listing against the model, binding unbound backups to the ids shown.
-pub(super) fn backups(
+pub(super) fn backups<E: Entry>(
     before: &World,
-    body: &Value,
+    observed: &[E],
     listed: &[usize],
     maybe_gone: &[usize],
 ) -> Result<World, Mismatch> {
-    let observed = array(body, "Backups", LISTING)?;
     let mut world = before.clone();
     let candidates: Vec<usize> = listed.iter().chain(maybe_gone).copied().collect();
     let mut claims = claim_known(&world, observed, &candidates)?;
@@ -39,9 +158,9 @@ struct Claims {
 
 /// Claims the entries whose ids the model knows: each must be a candidate, listed once, and not
 /// gone for good.
-fn claim_known(
+fn claim_known<E: Entry>(
     world: &World,
-    observed: &[Value],
+    observed: &[E],
     candidates: &[usize],
 ) -> Result<Claims, Mismatch> {
     // Every world of every step is checked against the listing: look ids up by hash and
@@ -59,7 +178,7 @@ fn claim_known(
     let mut claimed: Vec<Option<usize>> = vec![None; observed.len()];
     let mut taken = vec![false; world.backups.len()];
     for (j, o) in observed.iter().enumerate() {
-        let Some(id) = o["BackupId"].as_str() else {
+        let Some(id) = o.text(Member::BackupId) else {
             return Err(mismatch(
                 LISTING,
                 format!("listed backup #{j} has no BackupId"),
@@ -98,9 +217,9 @@ fn claim_known(
 }
 
 /// Binds entries with ids the model has not seen to unbound backups of the same kind.
-fn bind_unknown(
+fn bind_unknown<E: Entry>(
     world: &mut World,
-    observed: &[Value],
+    observed: &[E],
     candidates: &[usize],
     claims: &mut Claims,
 ) -> Result<(), Mismatch> {
@@ -110,15 +229,15 @@ fn bind_unknown(
         if claimed[j].is_some() {
             continue;
         }
-        let id = o["BackupId"].as_str().unwrap_or_default();
+        let id = o.text(Member::BackupId).unwrap_or_default();
         if bound_here.contains(&id) {
             return Err(mismatch(LISTING, format!("backup {id} is listed twice")));
         }
         bound_here.push(id);
         let fits = |b: &Backup| {
             b.id.is_none()
-                && Some(b.server.as_str()) == o["ServerName"].as_str()
-                && Some(b.kind.as_str()) == o["BackupType"].as_str()
+                && Some(b.server.as_str()) == o.text(Member::ServerName)
+                && Some(b.kind.as_str()) == o.text(Member::BackupType)
         };
         let free = candidates
             .iter()
@@ -135,9 +254,9 @@ fn bind_unknown(
                     LISTING,
                     format!(
                     "backup {id} ({} {} of server {}) is listed, but no such backup was created",
-                    o["BackupType"].as_str().unwrap_or("?"),
-                    o["Status"].as_str().unwrap_or("?"),
-                    o["ServerName"].as_str().unwrap_or("?")
+                    o.text(Member::BackupType).unwrap_or("?"),
+                    o.text(Member::Status).unwrap_or("?"),
+                    o.text(Member::ServerName).unwrap_or("?")
                 ),
                 ))
             }
@@ -147,28 +266,29 @@ fn bind_unknown(
 }
 
 /// One listed entry: type, server, status and description as the model has them.
-fn entry(o: &Value, b: &Backup) -> Result<(), Mismatch> {
+fn entry(o: &impl Entry, b: &Backup) -> Result<(), Mismatch> {
     let id = b.id.clone().unwrap_or_default();
-    if o["ServerName"].as_str() != Some(b.server.as_str()) {
+    if o.text(Member::ServerName) != Some(b.server.as_str()) {
         return Err(mismatch(
             LISTING,
             format!(
                 "backup {id} has ServerName {}, expected {:?}",
-                o["ServerName"], b.server
+                o.json(Member::ServerName),
+                b.server
             ),
         ));
     }
-    if o["BackupType"].as_str() != Some(b.kind.as_str()) {
+    if o.text(Member::BackupType) != Some(b.kind.as_str()) {
         return Err(mismatch(
             LISTING,
             format!(
                 "backup {id} has BackupType {}, expected {}",
-                o["BackupType"],
+                o.json(Member::BackupType),
                 b.kind.as_str()
             ),
         ));
     }
-    let seen = o["Status"].as_str().unwrap_or("(none)");
+    let seen = o.text(Member::Status).unwrap_or("(none)");
     if seen != b.status.as_str() {
         let rule = match (b.status, seen) {
             (BackupStatus::Ok | BackupStatus::Failed, "IN_PROGRESS") => {
@@ -184,12 +304,12 @@ fn entry(o: &Value, b: &Backup) -> Result<(), Mismatch> {
         ));
     }
     if let Some(Some(d)) = &b.description {
-        if o["Description"].as_str() != Some(d.as_str()) {
+        if o.text(Member::Description) != Some(d.as_str()) {
             return Err(mismatch(
                 LISTING,
                 format!(
                     "backup {id} has Description {}, not the one it was created with",
-                    abbreviate(&o["Description"])
+                    abbreviate_json(o.json(Member::Description))
                 ),
             ));
         }
@@ -245,16 +365,14 @@ fn forget_gone(world: &mut World, maybe_gone: &[usize], taken: &[bool]) {
 }
 
 /// The CreatedAt a listing shows (epoch milliseconds), if it shows one as a number.
-fn created_at_ms(entry: &Value) -> Option<i64> {
-    entry["CreatedAt"]
-        .as_f64()
-        .map(|s| (s * 1000.0).round() as i64)
+fn created_at_ms(entry: &impl Entry) -> Option<i64> {
+    entry.created_at().map(|s| (s * 1000.0).round() as i64)
 }
 
 /// The same backup always shows the same CreatedAt: binds the first one seen, checks the rest.
-fn created_at_stable(
+fn created_at_stable<E: Entry>(
     mut world: World,
-    observed: &[Value],
+    observed: &[E],
     claimed: &[Option<usize>],
 ) -> Result<World, Mismatch> {
     for (j, o) in observed.iter().enumerate() {
@@ -269,7 +387,7 @@ fn created_at_stable(
                     format!(
                         "backup {} shows CreatedAt {}, but showed {:.3} before",
                         world.backups[i].id.as_deref().unwrap_or("?"),
-                        o["CreatedAt"],
+                        o.created_at_json(),
                         known as f64 / 1000.0
                     ),
                 ))
@@ -284,9 +402,9 @@ fn created_at_stable(
 /// Newest first: by the CreatedAt each entry shows, and a backup created through the API comes
 /// before every backup that existed before its call (seeded backups' times are the
 /// endpoint's choice, so their order among themselves is judged by CreatedAt alone).
-fn newest_first(
+fn newest_first<E: Entry>(
     world: &World,
-    observed: &[Value],
+    observed: &[E],
     claimed: &[Option<usize>],
 ) -> Result<(), Mismatch> {
     let entries: Vec<(&Backup, Option<i64>)> = observed

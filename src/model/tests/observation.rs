@@ -364,3 +364,59 @@ fn a_created_backup_bound_directly_is_the_world_its_answer_gives() {
     }
     assert!(seen >= 2, "in progress and finished: {:?}", names(&ps));
 }
+
+/// The listing the wire layer reads for `body` (an answer that fits the service model).
+fn read_listing(body: &Value) -> Observation {
+    let text = body.to_string();
+    match crate::wire::decode_response(
+        crate::wire::Dialect::AwsJson,
+        Operation::DescribeBackups,
+        200,
+        None,
+        text.as_bytes(),
+    ) {
+        crate::wire::Answer::Observed(o @ Observation::Listing(_)) => o,
+        other => panic!("{text} was not read as a listing: {other:?}"),
+    }
+}
+
+#[test]
+fn a_listing_read_without_a_json_value_is_judged_as_its_value() {
+    // describe-backups.listing, .order, backup.created-at-stable: the same verdicts and worlds.
+    let w = two_servers();
+    let ps = step(&w, &call(Operation::DescribeBackups, json!({})));
+    let Expected::Backups { listed, .. } = &ps[0].expected else {
+        panic!("{:?}", ps[0].expected)
+    };
+    let entries: Vec<Value> = listed.iter().map(|&i| listing_entry(&w, i)).collect();
+    let mut bodies = vec![
+        json!({ "Backups": entries }),
+        json!({}),
+        json!({"Backups": null}),
+    ];
+    let mut change = |f: &dyn Fn(&mut Vec<Value>)| {
+        let mut e = entries.clone();
+        f(&mut e);
+        bodies.push(json!({ "Backups": e }));
+    };
+    change(&|e| {
+        e.remove(0);
+    });
+    change(&|e| e.swap(0, 1));
+    change(&|e| e.push(e[0].clone()));
+    change(&|e| e[0]["Status"] = json!("FAILED"));
+    change(&|e| e[0]["BackupType"] = json!("AUTOMATED"));
+    change(&|e| e[1]["ServerName"] = json!("db"));
+    change(&|e| e[0]["Description"] = json!("not \"it\"\n".repeat(9)));
+    change(&|e| e[0]["BackupId"] = json!("web-19990101000000000"));
+    change(&|e| e[0]["CreatedAt"] = json!(1));
+    change(&|e| e[1]["CreatedAt"] = json!(4e9));
+    change(&|e| e[0] = Value::Null);
+    for body in bodies {
+        let listing = read_listing(&body);
+        for p in &ps {
+            let as_value = p.explain(&Observation::Success(body.clone()), None);
+            assert_eq!(p.explain(&listing, None), as_value, "{body}");
+        }
+    }
+}
