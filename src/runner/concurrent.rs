@@ -333,13 +333,19 @@ impl Session<'_> {
         calls: &[(Operation, Value)],
         origin: Instant,
     ) -> Vec<(Result<Answer, FaultInfo>, Exchange, (i64, i64))> {
-        let target = &self.target;
-        let futures = calls.iter().map(|(op, input)| async move {
-            let sent = origin.elapsed().as_micros() as i64;
-            let (t, ex) = target.call(*op, input).await;
-            (t, ex, (sent, origin.elapsed().as_micros() as i64))
-        });
-        let results = futures::future::join_all(futures).await;
+        // Every call counts as sent from before the first is encoded: its window is wider than
+        // the wire's, never narrower (a narrower one could forbid an order that happened).
+        let sent = origin.elapsed().as_micros() as i64;
+        let results: Vec<_> = self
+            .target
+            .call_at_once(calls)
+            .await
+            .into_iter()
+            .map(|(t, ex, ended)| {
+                let answered = ended.saturating_duration_since(origin).as_micros() as i64;
+                (t, ex, (sent, answered))
+            })
+            .collect();
         self.calls += calls.len() as u64;
         for (_, ex, _) in &results {
             self.emit(RunEvent::Sent(ex));

@@ -27,6 +27,9 @@ const MAX_IDLE: usize = 8;
 
 type Conn = Connection<TokioIo<TcpStream>, Full<Bytes>>;
 
+/// A request to send: method, URL, headers and body.
+pub(super) type Outgoing<'a> = (http::Method, &'a Url, Vec<(String, String)>, Vec<u8>);
+
 /// One open connection: the handle to send on and the connection itself, polled by the caller.
 struct Open {
     sender: SendRequest<Full<Bytes>>,
@@ -72,13 +75,47 @@ impl Pool {
             Err(e) => return Reply::ended(Transport::NoAnswer(format!("bad request: {e}"))),
         };
         let deadline = Instant::now() + settings.request_timeout;
-        match tokio::time::timeout_at(deadline, self.exchange(settings, deadline, request)).await {
-            Ok(reply) => reply,
-            Err(_) => Reply::ended(Transport::NoAnswer(format!(
-                "no answer in time: nothing complete within {:?} (hint: raise --timeout if the endpoint is slow)",
-                settings.request_timeout
-            ))),
+        let sent = async {
+            match self.acquire(settings).await {
+                Ok((open, fresh)) => self.finish(settings, deadline, open, fresh, request).await,
+                Err(end) => Reply::ended(end),
+            }
+        };
+        within(settings, deadline, sent).await
+    }
+
+    /// Sends the requests at once: first a ready connection for each, then every request goes
+    /// out in one pass, a few microseconds apart, so that the endpoint sees them together.
+    pub(super) async fn send_at_once(
+        &self,
+        settings: &ClientSettings,
+        requests: Vec<Outgoing<'_>>,
+    ) -> Vec<(Reply, std::time::Instant)> {
+        let deadline = Instant::now() + settings.request_timeout;
+        let mut ready = Vec::with_capacity(requests.len());
+        for (method, url, headers, body) in requests {
+            let request = self
+                .request(method, url, &headers, body)
+                .map_err(|e| Transport::NoAnswer(format!("bad request: {e}")));
+            let open = match request {
+                Ok(_) => within_end(deadline, self.acquire(settings)).await,
+                Err(ref end) => Err(end.clone()),
+            };
+            ready.push((request, open));
         }
+        let sends = ready.into_iter().map(|(request, open)| async move {
+            match (request, open) {
+                (Ok(request), Ok((open, fresh))) => {
+                    self.finish(settings, deadline, open, fresh, request).await
+                }
+                (Err(end), _) | (_, Err(end)) => Reply::ended(end),
+            }
+        });
+        let sends = sends.map(|send| async move {
+            let reply = within(settings, deadline, send).await;
+            (reply, std::time::Instant::now())
+        });
+        futures::future::join_all(sends).await
     }
 
     fn request(
@@ -99,28 +136,27 @@ impl Pool {
         b.body(Full::new(Bytes::from(body)))
     }
 
-    /// On an idle connection when one is alive, else a new one. A request an idle connection
-    /// could not take (the peer had closed it) goes once more on a new connection: it was
-    /// never sent, so it cannot have been applied twice.
-    async fn exchange(
+    /// An idle connection when one is alive (`false`), else a new one (`true`).
+    async fn acquire(&self, settings: &ClientSettings) -> Result<(Open, bool), Transport> {
+        match self.take_idle().await {
+            Some(open) => Ok((open, false)),
+            None => Ok((self.connect(settings.connect_timeout).await?, true)),
+        }
+    }
+
+    /// Sends `request` on `open` and reads the answer. A request an idle connection could not
+    /// take (the peer had closed it) goes once more on a new connection: it was never sent,
+    /// so it cannot have been applied twice.
+    async fn finish(
         &self,
         settings: &ClientSettings,
         deadline: Instant,
+        open: Open,
+        fresh: bool,
         request: http::Request<Full<Bytes>>,
     ) -> Reply {
-        let mut request = request;
-        let mut fresh = false;
+        let (mut open, mut fresh, mut request) = (open, fresh, request);
         loop {
-            let mut open = match self.take_idle().await {
-                Some(open) => open,
-                None => match self.connect(settings.connect_timeout).await {
-                    Ok(open) => {
-                        fresh = true;
-                        open
-                    }
-                    Err(end) => return Reply::ended(end),
-                },
-            };
             match open.round_trip(request, settings, deadline).await {
                 Trip::Done(reply, reusable) => {
                     if reusable {
@@ -128,7 +164,14 @@ impl Pool {
                     }
                     return reply;
                 }
-                Trip::NotSent(again, _) if !fresh => request = again,
+                Trip::NotSent(again, _) if !fresh => {
+                    request = again;
+                    open = match self.connect(settings.connect_timeout).await {
+                        Ok(open) => open,
+                        Err(end) => return Reply::ended(end),
+                    };
+                    fresh = true;
+                }
                 Trip::NotSent(_, why) => return Reply::ended(Transport::NoAnswer(why)),
             }
         }
@@ -171,6 +214,31 @@ impl Pool {
             Err(e) => Err(Transport::Unreachable(error_chain(&e))),
         }
     }
+}
+
+/// `sent`, or "no answer in time" at the deadline.
+async fn within(
+    settings: &ClientSettings,
+    deadline: Instant,
+    sent: impl Future<Output = Reply>,
+) -> Reply {
+    match tokio::time::timeout_at(deadline, sent).await {
+        Ok(reply) => reply,
+        Err(_) => Reply::ended(Transport::NoAnswer(format!(
+            "no answer in time: nothing complete within {:?} (hint: raise --timeout if the endpoint is slow)",
+            settings.request_timeout
+        ))),
+    }
+}
+
+/// A connection by the deadline, or how getting one failed.
+async fn within_end(
+    deadline: Instant,
+    acquire: impl Future<Output = Result<(Open, bool), Transport>>,
+) -> Result<(Open, bool), Transport> {
+    tokio::time::timeout_at(deadline, acquire)
+        .await
+        .unwrap_or_else(|_| Err(Transport::NoAnswer("no connection in time".into())))
 }
 
 /// How one round trip on a connection ended.

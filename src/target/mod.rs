@@ -96,6 +96,9 @@ impl Reply {
     }
 }
 
+/// A call that could not be sent (it could not be signed), with its exchange as far as it got.
+type Unsent = Box<(Transport, Exchange)>;
+
 /// A connected endpoint.
 pub struct Target {
     pub base: Url,
@@ -159,6 +162,82 @@ impl Target {
 
     /// Sends an API call; returns the transport result and the exchange as recorded.
     pub async fn call(&self, op: Operation, input: &Value) -> (Transport, Exchange) {
+        match self.encode(op, input) {
+            Ok((headers, body)) => {
+                self.send(reqwest::Method::POST, self.base.clone(), headers, body)
+                    .await
+            }
+            Err(failed) => *failed,
+        }
+    }
+
+    /// Sends API calls at once (a parallel block): every request is encoded (and signed) and,
+    /// for plain HTTP, has its connection before the first goes out, so that the endpoint
+    /// receives them as close together as the transport allows. Each result comes with the
+    /// instant it ended.
+    pub async fn call_at_once(
+        &self,
+        calls: &[(Operation, Value)],
+    ) -> Vec<(Transport, Exchange, std::time::Instant)> {
+        let encoded: Vec<_> = calls
+            .iter()
+            .map(|(op, input)| self.encode(*op, input))
+            .collect();
+        let Http::Plain(pool) = &self.http else {
+            let sends = encoded.into_iter().map(|e| async move {
+                let (t, ex) = match e {
+                    Ok((headers, body)) => {
+                        self.send(reqwest::Method::POST, self.base.clone(), headers, body)
+                            .await
+                    }
+                    Err(failed) => *failed,
+                };
+                (t, ex, std::time::Instant::now())
+            });
+            return futures::future::join_all(sends).await;
+        };
+        let mut exchanges = Vec::with_capacity(calls.len());
+        let mut requests = Vec::new();
+        let mut failed = Vec::new();
+        for e in encoded {
+            match e {
+                Ok((headers, body)) => {
+                    exchanges.push(exchange("POST", &self.base, &headers, &body));
+                    requests.push((reqwest::Method::POST, &self.base, headers, body));
+                    failed.push(None);
+                }
+                Err(f) => failed.push(Some(f)),
+            }
+        }
+        let mut replies = pool
+            .send_at_once(&self.settings, requests)
+            .await
+            .into_iter();
+        let mut exchanges = exchanges.into_iter();
+        failed
+            .into_iter()
+            .map(|f| match f {
+                Some(failed) => {
+                    let (t, ex) = *failed;
+                    (t, ex, std::time::Instant::now())
+                }
+                None => {
+                    let (reply, ended) = replies.next().expect("one reply per request");
+                    let ex = exchanges.next().expect("one exchange per request");
+                    let (t, ex) = recorded(reply, ex);
+                    (t, ex, ended)
+                }
+            })
+            .collect()
+    }
+
+    /// The headers (signed when the target has credentials) and body of an API call, or the
+    /// failure to sign it.
+    fn encode(
+        &self,
+        op: Operation,
+        input: &Value,
+    ) -> Result<(Vec<(String, String)>, Vec<u8>), Unsent> {
         let encoded = wire::encode_request(self.dialect, op, input);
         let mut headers: Vec<(String, String)> = encoded
             .headers
@@ -170,20 +249,14 @@ impl Target {
                 Ok(extra) => headers.extend(extra),
                 Err(e) => {
                     let ex = exchange("POST", &self.base, &headers, &encoded.body);
-                    return (
+                    return Err(Box::new((
                         Transport::NoAnswer(format!("cannot sign the request: {e}")),
                         ex,
-                    );
+                    )));
                 }
             }
         }
-        self.send(
-            reqwest::Method::POST,
-            self.base.clone(),
-            headers,
-            encoded.body,
-        )
-        .await
+        Ok((headers, encoded.body))
     }
 
     /// Sends a control-plane request (`/_conformance/v1/...`).
@@ -226,7 +299,7 @@ impl Target {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> (Transport, Exchange) {
-        let mut ex = exchange(method.as_str(), &url, &headers, &body);
+        let ex = exchange(method.as_str(), &url, &headers, &body);
         let reply = match &self.http {
             Http::Plain(pool) => {
                 pool.send(&self.settings, method, &url, &headers, body)
@@ -236,15 +309,20 @@ impl Target {
                 send_reqwest(client, &self.settings, method, url, &headers, body).await
             }
         };
-        if let Some((status, headers)) = reply.head {
-            ex.status = Some(status);
-            ex.response_headers = headers;
-        }
-        if let Transport::Answered { body, .. } = &reply.end {
-            ex.response_body = text(body);
-        }
-        (reply.end, ex)
+        recorded(reply, ex)
     }
+}
+
+/// How the call ended, and its exchange completed with what came back.
+fn recorded(reply: Reply, mut ex: Exchange) -> (Transport, Exchange) {
+    if let Some((status, headers)) = reply.head {
+        ex.status = Some(status);
+        ex.response_headers = headers;
+    }
+    if let Transport::Answered { body, .. } = &reply.end {
+        ex.response_body = text(body);
+    }
+    (reply.end, ex)
 }
 
 /// A reqwest client with the settings' timeouts.
