@@ -96,6 +96,9 @@ impl Reply {
     }
 }
 
+/// An API call's headers and body, ready to send.
+type Encoded = (Vec<(String, String)>, Vec<u8>);
+
 /// A call that could not be sent (it could not be signed), with its exchange as far as it got.
 type Unsent = Box<(Transport, Exchange)>;
 
@@ -233,11 +236,7 @@ impl Target {
 
     /// The headers (signed when the target has credentials) and body of an API call, or the
     /// failure to sign it.
-    fn encode(
-        &self,
-        op: Operation,
-        input: &Value,
-    ) -> Result<(Vec<(String, String)>, Vec<u8>), Unsent> {
+    fn encode(&self, op: Operation, input: &Value) -> Result<Encoded, Unsent> {
         let encoded = wire::encode_request(self.dialect, op, input);
         let mut headers: Vec<(String, String)> = encoded
             .headers
