@@ -185,19 +185,34 @@ impl fmt::Display for Step {
             ),
             Step::Call {
                 operation, input, ..
-            } => {
-                let text = input.to_string();
-                if text.chars().count() > 160 {
-                    let short: String = text.chars().take(150).collect();
-                    write!(f, "{operation} {short}... ({} characters)", text.chars().count())
-                } else {
-                    write!(f, "{operation} {text}")
-                }
-            }
+            } => CallLine(*operation, input).fmt(f),
             Step::Parallel { calls } => {
                 let shown: Vec<String> = calls.iter().map(|c| c.as_step().to_string()).collect();
                 write!(f, "at once [{}]", shown.join(" | "))
             }
+        }
+    }
+}
+
+/// A call step in one line as [`Step`] shows it (`CreateBackup {"ServerName":"web"}`), from
+/// borrowed parts: a timeline shows every call sent so.
+pub struct CallLine<'a>(pub Operation, pub &'a Value);
+
+impl fmt::Display for CallLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let CallLine(operation, input) = self;
+        let text = input.to_string();
+        // At most 160 bytes is at most 160 characters: counted only when longer.
+        let count = if text.len() > 160 {
+            text.chars().count()
+        } else {
+            0
+        };
+        if count > 160 {
+            let short: String = text.chars().take(150).collect();
+            write!(f, "{operation} {short}... ({count} characters)")
+        } else {
+            write!(f, "{operation} {text}")
         }
     }
 }

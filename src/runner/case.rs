@@ -2,7 +2,10 @@
 //! A [`Case`] owns what the plan's run accumulates: the checker, the ids the endpoint chose, the
 //! timeline and the backups it created.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+use rustc_hash::FxHashSet;
 
 use serde_json::{json, Value};
 
@@ -65,22 +68,28 @@ impl CaseResult {
 /// Ids learned while running one plan.
 #[derive(Default)]
 pub(super) struct Ids {
-    by_server: BTreeMap<String, Vec<String>>,
+    /// Each server's backup ids in the order learned, and the same ids to look up (a listing
+    /// names every backup again).
+    by_server: BTreeMap<String, (Vec<String>, FxHashSet<String>)>,
     /// The backups this plan created, in order (deleted at its end without a control plane).
     pub(super) created: Vec<String>,
 }
 
 impl Ids {
     fn learn(&mut self, server: &str, id: &str) {
-        let list = self.by_server.entry(server.to_string()).or_default();
-        if !list.iter().any(|x| x == id) {
+        let (list, known) = match self.by_server.get_mut(server) {
+            Some(ids) => ids,
+            None => self.by_server.entry(server.to_string()).or_default(),
+        };
+        if !known.contains(id) {
+            known.insert(id.to_string());
             list.push(id.to_string());
         }
     }
 
     pub(super) fn lookup(&self, r: &IdRef) -> Option<String> {
         match r {
-            IdRef::Backup { server, n } => self.by_server.get(server)?.get(*n).cloned(),
+            IdRef::Backup { server, n } => self.by_server.get(server)?.0.get(*n).cloned(),
             IdRef::Created(n) => self.created.get(*n).cloned(),
         }
     }
@@ -200,7 +209,7 @@ impl<'s, 'e> Case<'s, 'e> {
                     operation, input, ..
                 } => {
                     let resolved = plan::resolve_placeholders(input, &|r| self.ids.lookup(r));
-                    self.call_step(index, step, *operation, &resolved).await
+                    self.call_step(index, step, *operation, resolved).await
                 }
                 Step::Parallel { calls } => self.parallel_step(index, calls).await,
                 _ => self.fixture_step(index, step).await,
@@ -225,11 +234,7 @@ impl<'s, 'e> Case<'s, 'e> {
         }
         let (method, path, body) = fixture_request(step);
         let before = self.checker.representative().clone();
-        if let Err(f) = self
-            .session
-            .control(method, &path, body, &step.to_string())
-            .await
-        {
+        if let Err(f) = self.session.control(method, &path, body, step).await {
             return CaseResult::Unjudged(f);
         }
         let action = step.action(None);
@@ -296,7 +301,7 @@ impl<'s, 'e> Case<'s, 'e> {
         let input = json!({"ServerName": server_name});
         let probe = Step::call(Operation::DescribeBackups, input.clone());
         let r = self
-            .call_step(index, &probe, Operation::DescribeBackups, &input)
+            .call_step(index, &probe, Operation::DescribeBackups, input)
             .await;
         if let Some(last) = self.timeline.last_mut() {
             last.step = format!("(harness) {}", last.step);
@@ -311,21 +316,24 @@ impl<'s, 'e> Case<'s, 'e> {
         index: usize,
         step: &Step,
         op: Operation,
-        input: &Value,
+        input: Value,
     ) -> CaseResult {
         let sent_ms = chrono::Utc::now().timestamp_millis();
-        let (answer, exchange) = self.session.api(op, input).await;
+        let (answer, exchange) = self.session.api(op, &input).await;
         let window = Some(CallWindow {
             sent_ms,
             answered_ms: chrono::Utc::now().timestamp_millis(),
         });
         let sent = Sent {
             index,
-            shown: shown_step(step, op, input),
+            shown: shown_step(step, op, &input),
             exchange,
         };
-        match self.observation(&sent, op, input, answer) {
-            Ok(observation) => self.judge(&sent, step, (op, input), &observation, window),
+        match self.observation(&sent, op, &input, answer) {
+            Ok(observation) => {
+                let action = Action::Call { op, input };
+                self.judge(&sent, step, &action, &observation, window)
+            }
             Err(stop) => stop,
         }
     }
@@ -371,11 +379,11 @@ impl<'s, 'e> Case<'s, 'e> {
         &mut self,
         sent: &Sent,
         step: &Step,
-        (op, input): (Operation, &Value),
+        action: &Action,
         observation: &Observation,
         window: Option<CallWindow>,
     ) -> CaseResult {
-        self.judge_by(sent, step, (op, input), observation, |checker, action| {
+        self.judge_by(sent, step, action, observation, |checker, action| {
             checker.observe(action, observation, window)
         })
     }
@@ -386,20 +394,20 @@ impl<'s, 'e> Case<'s, 'e> {
         &mut self,
         sent: &Sent,
         step: &Step,
-        (op, input): (Operation, &Value),
+        action: &Action,
         observation: &Observation,
         observe: impl FnOnce(&mut Checker, &Action) -> StepVerdict,
     ) -> CaseResult {
-        let action = Action::Call {
-            op,
-            input: input.clone(),
+        let Action::Call { op, input } = action else {
+            unreachable!("a judged step is a call");
         };
+        let op = *op;
         let before = self.checker.representative().clone();
         if let Some(m) = self.misshapen(op, observation) {
             let observed = observed_line(observation);
-            return self.diverge(sent, rules::RESPONSE_SHAPE, m, &action, observed);
+            return self.diverge(sent, rules::RESPONSE_SHAPE, m, action, observed);
         }
-        match observe(&mut self.checker, &action) {
+        match observe(&mut self.checker, action) {
             StepVerdict::Consistent(info) => {
                 if let Some((message, listed)) = outside_expect(step, observation) {
                     let rule = info
@@ -509,22 +517,17 @@ impl<'s, 'e> Case<'s, 'e> {
 /// A call step in one line, as sent (placeholders resolved).
 pub(super) fn shown_step(step: &Step, op: Operation, input: &Value) -> String {
     match step {
-        Step::Call { expect, .. } => Step::Call {
-            operation: op,
-            input: input.clone(),
-            expect: expect.clone(),
-        }
-        .to_string(),
+        Step::Call { .. } => plan::CallLine(op, input).to_string(),
         other => other.to_string(),
     }
 }
 
 /// The control-plane request of a fixture step: method, path and body.
-fn fixture_request(step: &Step) -> (reqwest::Method, String, Value) {
+fn fixture_request(step: &Step) -> (reqwest::Method, Cow<'static, str>, Value) {
     match step {
         Step::Reset {} => (
             reqwest::Method::POST,
-            "/_conformance/v1/reset".to_string(),
+            "/_conformance/v1/reset".into(),
             json!({}),
         ),
         Step::PutServer {
@@ -535,12 +538,12 @@ fn fixture_request(step: &Step) -> (reqwest::Method, String, Value) {
             automated_backups,
         } => (
             reqwest::Method::PUT,
-            format!("/_conformance/v1/servers/{server_name}"),
+            format!("/_conformance/v1/servers/{server_name}").into(),
             json!({"Status": status, "Engine": engine, "ManualBackups": manual_backups, "AutomatedBackups": automated_backups}),
         ),
         Step::Settle { backup_status } => (
             reqwest::Method::POST,
-            "/_conformance/v1/settle".to_string(),
+            "/_conformance/v1/settle".into(),
             json!({"BackupStatus": backup_status.unwrap_or(BackupStatus::Ok)}),
         ),
         Step::Call { .. } | Step::Parallel { .. } => unreachable!("calls are not fixtures"),

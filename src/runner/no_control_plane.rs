@@ -31,7 +31,7 @@ impl Case<'_, '_> {
         loop {
             let before = self.timeline.len();
             let r = self
-                .call_step(index, &probe, Operation::DescribeBackups, &json!({}))
+                .call_step(index, &probe, Operation::DescribeBackups, json!({}))
                 .await;
             if !matches!(r, CaseResult::Passed) {
                 return r;

@@ -117,9 +117,7 @@ impl Case<'_, '_> {
         let wall = on_wall_clock(&block.history, block.wall0);
         let mut known = steps.into_iter();
         for &i in order {
-            let Action::Call { op, input } = &wall[i].action else {
-                unreachable!("a block holds calls only");
-            };
+            let action = &wall[i].action;
             let window = Some(CallWindow {
                 sent_ms: wall[i].sent_ms,
                 answered_ms: wall[i].answered_ms,
@@ -127,13 +125,11 @@ impl Case<'_, '_> {
             let step = calls[i].as_step();
             let (sent, observed) = (&block.sent[i], &wall[i].observed);
             let r = match known.next() {
-                Some((info, after)) => {
-                    self.judge_by(sent, &step, (*op, input), observed, |c, _| {
-                        *c = after;
-                        StepVerdict::Consistent(info)
-                    })
-                }
-                None => self.judge(sent, &step, (*op, input), observed, window),
+                Some((info, after)) => self.judge_by(sent, &step, action, observed, |c, _| {
+                    *c = after;
+                    StepVerdict::Consistent(info)
+                }),
+                None => self.judge(sent, &step, action, observed, window),
             };
             if !matches!(r, CaseResult::Passed) {
                 return r;
