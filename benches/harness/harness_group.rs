@@ -294,38 +294,60 @@ pub(crate) async fn raw_once(sent: &[Sent]) -> ((u64, f64), u64) {
         .pool_idle_timeout(Duration::from_secs(60))
         .build()
         .expect("a client");
-    let mut matched = 0;
-    let mut ids: HashMap<&str, String> = HashMap::new();
+    let mut replay = Replay::default();
     let t0 = Instant::now();
     for s in sent {
         let mut req = client
             .request(s.method.clone(), s.url.clone())
             .headers(s.headers.clone());
         if !s.body.is_empty() {
-            let mut body = s.body.clone();
-            for id in &s.names {
-                if let Some(now) = ids.get(id.as_str()) {
-                    body = body.replace(id.as_str(), now);
-                }
-            }
-            req = req.body(body);
+            req = req.body(replay.body(s));
         }
         let Ok(resp) = req.send().await else { continue };
         let status = resp.status().as_u16();
         let Ok(answer) = resp.bytes().await else {
             continue;
         };
+        replay.answered(s, status, &answer);
+    }
+    (
+        (sent.len() as u64, t0.elapsed().as_secs_f64()),
+        replay.matched,
+    )
+}
+
+/// What a replay has learned so far: the id the replay was given for each id the harness was
+/// given, and how many answers had the status the harness got.
+#[derive(Default)]
+struct Replay<'a> {
+    ids: HashMap<&'a str, String>,
+    matched: u64,
+}
+
+impl<'a> Replay<'a> {
+    /// `s`'s body with the ids it names swapped for the replay's.
+    fn body(&self, s: &Sent) -> String {
+        let mut body = s.body.clone();
+        for id in &s.names {
+            if let Some(now) = self.ids.get(id.as_str()) {
+                body = body.replace(id.as_str(), now);
+            }
+        }
+        body
+    }
+
+    /// Counts `s`'s answer and learns the ids it names.
+    fn answered(&mut self, s: &'a Sent, status: u16, answer: &[u8]) {
         if Some(status) == s.status {
-            matched += 1;
+            self.matched += 1;
         }
         if !s.learns.is_empty() {
-            let answer = std::str::from_utf8(&answer).unwrap_or_default();
+            let answer = std::str::from_utf8(answer).unwrap_or_default();
             for (was, now) in s.learns.iter().zip(backup_ids(answer)) {
-                ids.insert(was, now.to_string());
+                self.ids.insert(was, now.to_string());
             }
         }
     }
-    ((sent.len() as u64, t0.elapsed().as_secs_f64()), matched)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,15 +374,9 @@ pub(crate) async fn raw_plain_once(sent: &[Sent]) -> ((u64, f64), u64) {
     .await
     .expect("a handshake");
     let mut conn = std::pin::pin!(conn);
-    let mut matched = 0;
-    let mut ids: HashMap<&str, String> = HashMap::new();
+    let mut replay = Replay::default();
     for s in sent {
-        let mut body = s.body.clone();
-        for id in &s.names {
-            if let Some(now) = ids.get(id.as_str()) {
-                body = body.replace(id.as_str(), now);
-            }
-        }
+        let body = replay.body(s);
         let mut req = http::Request::builder()
             .method(s.method.clone())
             .uri(s.url.path())
@@ -383,15 +399,10 @@ pub(crate) async fn raw_plain_once(sent: &[Sent]) -> ((u64, f64), u64) {
         let Ok((status, answer)) = reply else {
             continue;
         };
-        if Some(status) == s.status {
-            matched += 1;
-        }
-        if !s.learns.is_empty() {
-            let answer = std::str::from_utf8(&answer).unwrap_or_default();
-            for (was, now) in s.learns.iter().zip(backup_ids(answer)) {
-                ids.insert(was, now.to_string());
-            }
-        }
+        replay.answered(s, status, &answer);
     }
-    ((sent.len() as u64, t0.elapsed().as_secs_f64()), matched)
+    (
+        (sent.len() as u64, t0.elapsed().as_secs_f64()),
+        replay.matched,
+    )
 }

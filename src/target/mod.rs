@@ -165,7 +165,12 @@ impl Target {
 
     /// Sends an API call; returns the transport result and the exchange as recorded.
     pub async fn call(&self, op: Operation, input: &Value) -> (Transport, Exchange) {
-        match self.encode(op, input) {
+        self.send_encoded(self.encode(op, input)).await
+    }
+
+    /// Sends an encoded API call (or gives back the failure to encode it).
+    async fn send_encoded(&self, encoded: Result<Encoded, Unsent>) -> (Transport, Exchange) {
+        match encoded {
             Ok((headers, body)) => {
                 self.send(reqwest::Method::POST, self.base.clone(), headers, body)
                     .await
@@ -188,13 +193,7 @@ impl Target {
             .collect();
         let Http::Plain(pool) = &self.http else {
             let sends = encoded.into_iter().map(|e| async move {
-                let (t, ex) = match e {
-                    Ok((headers, body)) => {
-                        self.send(reqwest::Method::POST, self.base.clone(), headers, body)
-                            .await
-                    }
-                    Err(failed) => *failed,
-                };
+                let (t, ex) = self.send_encoded(e).await;
                 (t, ex, std::time::Instant::now())
             });
             return futures::future::join_all(sends).await;
