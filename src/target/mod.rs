@@ -17,6 +17,7 @@ use crate::wire::{self, Dialect, Exchange};
 
 mod credentials;
 mod endpoint;
+mod gate;
 mod http1;
 #[cfg(test)]
 mod tests;

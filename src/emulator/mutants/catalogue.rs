@@ -94,8 +94,12 @@ const ASYNC: &[&str] = &[
 ];
 const SHAPE: &[&str] = &[rules::RESPONSE_SHAPE.as_str(), "create-backup.effect"];
 const PROTOCOL: &[&str] = &["protocol", rules::AMBIGUITY_ERROR_TYPE_FORM.as_str()];
+// The gap lets a CreateBackup act on what it checked before a concurrent call changed it: a
+// second backup, one over the limit, or one on a server a concurrent call has since moved to a
+// state that refuses backups (maintenance, deletion).
 const RACE: &[&str] = &[
     rules::CREATE_BACKUP_STATE_BACKING_UP.as_str(),
+    rules::CREATE_BACKUP_STATE_REFUSED.as_str(),
     rules::CREATE_BACKUP_LIMIT.as_str(),
     rules::SERVER_BACKING_UP_LOCKED.as_str(),
 ];
