@@ -113,20 +113,35 @@ enum Placed {
 
 /// Each distinct set of worlds the search meets (a class), and what placing each call there
 /// gave. Calls often commute (refusals and reads change no world), so many orders meet the
-/// same worlds: each call is judged once per distinct set, not once per order. Judging is a
-/// function of the worlds alone, so a verdict reused is the verdict the call would get again.
+/// same worlds: each call is judged once per distinct set, not once per order, and calls that
+/// are the same (the same action, answer and window, as racing refusals often are) are judged
+/// once for all. Judging is a function of the worlds and the call alone, so a verdict reused
+/// is the verdict the call would get again.
 struct Memo<'h> {
     history: &'h [Recorded],
+    /// For each call, the first call of the history that is the same.
+    first_same: Vec<usize>,
     classes: Vec<Checker>,
-    /// Per class, per call: the placement, once judged.
+    /// Per class, per call (as its first same call): the placement, once judged.
     placed: Vec<Vec<Option<Placed>>>,
 }
 
 impl<'h> Memo<'h> {
     /// Starts with `checker`'s worlds as class 0.
     fn new(checker: &Checker, history: &'h [Recorded]) -> Memo<'h> {
+        let same = |a: &Recorded, b: &Recorded| {
+            (a.sent_ms, a.answered_ms) == (b.sent_ms, b.answered_ms)
+                && a.action == b.action
+                && a.observed == b.observed
+        };
+        let first_same = history
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (0..i).find(|&j| same(&history[j], r)).unwrap_or(i))
+            .collect();
         let mut memo = Memo {
             history,
+            first_same,
             classes: Vec::new(),
             placed: Vec::new(),
         };
@@ -168,6 +183,7 @@ impl<'h> Memo<'h> {
     /// Call `i` judged next in the worlds of `class` (no reading-flip search: many orders are
     /// tried).
     fn place(&mut self, class: usize, i: usize) -> &Placed {
+        let i = self.first_same[i];
         if self.placed[class][i].is_none() {
             let mut next = self.classes[class].clone();
             let placed = match place(&mut next, &self.history[i]) {
@@ -691,8 +707,9 @@ mod tests {
             let history: Vec<Recorded> = (0..rng.usize(2..=4))
                 .map(|_| {
                     let (action, observed) = random_call(&mut rng);
-                    let sent = rng.i64(0..12);
-                    rec(action, observed, sent, sent + rng.i64(1..12))
+                    // Few windows, so that calls are often the same or ordered in real time.
+                    let sent = 6 * rng.i64(0..3);
+                    rec(action, observed, sent, sent + 4 * rng.i64(1..3))
                 })
                 .collect();
             let ends: Vec<Checker> = real_time_orders(&history)
