@@ -1,7 +1,8 @@
 //! Calls sent at once (a plan's parallel block), judged by a small linearizability check: the
 //! calls must be explainable by some sequential order of the same calls in the model that
 //! respects real time (a call that ended before another began comes first), as Knossos checks a
-//! history. Bounded: at most [`MAX_CALLS`] concurrent calls, so at most 8! orders are tried.
+//! history. Bounded: at most [`MAX_CALLS`] concurrent calls, so at most 2^8 sets of calls are
+//! visited, and each call is judged once per distinct set of worlds met.
 
 use std::time::Instant;
 
@@ -95,16 +96,111 @@ pub fn linearize(
 
 /// The worlds reached by placing a set of calls in some order, and one way there.
 struct Reached {
-    /// One checker per way in, united when the set is expanded.
-    ways: Vec<Checker>,
+    /// The worlds of each way in ([`Memo`] classes, each once, in the order met), united when
+    /// the set is expanded.
+    ways: Vec<usize>,
     /// The set placed before the last call, and that call (none for the empty set).
     via: Option<(usize, usize)>,
 }
 
+/// What placing one call in one set of worlds gave.
+enum Placed {
+    /// The call fits: what it exercised, and the worlds after it (a [`Memo`] class).
+    Fits(StepInfo, usize),
+    Diverged(Divergence),
+    TooManyWorlds,
+}
+
+/// Each distinct set of worlds the search meets (a class), and what placing each call there
+/// gave. Calls often commute (refusals and reads change no world), so many orders meet the
+/// same worlds: each call is judged once per distinct set, not once per order, and calls that
+/// are the same (the same action, answer and window, as racing refusals often are) are judged
+/// once for all. Judging is a function of the worlds and the call alone, so a verdict reused
+/// is the verdict the call would get again.
+struct Memo<'h> {
+    history: &'h [Recorded],
+    /// For each call, the first call of the history that is the same.
+    first_same: Vec<usize>,
+    classes: Vec<Checker>,
+    /// Per class, per call (as its first same call): the placement, once judged.
+    placed: Vec<Vec<Option<Placed>>>,
+}
+
+impl<'h> Memo<'h> {
+    /// Starts with `checker`'s worlds as class 0.
+    fn new(checker: &Checker, history: &'h [Recorded]) -> Memo<'h> {
+        let same = |a: &Recorded, b: &Recorded| {
+            (a.sent_ms, a.answered_ms) == (b.sent_ms, b.answered_ms)
+                && a.action == b.action
+                && a.observed == b.observed
+        };
+        let first_same = history
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (0..i).find(|&j| same(&history[j], r)).unwrap_or(i))
+            .collect();
+        let mut memo = Memo {
+            history,
+            first_same,
+            classes: Vec::new(),
+            placed: Vec::new(),
+        };
+        memo.intern(checker.clone());
+        memo
+    }
+
+    /// The class of `checker`'s worlds (a new one when no class has them).
+    fn intern(&mut self, checker: Checker) -> usize {
+        if let Some(k) = self
+            .classes
+            .iter()
+            .position(|c| c.worlds() == checker.worlds())
+        {
+            return k;
+        }
+        self.classes.push(checker);
+        self.placed
+            .push((0..self.history.len()).map(|_| None).collect());
+        self.classes.len() - 1
+    }
+
+    fn checker(&self, class: usize) -> &Checker {
+        &self.classes[class]
+    }
+
+    /// The class of the union of `ways` (classes, each once): the first way's worlds first,
+    /// as [`Checker::union`] keeps them.
+    fn united(&mut self, ways: &[usize]) -> usize {
+        match ways {
+            [one] => *one,
+            _ => {
+                let parts = ways.iter().map(|&k| self.classes[k].clone()).collect();
+                self.intern(Checker::union(parts))
+            }
+        }
+    }
+
+    /// Call `i` judged next in the worlds of `class` (no reading-flip search: many orders are
+    /// tried).
+    fn place(&mut self, class: usize, i: usize) -> &Placed {
+        let i = self.first_same[i];
+        if self.placed[class][i].is_none() {
+            let mut next = self.classes[class].clone();
+            let placed = match place(&mut next, &self.history[i]) {
+                StepVerdict::Consistent(info) => Placed::Fits(info, self.intern(next)),
+                StepVerdict::Diverged(d) => Placed::Diverged(d),
+                StepVerdict::TooManyWorlds(_) => Placed::TooManyWorlds,
+            };
+            self.placed[class][i] = Some(placed);
+        }
+        self.placed[class][i].as_ref().expect("judged above")
+    }
+}
+
 /// The search over sets of placed calls (as Porcupine and Knossos memoise): the worlds after a
 /// set are the union over every order of it that respects real time, so each set is explored
-/// once, at most 2^8 of them. `timing` orders calls in real time; `history` carries the
-/// windows the model sees.
+/// once, at most 2^8 of them; a call is judged once per distinct set of worlds ([`Memo`]).
+/// `timing` orders calls in real time; `history` carries the windows the model sees.
 fn run_search(
     checker: &Checker,
     timing: &[Recorded],
@@ -113,57 +209,54 @@ fn run_search(
     let n = history.len();
     assert!(n <= MAX_CALLS, "a history of at most {MAX_CALLS} calls");
     let full = (1usize << n) - 1;
+    let mut memo = Memo::new(checker, history);
     let mut reached: Vec<Option<Reached>> = (0..=full).map(|_| None).collect();
     reached[0] = Some(Reached {
-        ways: vec![checker.clone()],
+        ways: vec![0],
         via: None,
     });
     let mut failures = Failures::default();
     // A set's successors are numerically larger, so every way into a set is known before it
     // is expanded.
     for placed in 0..full {
-        let Some(mut from) = reached[placed].take() else {
+        let Some(from) = &reached[placed] else {
             continue;
         };
-        let united = Checker::union(std::mem::take(&mut from.ways));
+        let united = memo.united(&from.ways);
         for i in (0..n).filter(|i| may_come_next(placed, *i, timing)) {
-            let mut next = united.clone();
-            match place(&mut next, &history[i]) {
-                StepVerdict::Consistent(_) => match &mut reached[placed | (1 << i)] {
-                    Some(there) => there.ways.push(next),
+            match memo.place(united, i) {
+                Placed::Fits(_, to) => match &mut reached[placed | (1 << i)] {
+                    Some(there) if there.ways.contains(to) => {}
+                    Some(there) => there.ways.push(*to),
                     slot => {
                         *slot = Some(Reached {
-                            ways: vec![next],
+                            ways: vec![*to],
                             via: Some((placed, i)),
                         })
                     }
                 },
-                StepVerdict::Diverged(d) => {
-                    failures.note(d, placed, i, || path(&reached, &from, placed));
-                }
-                StepVerdict::TooManyWorlds(_) => {}
+                Placed::Diverged(d) => failures.note(d, placed, i, || path(&reached, placed)),
+                Placed::TooManyWorlds => {}
             }
         }
-        reached[placed] = Some(from);
     }
-    conclude(checker, timing, history, reached, failures)
+    conclude(&mut memo, timing, reached, failures)
 }
 
 /// The search's answer once every set is expanded: an order that explains the history and
 /// the worlds after it, or why none does.
 fn conclude(
-    checker: &Checker,
+    memo: &mut Memo,
     timing: &[Recorded],
-    history: &[Recorded],
-    mut reached: Vec<Option<Reached>>,
+    reached: Vec<Option<Reached>>,
     failures: Failures,
 ) -> Result<Linearized, NotLinearizable> {
     let full = reached.len() - 1;
     let alive: Vec<bool> = reached.iter().map(Option::is_some).collect();
-    match reached[full].take() {
+    match &reached[full] {
         Some(end) => {
             let mut order = Vec::new();
-            let steps = match sequential(checker, timing, history, &alive, &mut order) {
+            let steps = match sequential(memo, timing, &alive, 0, &mut order) {
                 Some(mut steps) => {
                     steps.reverse();
                     steps
@@ -171,28 +264,30 @@ fn conclude(
                 None => {
                     // Cannot happen (each world of the end came by one order); the recorded
                     // way still names an order to show.
-                    order = path(&reached, &end, full);
+                    order = path(&reached, full);
                     Vec::new()
                 }
             };
+            let after = memo.united(&end.ways);
             Ok(Linearized {
                 order,
-                after: Checker::union(end.ways),
+                after: std::mem::replace(&mut memo.classes[after], Checker::from_worlds(vec![])),
                 steps,
             })
         }
         None => {
-            let mut e = in_answer_order(checker, timing, history)
-                .or(failures.best)
-                .unwrap_or(NotLinearizable {
-                    rule: rules::PROTOCOL_SUCCESS,
-                    message: "no order explains the calls".into(),
-                    furthest: vec![],
-                    failed_at: 0,
-                    allowed: vec![],
-                    answer_order: false,
-                    others: Box::default(),
-                });
+            let mut e =
+                in_answer_order(memo, timing)
+                    .or(failures.best)
+                    .unwrap_or(NotLinearizable {
+                        rule: rules::PROTOCOL_SUCCESS,
+                        message: "no order explains the calls".into(),
+                        furthest: vec![],
+                        failed_at: 0,
+                        allowed: vec![],
+                        answer_order: false,
+                        others: Box::default(),
+                    });
             e.others = failures.broken.into_boxed_slice();
             Err(e)
         }
@@ -209,7 +304,7 @@ struct Failures {
 impl Failures {
     /// Notes that placing call `i` after the set `placed` diverged; `way` is the order that
     /// reached `placed`, asked for only when this failure got further than any before.
-    fn note(&mut self, d: Divergence, placed: usize, i: usize, way: impl FnOnce() -> Vec<usize>) {
+    fn note(&mut self, d: &Divergence, placed: usize, i: usize, way: impl FnOnce() -> Vec<usize>) {
         if !self.broken.contains(&d.mismatch.rule) {
             self.broken.push(d.mismatch.rule);
         }
@@ -219,10 +314,10 @@ impl Failures {
             furthest.push(i);
             self.best = Some(NotLinearizable {
                 rule: d.mismatch.rule,
-                message: d.mismatch.message,
+                message: d.mismatch.message.clone(),
                 failed_at: i,
                 furthest,
-                allowed: d.allowed,
+                allowed: d.allowed.clone(),
                 answer_order: false,
                 others: Box::default(),
             });
@@ -234,29 +329,25 @@ impl Failures {
 /// the rule to blame when no order explains the calls. Deepest-failure attribution would often
 /// blame the lock for a bug elsewhere (UpdateServer answered HEALTHY but not applied reads as
 /// "UpdateServer while BACKING_UP" in the order that puts the CreateBackup first).
-fn in_answer_order(
-    checker: &Checker,
-    timing: &[Recorded],
-    history: &[Recorded],
-) -> Option<NotLinearizable> {
-    let mut order: Vec<usize> = (0..history.len()).collect();
+fn in_answer_order(memo: &mut Memo, timing: &[Recorded]) -> Option<NotLinearizable> {
+    let mut order: Vec<usize> = (0..timing.len()).collect();
     order.sort_by_key(|&i| (timing[i].answered_ms, timing[i].sent_ms, i));
-    let mut c = checker.clone();
+    let mut at = 0;
     for (k, &i) in order.iter().enumerate() {
-        match place(&mut c, &history[i]) {
-            StepVerdict::Consistent(_) => {}
-            StepVerdict::Diverged(d) => {
+        match memo.place(at, i) {
+            Placed::Fits(_, to) => at = *to,
+            Placed::Diverged(d) => {
                 return Some(NotLinearizable {
                     rule: d.mismatch.rule,
-                    message: d.mismatch.message,
+                    message: d.mismatch.message.clone(),
                     furthest: order[..=k].to_vec(),
                     failed_at: i,
-                    allowed: d.allowed,
+                    allowed: d.allowed.clone(),
                     answer_order: true,
                     others: Box::default(),
                 })
             }
-            StepVerdict::TooManyWorlds(_) => return None,
+            Placed::TooManyWorlds => return None,
         }
     }
     None
@@ -279,29 +370,31 @@ fn place(checker: &mut Checker, r: &Recorded) -> StepVerdict {
     checker.observe_with(&r.action, &r.observed, Some(window), false)
 }
 
-/// One order that explains the calls one after another from `checker` alone, the way
-/// [`follow`](super::parallel) will judge them. The union of a set's ways may hold worlds
-/// that no single way into it has, so the way recorded in the search is not always such an
-/// order; one exists (each world of the end came by one order), and only sets the search
-/// reached (`alive`) are tried. Returns each call's step there, last call first.
+/// One order that explains the calls one after another from the search's first worlds alone
+/// (class 0), the way [`follow`](super::parallel) will judge them, going on from class `at`
+/// (where the calls of `order` led). The union of a set's ways may hold worlds that no single
+/// way into it has, so the way recorded in the search is not always such an order; one exists
+/// (each world of the end came by one order), and only sets the search reached (`alive`) are
+/// tried. Placements come from the search's memo. Returns each call's step there, last call
+/// first.
 fn sequential(
-    checker: &Checker,
+    memo: &mut Memo,
     timing: &[Recorded],
-    history: &[Recorded],
     alive: &[bool],
+    at: usize,
     order: &mut Vec<usize>,
 ) -> Option<Vec<(StepInfo, Checker)>> {
-    let n = history.len();
+    let n = timing.len();
     if order.len() == n {
         return Some(Vec::with_capacity(n));
     }
     let placed: usize = order.iter().map(|i| 1 << i).sum();
     for i in (0..n).filter(|i| may_come_next(placed, *i, timing) && alive[placed | (1 << i)]) {
-        let mut next = checker.clone();
-        if let StepVerdict::Consistent(info) = place(&mut next, &history[i]) {
+        if let Placed::Fits(info, to) = memo.place(at, i) {
+            let (info, to) = (info.clone(), *to);
             order.push(i);
-            if let Some(mut later) = sequential(&next, timing, history, alive, order) {
-                later.push((info, next));
+            if let Some(mut later) = sequential(memo, timing, alive, to, order) {
+                later.push((info, memo.checker(to).clone()));
                 return Some(later);
             }
             order.pop();
@@ -310,15 +403,13 @@ fn sequential(
     None
 }
 
-/// One order that reaches `at` (the set `set`), first call first.
-fn path(reached: &[Option<Reached>], at: &Reached, set: usize) -> Vec<usize> {
+/// One order that reaches the set `set`, first call first.
+fn path(reached: &[Option<Reached>], set: usize) -> Vec<usize> {
     let mut order = Vec::new();
-    let mut via = at.via;
     let mut left = set;
-    while let Some((before, call)) = via {
+    while let Some((before, call)) = reached[left].as_ref().and_then(|r| r.via) {
         order.push(call);
         left = before;
-        via = reached[left].as_ref().and_then(|r| r.via);
     }
     debug_assert_eq!(left, 0);
     order.reverse();
@@ -361,8 +452,9 @@ impl Session<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{self, ErrorKind, ServerSpec, ServerStatus};
+    use crate::model::{self, ErrorKind, ServerSpec, ServerStatus, World};
     use serde_json::json;
+    use std::collections::BTreeSet;
 
     fn setup() -> Checker {
         let mut c = Checker::new(50);
@@ -547,6 +639,124 @@ mod tests {
                 "listing {listed:?} refused: {verdict:?}"
             );
         }
+    }
+
+    /// Every order of `history` that respects real time, as Knossos enumerates them.
+    fn real_time_orders(history: &[Recorded]) -> Vec<Vec<usize>> {
+        fn extend(history: &[Recorded], order: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+            let placed: usize = order.iter().map(|i| 1 << i).sum();
+            if order.len() == history.len() {
+                out.push(order.clone());
+            }
+            for i in (0..history.len()).filter(|i| may_come_next(placed, *i, history)) {
+                order.push(i);
+                extend(history, order, out);
+                order.pop();
+            }
+        }
+        let mut out = Vec::new();
+        extend(history, &mut Vec::new(), &mut out);
+        out
+    }
+
+    /// The worlds after judging `history` in `order` one call after another, if every call fits.
+    fn judged_in(checker: &Checker, history: &[Recorded], order: &[usize]) -> Option<Checker> {
+        let mut c = checker.clone();
+        order
+            .iter()
+            .all(|&i| matches!(place(&mut c, &history[i]), StepVerdict::Consistent(_)))
+            .then_some(c)
+    }
+
+    /// A call of a small race on "web", with one of the answers an endpoint may give.
+    fn random_call(rng: &mut fastrand::Rng) -> (Action, Observation) {
+        let ids = ["web-20250101000000000", "web-20250101000000001"];
+        let describe = Action::Call {
+            op: model::Operation::DescribeBackups,
+            input: json!({}),
+        };
+        let delete = Action::Call {
+            op: model::Operation::DeleteServer,
+            input: json!({"ServerName": "web"}),
+        };
+        let refused = |k| (model::create_backup("web"), Observation::Error(k));
+        match rng.usize(0..9) {
+            0 | 1 => (model::create_backup("web"), created(ids[rng.usize(0..2)])),
+            2 | 3 => refused(ErrorKind::InvalidStateException),
+            4 => refused(ErrorKind::LimitExceededException),
+            5 => refused(ErrorKind::ResourceNotFoundException),
+            6 => (describe, listing(&ids[..rng.usize(0..3)])),
+            7 => (delete, Observation::Success(json!({}))),
+            _ => (delete, Observation::Error(ErrorKind::InvalidStateException)),
+        }
+    }
+
+    /// The search against brute force over every order that respects real time: it explains a
+    /// history exactly when some order does, its order is one of them, its steps follow that
+    /// order, and it keeps the worlds of every order that explains the history.
+    #[test]
+    fn the_search_agrees_with_trying_every_order() {
+        let mut rng = fastrand::Rng::with_seed(13);
+        let (mut explained, mut refused) = (0, 0);
+        for round in 0..400 {
+            let checker = if round % 2 == 0 {
+                setup()
+            } else {
+                setup().settle_only()
+            };
+            let history: Vec<Recorded> = (0..rng.usize(2..=4))
+                .map(|_| {
+                    let (action, observed) = random_call(&mut rng);
+                    // Few windows, so that calls are often the same or ordered in real time.
+                    let sent = 6 * rng.i64(0..3);
+                    rec(action, observed, sent, sent + 4 * rng.i64(1..3))
+                })
+                .collect();
+            let ends: Vec<Checker> = real_time_orders(&history)
+                .iter()
+                .filter_map(|o| judged_in(&checker, &history, o))
+                .collect();
+            let found = run_search(&checker, &history, &history);
+            let Ok(l) = found else {
+                assert!(
+                    ends.is_empty(),
+                    "round {round}: an order explains {history:?}"
+                );
+                refused += 1;
+                continue;
+            };
+            explained += 1;
+            assert!(
+                !ends.is_empty(),
+                "round {round}: no order explains {history:?}"
+            );
+            assert!(
+                real_time_orders(&history).contains(&l.order),
+                "round {round}"
+            );
+            let mut c = checker.clone();
+            assert_eq!(l.steps.len(), history.len(), "round {round}");
+            for (&i, (info, after)) in l.order.iter().zip(&l.steps) {
+                let StepVerdict::Consistent(now) = place(&mut c, &history[i]) else {
+                    panic!("round {round}: call {i} of {:?} does not fit", l.order);
+                };
+                assert_eq!(now.worlds, info.worlds, "round {round}");
+                assert_eq!(c.worlds(), after.worlds(), "round {round}");
+            }
+            let every: BTreeSet<&World> = ends.iter().flat_map(|c| c.worlds()).collect();
+            let kept: BTreeSet<&World> = l.after.worlds().iter().collect();
+            assert!(
+                kept == every,
+                "round {round}: {} worlds kept, {} expected, after {history:?}",
+                kept.len(),
+                every.len()
+            );
+        }
+        // Both kinds of history were tried.
+        assert!(
+            explained > 50 && refused > 50,
+            "{explained} explained, {refused} refused"
+        );
     }
 
     #[test]
