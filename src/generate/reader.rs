@@ -215,10 +215,7 @@ impl<'a> Reader<'a> {
             Step::Call { input, .. } => Some(resolve_placeholders(input, &|r| Some(model_id(r)))),
             _ => None,
         };
-        let possible = model::step(&self.world, &step.action(input))
-            .into_iter()
-            .next()
-            .expect("the model allows at least one outcome for every action");
+        let possible = model::step_first(&self.world, &step.action(input));
         self.world = possible.world;
         // The bundled emulator's deletions are immediate.
         self.world.forget_deleting();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::validate::{checked_rules, validate_input, Certainty};
+use super::validate::{validate, Certainty};
 use super::*;
 use crate::model::rules;
 
@@ -23,6 +23,40 @@ use shared::{Change, SharedChanges};
 
 /// Every outcome `action` may have from `world`, the reference reading first.
 pub fn step(world: &World, action: &Action) -> Vec<Possible> {
+    match action {
+        Action::Call { op, input } => {
+            let mut out = Vec::new();
+            let validated = Validated::new(*op, input);
+            let mut shared = SharedChanges::default();
+            call(world, *op, input, &validated, &mut shared, &mut out, false);
+            out
+        }
+        _ => fixture(world, action),
+    }
+}
+
+/// The reference reading of `action` from `world` (the outcome the bundled emulator serves):
+/// [`step`]'s first possibility, without working out the others.
+pub fn step_first(world: &World, action: &Action) -> Possible {
+    let mut out = match action {
+        Action::Call { op, input } => {
+            let mut out = Vec::with_capacity(1);
+            let validated = Validated::new(*op, input);
+            let mut shared = SharedChanges::default();
+            call(world, *op, input, &validated, &mut shared, &mut out, true);
+            out
+        }
+        _ => fixture(world, action),
+    };
+    assert!(
+        !out.is_empty(),
+        "the model allows at least one outcome for every action"
+    );
+    out.swap_remove(0)
+}
+
+/// The outcomes of a control-plane action.
+fn fixture(world: &World, action: &Action) -> Vec<Possible> {
     match action {
         Action::Reset => vec![done(
             World::new(world.limit, world.readings.clone()),
@@ -41,13 +75,7 @@ pub fn step(world: &World, action: &Action) -> Vec<Possible> {
                 ..done(w, rules::BACKUP_COMPLETION)
             })
             .collect(),
-        Action::Call { op, input } => call(
-            world,
-            *op,
-            input,
-            &Validated::new(*op, input),
-            &mut SharedChanges::default(),
-        ),
+        Action::Call { .. } => unreachable!("calls are stepped by `call`"),
     }
 }
 
@@ -67,16 +95,14 @@ struct Outcomes {
     out: Vec<Possible>,
     /// Changes made from a state other worlds of the step share (see [`shared`]).
     shared: SharedChanges,
+    /// Only the reference reading is wanted: once it is out, the others are not worked out.
+    only_first: bool,
 }
 
 impl Outcomes {
-    fn new(world: &World) -> Outcomes {
-        Outcomes {
-            world: world.clone(),
-            exercised: Vec::new(),
-            out: Vec::new(),
-            shared: SharedChanges::default(),
-        }
+    /// Whether the outcomes wanted are out already (only the first was wanted).
+    fn done(&self) -> bool {
+        self.only_first && !self.out.is_empty()
     }
 
     fn pass(&mut self, rule: RuleId) {
@@ -85,6 +111,9 @@ impl Outcomes {
 
     /// An error that leaves the world as it was.
     fn error(&mut self, kind: ErrorKind, rule: RuleId) {
+        if self.done() {
+            return;
+        }
         let mut exercised = self.exercised.clone();
         exercised.push((rule, Polarity::Fail));
         self.out.push(Possible {
@@ -98,7 +127,7 @@ impl Outcomes {
     /// An error that answers `choice` with `pick`: offered only when the endpoint has not
     /// answered it the other way before, and remembered in the world after.
     fn error_picking(&mut self, kind: ErrorKind, rule: RuleId, choice: Choice, pick: u8) {
-        if !self.world.readings.allows(choice, pick) {
+        if self.done() || !self.world.readings.allows(choice, pick) {
             return;
         }
         let before = self.world.clone();
@@ -128,12 +157,16 @@ impl Outcomes {
             exercised: self.exercised.clone(),
             out: Vec::new(),
             shared: SharedChanges::default(),
+            only_first: self.only_first,
         }
     }
 
     /// ResourceNotFoundException because backup `i`, being deleted, is gone by now (the world
     /// after drops it).
     fn gone(&mut self, i: usize, rule: RuleId) {
+        if self.done() {
+            return;
+        }
         let mut world = self.world.clone();
         let removed = Arc::make_mut(&mut world.backups).remove(i);
         if let Some(id) = removed.id {
@@ -150,6 +183,9 @@ impl Outcomes {
     }
 
     fn success(&mut self, expected: Expected, world: World, rule: RuleId) {
+        if self.done() {
+            return;
+        }
         let mut exercised = self.exercised.clone();
         exercised.push((rule, Polarity::Pass));
         self.out.push(Possible {
@@ -173,12 +209,7 @@ pub struct Validated {
 
 impl Validated {
     pub fn new(op: Operation, input: &Value) -> Validated {
-        let violations = validate_input(op.name(), input);
-        let checked = if violations.is_empty() {
-            checked_rules(op.name(), input)
-        } else {
-            Vec::new()
-        };
+        let (violations, checked) = validate(op.name(), input);
         Validated {
             violations,
             checked,
@@ -192,13 +223,14 @@ pub fn step_all(worlds: &[World], action: &Action) -> Vec<Possible> {
         Action::Call { op, input } => {
             let validated = Validated::new(*op, input);
             let mut shared = SharedChanges::default();
-            worlds
-                .iter()
-                .flat_map(|w| call(w, *op, input, &validated, &mut shared))
-                .collect()
+            let mut out = Vec::with_capacity(worlds.len() * 2);
+            for w in worlds {
+                call(w, *op, input, &validated, &mut shared, &mut out, false);
+            }
+            out
         }
         Action::PutServer(spec) => put_server_all(worlds, spec),
-        _ => worlds.iter().flat_map(|w| step(w, action)).collect(),
+        _ => worlds.iter().flat_map(|w| fixture(w, action)).collect(),
     }
 }
 
@@ -233,20 +265,27 @@ fn put_server_all(worlds: &[World], spec: &ServerSpec) -> Vec<Possible> {
     out
 }
 
-/// The outcomes of one call from `world`; state changes other worlds made from the same state
-/// are taken from `shared`.
+/// The outcomes of one call from `world`, appended to `out`; state changes other worlds made
+/// from the same state are taken from `shared`. With `only_first`, only the reference reading.
 fn call(
     world: &World,
     op: Operation,
     input: &Value,
     validated: &Validated,
     shared: &mut SharedChanges,
-) -> Vec<Possible> {
-    let mut o = Outcomes::new(world);
-    o.shared = std::mem::take(shared);
+    out: &mut Vec<Possible>,
+    only_first: bool,
+) {
+    let mut o = Outcomes {
+        world: world.clone(),
+        exercised: Vec::new(),
+        out: std::mem::take(out),
+        shared: std::mem::take(shared),
+        only_first,
+    };
     call_in(&mut o, op, input, validated);
-    *shared = std::mem::take(&mut o.shared);
-    o.out
+    *shared = o.shared;
+    *out = o.out;
 }
 
 fn call_in(o: &mut Outcomes, op: Operation, input: &Value, validated: &Validated) {

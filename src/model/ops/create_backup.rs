@@ -30,6 +30,9 @@ pub(super) fn create_backup(o: &mut Outcomes, input: &Value) {
     // A3: which statuses count decides the answer; each way of answering is its own branch,
     // and the endpoint keeps to the one it shows.
     for (count, picks) in o.world.count_forks(name) {
+        if o.done() {
+            return;
+        }
         let mut branch = o.branch(&picks);
         create_backup_counted(&mut branch, server, count, input);
         // A deletion may end at any time (settle covers backups in progress only), so the
@@ -140,6 +143,9 @@ fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
         w.clone(),
         rules::CREATE_BACKUP_EFFECT_RESPONSE,
     );
+    if o.done() {
+        return;
+    }
     // A6: the answer may say the backup is done already (OK); then it is over, and the
     // server has left BACKING_UP as after any backup.
     for to in end_targets(Some(previous), readings) {
