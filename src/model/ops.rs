@@ -109,13 +109,20 @@ impl Outcomes {
         self.exercised.push((rule, Polarity::Pass));
     }
 
+    /// The rules exercised so far and `rule`: one outcome's list, allocated once.
+    fn exercised_with(&self, rule: RuleId, polarity: Polarity) -> Vec<(RuleId, Polarity)> {
+        let mut exercised = Vec::with_capacity(self.exercised.len() + 1);
+        exercised.extend_from_slice(&self.exercised);
+        exercised.push((rule, polarity));
+        exercised
+    }
+
     /// An error that leaves the world as it was.
     fn error(&mut self, kind: ErrorKind, rule: RuleId) {
         if self.done() {
             return;
         }
-        let mut exercised = self.exercised.clone();
-        exercised.push((rule, Polarity::Fail));
+        let exercised = self.exercised_with(rule, Polarity::Fail);
         self.out.push(Possible {
             expected: Expected::Error(kind),
             world: self.world.clone(),
@@ -172,8 +179,7 @@ impl Outcomes {
         if let Some(id) = removed.id {
             Arc::make_mut(&mut world.gone).insert(id);
         }
-        let mut exercised = self.exercised.clone();
-        exercised.push((rule, Polarity::Fail));
+        let exercised = self.exercised_with(rule, Polarity::Fail);
         self.out.push(Possible {
             expected: Expected::Error(ErrorKind::ResourceNotFoundException),
             world,
@@ -186,8 +192,7 @@ impl Outcomes {
         if self.done() {
             return;
         }
-        let mut exercised = self.exercised.clone();
-        exercised.push((rule, Polarity::Pass));
+        let exercised = self.exercised_with(rule, Polarity::Pass);
         self.out.push(Possible {
             expected,
             world,
@@ -278,7 +283,7 @@ fn call(
 ) {
     let mut o = Outcomes {
         world: world.clone(),
-        exercised: Vec::new(),
+        exercised: Vec::with_capacity(validated.checked.len() + 8),
         out: std::mem::take(out),
         shared: std::mem::take(shared),
         only_first,
