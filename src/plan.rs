@@ -521,6 +521,16 @@ pub fn resolve_placeholders(input: &Value, lookup: &dyn Fn(&IdRef) -> Option<Str
     }
 }
 
+/// Whether some string of `input` is a placeholder (else resolving it changes nothing).
+pub fn has_placeholders(input: &Value) -> bool {
+    match input {
+        Value::String(s) => s.starts_with("${") && IdRef::parse(s).is_some(),
+        Value::Array(items) => items.iter().any(has_placeholders),
+        Value::Object(map) => map.values().any(has_placeholders),
+        _ => false,
+    }
+}
+
 /// The placeholder for the `n`-th backup this plan created.
 pub fn created_ref(n: usize) -> String {
     format!("${{created:{n}}}")

@@ -191,7 +191,7 @@ pub struct CallWindow {
 pub const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 mod ops;
-pub use ops::{spontaneous, step, step_all, step_first};
+pub use ops::{call_first, spontaneous, step, step_all, step_first};
 
 mod explain;
 pub use explain::{ExplainMemo, ListedBackup, ListedBackups};

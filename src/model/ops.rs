@@ -38,16 +38,22 @@ pub fn step(world: &World, action: &Action) -> Vec<Possible> {
 /// The reference reading of `action` from `world` (the outcome the bundled emulator serves):
 /// [`step`]'s first possibility, without working out the others.
 pub fn step_first(world: &World, action: &Action) -> Possible {
-    let mut out = match action {
-        Action::Call { op, input } => {
-            let mut out = Vec::with_capacity(1);
-            let validated = Validated::new(*op, input);
-            let mut shared = SharedChanges::default();
-            call(world, *op, input, &validated, &mut shared, &mut out, true);
-            out
-        }
-        _ => fixture(world, action),
-    };
+    match action {
+        Action::Call { op, input } => call_first(world, *op, input),
+        _ => first(fixture(world, action)),
+    }
+}
+
+/// [`step_first`] of a call of `op` with `input`.
+pub fn call_first(world: &World, op: Operation, input: &Value) -> Possible {
+    let mut out = Vec::with_capacity(1);
+    let validated = Validated::new(op, input);
+    let mut shared = SharedChanges::default();
+    call(world, op, input, &validated, &mut shared, &mut out, true);
+    first(out)
+}
+
+fn first(mut out: Vec<Possible>) -> Possible {
     assert!(
         !out.is_empty(),
         "the model allows at least one outcome for every action"
