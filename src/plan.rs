@@ -501,6 +501,10 @@ impl IdRef {
 /// Expands placeholders in an input with `lookup`; one that cannot be resolved becomes a
 /// well-formed id no backup has.
 pub fn resolve_placeholders(input: &Value, lookup: &dyn Fn(&IdRef) -> Option<String>) -> Value {
+    if !has_placeholders(input) {
+        // A copy keeps the members' index (rebuilding it would hash every name again).
+        return input.clone();
+    }
     match input {
         Value::String(s) => match IdRef::parse(s) {
             Some(r) => Value::String(lookup(&r).unwrap_or_else(|| r.dangling())),

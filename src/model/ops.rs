@@ -73,16 +73,33 @@ fn fixture(world: &World, action: &Action) -> Vec<Possible> {
             w.put_server(spec, None);
             vec![done(w, rules::CONTROL_PLANE_CONTRACT)]
         }
-        Action::Settle(status) => world
-            .settle(*status)
-            .into_iter()
-            .map(|w| Possible {
-                exercised: vec![(rules::BACKUP_COMPLETION, Polarity::Pass)],
-                ..done(w, rules::BACKUP_COMPLETION)
-            })
-            .collect(),
+        Action::Settle(status) => world.settle(*status).into_iter().map(settled).collect(),
         Action::Call { .. } => unreachable!("calls are stepped by `call`"),
     }
+}
+
+fn settled(world: World) -> Possible {
+    Possible {
+        exercised: vec![(rules::BACKUP_COMPLETION, Polarity::Pass)],
+        ..done(world, rules::BACKUP_COMPLETION)
+    }
+}
+
+/// [`step`] of a settle for many worlds: a backup's end is made once for the worlds that share
+/// the state it ends in.
+fn settle_all(worlds: &[World], status: BackupStatus) -> Vec<Possible> {
+    let mut shared = SharedChanges::default();
+    let mut out = Vec::with_capacity(worlds.len());
+    for w in worlds {
+        let ends = w.settle_with(|after, server, to| {
+            let change = Change::FinishBackup { server, status, to };
+            shared.make(after, change, |after| {
+                after.finish_backup(server, status, to)
+            });
+        });
+        out.extend(ends.into_iter().map(settled));
+    }
+    out
 }
 
 fn done(world: World, rule: RuleId) -> Possible {
@@ -95,17 +112,17 @@ fn done(world: World, rule: RuleId) -> Possible {
 }
 
 /// Builds possibilities that share the exercised rules of one call.
-struct Outcomes {
+struct Outcomes<'a> {
     world: World,
     exercised: Vec<(RuleId, Polarity)>,
     out: Vec<Possible>,
     /// Changes made from a state other worlds of the step share (see [`shared`]).
-    shared: SharedChanges,
+    shared: SharedChanges<'a>,
     /// Only the reference reading is wanted: once it is out, the others are not worked out.
     only_first: bool,
 }
 
-impl Outcomes {
+impl<'a> Outcomes<'a> {
     /// Whether the outcomes wanted are out already (only the first was wanted).
     fn done(&self) -> bool {
         self.only_first && !self.out.is_empty()
@@ -160,7 +177,7 @@ impl Outcomes {
     }
 
     /// A branch of this call under more answered choices (its outcomes join this call's).
-    fn branch(&self, picks: &[(Choice, u8)]) -> Outcomes {
+    fn branch(&self, picks: &[(Choice, u8)]) -> Outcomes<'a> {
         let mut world = self.world.clone();
         for (c, p) in picks {
             world = world.picking(*c, *p);
@@ -241,7 +258,8 @@ pub fn step_all(worlds: &[World], action: &Action) -> Vec<Possible> {
             out
         }
         Action::PutServer(spec) => put_server_all(worlds, spec),
-        _ => worlds.iter().flat_map(|w| fixture(w, action)).collect(),
+        Action::Settle(status) => settle_all(worlds, *status),
+        Action::Reset => worlds.iter().flat_map(|w| fixture(w, action)).collect(),
     }
 }
 
@@ -278,12 +296,12 @@ fn put_server_all(worlds: &[World], spec: &ServerSpec) -> Vec<Possible> {
 
 /// The outcomes of one call from `world`, appended to `out`; state changes other worlds made
 /// from the same state are taken from `shared`. With `only_first`, only the reference reading.
-fn call(
+fn call<'a>(
     world: &World,
     op: Operation,
-    input: &Value,
+    input: &'a Value,
     validated: &Validated,
-    shared: &mut SharedChanges,
+    shared: &mut SharedChanges<'a>,
     out: &mut Vec<Possible>,
     only_first: bool,
 ) {
@@ -299,7 +317,7 @@ fn call(
     *out = o.out;
 }
 
-fn call_in(o: &mut Outcomes, op: Operation, input: &Value, validated: &Validated) {
+fn call_in<'a>(o: &mut Outcomes<'a>, op: Operation, input: &'a Value, validated: &Validated) {
     let violations = &validated.violations;
     if let Some(v) = violations.iter().find(|v| v.is_definite()) {
         let type_error = violations
@@ -349,7 +367,7 @@ fn call_in(o: &mut Outcomes, op: Operation, input: &Value, validated: &Validated
 }
 
 /// The outcomes of a call whose input passed validation.
-fn operation(o: &mut Outcomes, op: Operation, input: &Value) {
+fn operation<'a>(o: &mut Outcomes<'a>, op: Operation, input: &'a Value) {
     match op {
         Operation::CreateBackup => create_backup(o, input),
         Operation::DescribeBackups => describe_backups(o, input),

@@ -294,6 +294,15 @@ impl World {
     /// into BACKING_UP has no earlier status; it may take any status that can back up, so this
     /// returns every world that allows.
     pub fn settle(&self, status: BackupStatus) -> Vec<World> {
+        self.settle_with(|w, name, to| w.finish_backup(name, status, to))
+    }
+
+    /// [`settle`](Self::settle), each server's backup ended by `finish(world, server, to)`
+    /// (which must do what [`finish_backup`](Self::finish_backup) does).
+    pub fn settle_with<'w>(
+        &'w self,
+        mut finish: impl FnMut(&mut World, &'w str, ServerStatus),
+    ) -> Vec<World> {
         let mut worlds = vec![self.clone()];
         for (name, server) in self.servers.iter() {
             let Some(Pending::Backup { previous }) = &server.pending else {
@@ -311,7 +320,7 @@ impl World {
             for w in &worlds {
                 for t in &targets {
                     let mut w = w.clone();
-                    w.finish_backup(name, status, *t);
+                    finish(&mut w, name, *t);
                     next.push(w);
                 }
             }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::*;
 
-pub(super) fn create_backup(o: &mut Outcomes, input: &Value) {
+pub(super) fn create_backup<'a>(o: &mut Outcomes<'a>, input: &'a Value) {
     let name = str_member(input, "ServerName").unwrap_or_default();
     // The servers as they were, shared (not the one server copied with its facts).
     let servers = o.world.servers.clone();
@@ -46,7 +46,7 @@ pub(super) fn create_backup(o: &mut Outcomes, input: &Value) {
 }
 
 /// CreateBackup once the count toward the limit is known.
-fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &Value) {
+fn create_backup_counted<'a>(o: &mut Outcomes<'a>, server: &Server, count: u32, input: &'a Value) {
     let name = server.name.as_str();
     let limit = o.world.limit;
     let state_rule = match server.status {
@@ -96,13 +96,14 @@ fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &
 
 /// CreateBackup let through: the new backup IN_PROGRESS, the server BACKING_UP; or (A6) the
 /// backup already done.
-fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
-    let name = server.name.as_str();
+fn start_backup<'a>(o: &mut Outcomes<'a>, server: &Server, input: &'a Value) {
+    // The server was found by the name the input gives.
+    let name = str_member(input, "ServerName").unwrap_or_default();
     let mut w = o.world.clone();
-    let description = str_member(input, "Description").map(str::to_string);
+    let description = str_member(input, "Description");
     let started = Change::StartBackup {
-        server: name.to_string(),
-        description: description.clone(),
+        server: name,
+        description,
     };
     o.shared.make(&mut w, started, |w| {
         let seq = w.next_seq;
@@ -112,7 +113,7 @@ fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
             server: name.to_string(),
             kind: BackupType::Manual,
             status: BackupStatus::InProgress,
-            description: Some(description.clone()),
+            description: Some(description.map(str::to_string)),
             seq,
             created_at_ms: None,
         });
@@ -137,7 +138,7 @@ fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
     o.success(
         Expected::CreatedBackup {
             server: name.to_string(),
-            description: description.clone(),
+            description: description.map(str::to_string),
             finished: false,
         },
         w.clone(),
@@ -151,7 +152,7 @@ fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
     for to in end_targets(Some(previous), readings) {
         let mut done = w.clone();
         let finished = Change::FinishBackup {
-            server: name.to_string(),
+            server: name,
             status: BackupStatus::Ok,
             to,
         };
@@ -160,7 +161,7 @@ fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
         });
         let expected = Expected::CreatedBackup {
             server: name.to_string(),
-            description: description.clone(),
+            description: description.map(str::to_string),
             finished: true,
         };
         o.success(expected, done, rules::AMBIGUITY_CREATED_STATUS);
