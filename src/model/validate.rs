@@ -11,6 +11,9 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::service::{Pattern, ServiceModel, Shape};
+use word::Word;
+
+mod word;
 use crate::model::rules::{self, RuleId};
 
 /// How sure a violation is.
@@ -90,6 +93,8 @@ struct Node {
     member: &'static str,
     fam: &'static str,
     shape: &'static Shape,
+    /// A string's pattern.
+    matcher: Option<Matcher>,
     /// A structure's members (name, node) in the model's order; a list's item (one, unnamed).
     children: Vec<(&'static str, usize)>,
     /// The rules an input that reaches this node exercises (bits into [`Compiled::table`]).
@@ -99,11 +104,12 @@ struct Node {
 /// The pattern that allows every string: no rule of its own.
 const EVERYTHING: &str = "(?s).*";
 
-/// A pattern, decided without its regex when it matches every string (`(?s).*`).
-#[derive(Clone, Copy)]
+/// A pattern, decided without its regex when it matches every string (`(?s).*`) or is a
+/// word of ASCII classes (see [`word`]).
 struct Matcher {
     pattern: &'static Pattern,
     everything: bool,
+    word: Option<Word>,
 }
 
 impl Matcher {
@@ -111,11 +117,16 @@ impl Matcher {
         Matcher {
             pattern,
             everything: pattern.source == EVERYTHING,
+            word: Word::parse(&pattern.source),
         }
     }
 
     fn matches_whole(&self, s: &str) -> bool {
-        self.everything || self.pattern.anchored.is_match(s)
+        if self.everything {
+            return true;
+        }
+        let word = self.word.as_ref().and_then(|w| w.matches_whole(s));
+        word.unwrap_or_else(|| self.pattern.anchored.is_match(s))
     }
 
     fn matches_part(&self, s: &str) -> bool {
@@ -201,6 +212,12 @@ impl Builder {
             member,
             fam,
             shape,
+            matcher: match shape {
+                Shape::String {
+                    pattern: Some(p), ..
+                } => Some(Matcher::new(p)),
+                _ => None,
+            },
             children: Vec::new(),
             checked: 0,
         });
@@ -358,8 +375,8 @@ impl Walk {
             Shape::String {
                 min,
                 max,
-                pattern,
                 enumeration,
+                ..
             } => {
                 let Some(s) = v.as_str() else {
                     return type_error(out, "a string");
@@ -367,7 +384,7 @@ impl Walk {
                 let shape = StringShape {
                     min: *min,
                     max: *max,
-                    pattern: pattern.as_ref().map(Matcher::new),
+                    pattern: node.matcher.as_ref(),
                     enumeration,
                 };
                 check_string(&site, s, &shape, out);
@@ -414,7 +431,7 @@ struct Site<'a> {
 struct StringShape<'a> {
     min: Option<u64>,
     max: Option<u64>,
-    pattern: Option<Matcher>,
+    pattern: Option<&'a Matcher>,
     enumeration: &'a Option<Vec<String>>,
 }
 
@@ -538,7 +555,7 @@ fn check_length(site: &Site, s: &str, shape: &StringShape, out: &mut Vec<Violati
 
 /// The shape's pattern (A9's anchoring), the prose's `@` for tags (A8), and the reserved `aws:`
 /// prefix (A14).
-fn check_pattern(site: &Site, s: &str, pattern: Option<Matcher>, out: &mut Vec<Violation>) {
+fn check_pattern(site: &Site, s: &str, pattern: Option<&Matcher>, out: &mut Vec<Violation>) {
     let Site {
         path,
         shape_name,
