@@ -501,6 +501,10 @@ impl IdRef {
 /// Expands placeholders in an input with `lookup`; one that cannot be resolved becomes a
 /// well-formed id no backup has.
 pub fn resolve_placeholders(input: &Value, lookup: &dyn Fn(&IdRef) -> Option<String>) -> Value {
+    if !has_placeholders(input) {
+        // A copy keeps the members' index (rebuilding it would hash every name again).
+        return input.clone();
+    }
     match input {
         Value::String(s) => match IdRef::parse(s) {
             Some(r) => Value::String(lookup(&r).unwrap_or_else(|| r.dangling())),
@@ -518,6 +522,16 @@ pub fn resolve_placeholders(input: &Value, lookup: &dyn Fn(&IdRef) -> Option<Str
                 .collect(),
         ),
         other => other.clone(),
+    }
+}
+
+/// Whether some string of `input` is a placeholder (else resolving it changes nothing).
+pub fn has_placeholders(input: &Value) -> bool {
+    match input {
+        Value::String(s) => s.starts_with("${") && IdRef::parse(s).is_some(),
+        Value::Array(items) => items.iter().any(has_placeholders),
+        Value::Object(map) => map.values().any(has_placeholders),
+        _ => false,
     }
 }
 

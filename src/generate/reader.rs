@@ -11,7 +11,7 @@
 
 use super::*;
 use crate::model::{ServerSpec, World};
-use crate::plan::{resolve_placeholders, IdRef};
+use crate::plan::{has_placeholders, resolve_placeholders, IdRef};
 
 /// The engine of the servers a plan puts.
 const ENGINE: &str = "ChefAutomate";
@@ -211,14 +211,21 @@ impl<'a> Reader<'a> {
     /// Appends `step` and advances the world by the step's reference reading (the outcome
     /// the bundled emulator serves).
     pub(super) fn push(&mut self, step: Step) {
-        let input = match &step {
-            Step::Call { input, .. } => Some(resolve_placeholders(input, &|r| Some(model_id(r)))),
-            _ => None,
+        let possible = match &step {
+            Step::Call {
+                operation, input, ..
+            } => {
+                let resolved;
+                let input = if has_placeholders(input) {
+                    resolved = resolve_placeholders(input, &|r| Some(model_id(r)));
+                    &resolved
+                } else {
+                    input
+                };
+                model::call_first(&self.world, *operation, input)
+            }
+            _ => model::step_first(&self.world, &step.action(None)),
         };
-        let possible = model::step(&self.world, &step.action(input))
-            .into_iter()
-            .next()
-            .expect("the model allows at least one outcome for every action");
         self.world = possible.world;
         // The bundled emulator's deletions are immediate.
         self.world.forget_deleting();

@@ -207,6 +207,45 @@ fn the_model_takes_every_generated_step() {
     }
 }
 
+/// `step_first` is `step`'s first possibility, from worlds under every reading (the last
+/// possibility of each step keeps worlds whose choices were answered the other way around).
+#[test]
+fn step_first_is_the_first_possibility_under_every_reading() {
+    let config = with_control_plane();
+    for plan in plans_for_seed(&config, 301, 60) {
+        let mut worlds = World::all_readings(config.limit);
+        for step in &in_order(&plan).steps {
+            let resolved = match step {
+                Step::Call { input, .. } => Some(resolve_placeholders(input, &|_| None)),
+                _ => None,
+            };
+            let action = step.action(resolved);
+            let mut next = Vec::new();
+            for w in &worlds {
+                let all = model::step(w, &action);
+                let first = model::step_first(w, &action);
+                let reference = &all[0];
+                assert_eq!(
+                    (&first.expected, &first.world, first.rule, &first.exercised),
+                    (
+                        &reference.expected,
+                        &reference.world,
+                        reference.rule,
+                        &reference.exercised
+                    ),
+                    "{step}"
+                );
+                next.push(reference.world.clone());
+                if all.len() > 1 && next.len() < 8 {
+                    next.push(all[all.len() - 1].world.clone());
+                }
+            }
+            next.truncate(8);
+            worlds = next;
+        }
+    }
+}
+
 /// The reader's world follows the model through placeholders: deleting a created backup frees
 /// its slot, and restoring a fixture backup puts the server in RESTORING.
 #[test]

@@ -135,7 +135,7 @@ pub struct Readings {
     pub limit_scope: LimitScope,
     pub after_backup: AfterBackup,
     /// The choices an answer has settled (absent: still open).
-    pub picks: BTreeMap<Choice, u8>,
+    pub picks: Picks,
 }
 
 impl Readings {
@@ -143,7 +143,7 @@ impl Readings {
     pub const REFERENCE: Readings = Readings {
         limit_scope: LimitScope::PerServer,
         after_backup: AfterBackup::Previous,
-        picks: BTreeMap::new(),
+        picks: Picks::new(),
     };
 
     pub fn all() -> Vec<Readings> {
@@ -153,7 +153,7 @@ impl Readings {
                 out.push(Readings {
                     limit_scope,
                     after_backup,
-                    picks: BTreeMap::new(),
+                    picks: Picks::new(),
                 });
             }
         }
@@ -162,11 +162,140 @@ impl Readings {
 
     /// The answer the endpoint gave to `choice`, if it has.
     pub fn pick(&self, choice: Choice) -> Option<u8> {
-        self.picks.get(&choice).copied()
+        self.picks.get(&choice)
     }
 
     /// Whether answering `choice` with `pick` keeps to what the endpoint did before.
     pub fn allows(&self, choice: Choice, pick: u8) -> bool {
         self.pick(choice).is_none_or(|p| p == pick)
+    }
+}
+
+/// The answers an endpoint has given to the [`Choice`]s, one slot per choice: copied with a
+/// world without allocating (a checker clones worlds for every possibility). It behaves as the
+/// map from choice to answer it stands for: iterated, compared, printed and serialized in the
+/// choices' order.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Picks {
+    slots: [Option<u8>; Choice::ALL.len()],
+}
+
+impl Picks {
+    pub const fn new() -> Picks {
+        Picks {
+            slots: [None; Choice::ALL.len()],
+        }
+    }
+
+    pub fn get(&self, choice: &Choice) -> Option<u8> {
+        self.slots[*choice as usize]
+    }
+
+    /// Answers `choice` with `pick`; the earlier answer, if any.
+    pub fn insert(&mut self, choice: Choice, pick: u8) -> Option<u8> {
+        self.slots[choice as usize].replace(pick)
+    }
+
+    /// Opens `choice` again; its answer, if it had one.
+    pub fn remove(&mut self, choice: &Choice) -> Option<u8> {
+        self.slots[*choice as usize].take()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.iter().all(Option::is_none)
+    }
+
+    /// The answered choices with their answers, in the choices' order.
+    pub fn iter(&self) -> impl Iterator<Item = (Choice, u8)> + '_ {
+        Choice::ALL
+            .into_iter()
+            .zip(self.slots)
+            .filter_map(|(c, p)| Some((c, p?)))
+    }
+}
+
+impl Ord for Picks {
+    /// As the map it stands for: its entries compared in order.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.iter().cmp(other.iter())
+    }
+}
+
+impl PartialOrd for Picks {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Debug for Picks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Picks {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Picks {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Picks, D::Error> {
+        let map = BTreeMap::<Choice, u8>::deserialize(d)?;
+        let mut picks = Picks::new();
+        for (c, p) in map {
+            picks.insert(c, p);
+        }
+        Ok(picks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way of answering up to three choices, as picks and as the map they stand for.
+    fn samples() -> Vec<(Picks, BTreeMap<Choice, u8>)> {
+        let mut out = vec![(Picks::new(), BTreeMap::new())];
+        for (i, a) in Choice::ALL.into_iter().enumerate() {
+            for b in Choice::ALL.into_iter().skip(i + 3).take(2) {
+                for (pa, pb) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    let mut picks = Picks::new();
+                    picks.insert(a, pa);
+                    picks.insert(b, pb);
+                    out.push((picks, BTreeMap::from([(a, pa), (b, pb)])));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn choices_are_listed_in_their_order() {
+        for (i, c) in Choice::ALL.into_iter().enumerate() {
+            assert_eq!(c as usize, i);
+        }
+    }
+
+    #[test]
+    fn picks_behave_as_the_map_they_stand_for() {
+        let samples = samples();
+        for (picks, map) in &samples {
+            assert_eq!(
+                picks.iter().collect::<Vec<_>>(),
+                map.clone().into_iter().collect::<Vec<_>>()
+            );
+            assert_eq!(format!("{picks:?}"), format!("{map:?}"));
+            let json = serde_json::to_string(picks).unwrap();
+            assert_eq!(json, serde_json::to_string(map).unwrap());
+            assert_eq!(serde_json::from_str::<Picks>(&json).unwrap(), *picks);
+            for (other, other_map) in &samples {
+                assert_eq!(picks.cmp(other), map.cmp(other_map));
+            }
+        }
+        let mut picks = samples[1].0;
+        let c = picks.iter().next().unwrap().0;
+        assert!(picks.remove(&c).is_some());
+        assert_eq!(picks.get(&c), None);
     }
 }

@@ -28,7 +28,7 @@ mod vocabulary;
 mod world;
 mod world_set;
 
-pub use choices::{AfterBackup, Choice, LimitScope, Readings};
+pub use choices::{AfterBackup, Choice, LimitScope, Picks, Readings};
 pub use vocabulary::{BackupStatus, BackupType, ErrorKind, Operation, ServerStatus};
 pub use world::{Backup, Pending, Server, World, DEFAULT_LIMIT};
 pub use world_set::WorldSet;
@@ -191,7 +191,7 @@ pub struct CallWindow {
 pub const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 mod ops;
-pub use ops::{spontaneous, step, step_all};
+pub use ops::{call_first, spontaneous, step, step_all, step_first};
 
 mod explain;
 pub use explain::{ExplainMemo, ListedBackup, ListedBackups};

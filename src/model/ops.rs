@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::validate::{checked_rules, validate_input, Certainty};
+use super::validate::{validate, Certainty};
 use super::*;
 use crate::model::rules;
 
@@ -24,6 +24,46 @@ use shared::{Change, SharedChanges};
 /// Every outcome `action` may have from `world`, the reference reading first.
 pub fn step(world: &World, action: &Action) -> Vec<Possible> {
     match action {
+        Action::Call { op, input } => {
+            let mut out = Vec::new();
+            let validated = Validated::new(*op, input);
+            let mut shared = SharedChanges::default();
+            call(world, *op, input, &validated, &mut shared, &mut out, false);
+            out
+        }
+        _ => fixture(world, action),
+    }
+}
+
+/// The reference reading of `action` from `world` (the outcome the bundled emulator serves):
+/// [`step`]'s first possibility, without working out the others.
+pub fn step_first(world: &World, action: &Action) -> Possible {
+    match action {
+        Action::Call { op, input } => call_first(world, *op, input),
+        _ => first(fixture(world, action)),
+    }
+}
+
+/// [`step_first`] of a call of `op` with `input`.
+pub fn call_first(world: &World, op: Operation, input: &Value) -> Possible {
+    let mut out = Vec::with_capacity(1);
+    let validated = Validated::new(op, input);
+    let mut shared = SharedChanges::default();
+    call(world, op, input, &validated, &mut shared, &mut out, true);
+    first(out)
+}
+
+fn first(mut out: Vec<Possible>) -> Possible {
+    assert!(
+        !out.is_empty(),
+        "the model allows at least one outcome for every action"
+    );
+    out.swap_remove(0)
+}
+
+/// The outcomes of a control-plane action.
+fn fixture(world: &World, action: &Action) -> Vec<Possible> {
+    match action {
         Action::Reset => vec![done(
             World::new(world.limit, world.readings.clone()),
             rules::CONTROL_PLANE_CONTRACT,
@@ -33,22 +73,33 @@ pub fn step(world: &World, action: &Action) -> Vec<Possible> {
             w.put_server(spec, None);
             vec![done(w, rules::CONTROL_PLANE_CONTRACT)]
         }
-        Action::Settle(status) => world
-            .settle(*status)
-            .into_iter()
-            .map(|w| Possible {
-                exercised: vec![(rules::BACKUP_COMPLETION, Polarity::Pass)],
-                ..done(w, rules::BACKUP_COMPLETION)
-            })
-            .collect(),
-        Action::Call { op, input } => call(
-            world,
-            *op,
-            input,
-            &Validated::new(*op, input),
-            &mut SharedChanges::default(),
-        ),
+        Action::Settle(status) => world.settle(*status).into_iter().map(settled).collect(),
+        Action::Call { .. } => unreachable!("calls are stepped by `call`"),
     }
+}
+
+fn settled(world: World) -> Possible {
+    Possible {
+        exercised: vec![(rules::BACKUP_COMPLETION, Polarity::Pass)],
+        ..done(world, rules::BACKUP_COMPLETION)
+    }
+}
+
+/// [`step`] of a settle for many worlds: a backup's end is made once for the worlds that share
+/// the state it ends in.
+fn settle_all(worlds: &[World], status: BackupStatus) -> Vec<Possible> {
+    let mut shared = SharedChanges::default();
+    let mut out = Vec::with_capacity(worlds.len());
+    for w in worlds {
+        let ends = w.settle_with(|after, server, to| {
+            let change = Change::FinishBackup { server, status, to };
+            shared.make(after, change, |after| {
+                after.finish_backup(server, status, to)
+            });
+        });
+        out.extend(ends.into_iter().map(settled));
+    }
+    out
 }
 
 fn done(world: World, rule: RuleId) -> Possible {
@@ -61,32 +112,40 @@ fn done(world: World, rule: RuleId) -> Possible {
 }
 
 /// Builds possibilities that share the exercised rules of one call.
-struct Outcomes {
+struct Outcomes<'a> {
     world: World,
     exercised: Vec<(RuleId, Polarity)>,
     out: Vec<Possible>,
     /// Changes made from a state other worlds of the step share (see [`shared`]).
-    shared: SharedChanges,
+    shared: SharedChanges<'a>,
+    /// Only the reference reading is wanted: once it is out, the others are not worked out.
+    only_first: bool,
 }
 
-impl Outcomes {
-    fn new(world: &World) -> Outcomes {
-        Outcomes {
-            world: world.clone(),
-            exercised: Vec::new(),
-            out: Vec::new(),
-            shared: SharedChanges::default(),
-        }
+impl<'a> Outcomes<'a> {
+    /// Whether the outcomes wanted are out already (only the first was wanted).
+    fn done(&self) -> bool {
+        self.only_first && !self.out.is_empty()
     }
 
     fn pass(&mut self, rule: RuleId) {
         self.exercised.push((rule, Polarity::Pass));
     }
 
+    /// The rules exercised so far and `rule`: one outcome's list, allocated once.
+    fn exercised_with(&self, rule: RuleId, polarity: Polarity) -> Vec<(RuleId, Polarity)> {
+        let mut exercised = Vec::with_capacity(self.exercised.len() + 1);
+        exercised.extend_from_slice(&self.exercised);
+        exercised.push((rule, polarity));
+        exercised
+    }
+
     /// An error that leaves the world as it was.
     fn error(&mut self, kind: ErrorKind, rule: RuleId) {
-        let mut exercised = self.exercised.clone();
-        exercised.push((rule, Polarity::Fail));
+        if self.done() {
+            return;
+        }
+        let exercised = self.exercised_with(rule, Polarity::Fail);
         self.out.push(Possible {
             expected: Expected::Error(kind),
             world: self.world.clone(),
@@ -98,7 +157,7 @@ impl Outcomes {
     /// An error that answers `choice` with `pick`: offered only when the endpoint has not
     /// answered it the other way before, and remembered in the world after.
     fn error_picking(&mut self, kind: ErrorKind, rule: RuleId, choice: Choice, pick: u8) {
-        if !self.world.readings.allows(choice, pick) {
+        if self.done() || !self.world.readings.allows(choice, pick) {
             return;
         }
         let before = self.world.clone();
@@ -118,7 +177,7 @@ impl Outcomes {
     }
 
     /// A branch of this call under more answered choices (its outcomes join this call's).
-    fn branch(&self, picks: &[(Choice, u8)]) -> Outcomes {
+    fn branch(&self, picks: &[(Choice, u8)]) -> Outcomes<'a> {
         let mut world = self.world.clone();
         for (c, p) in picks {
             world = world.picking(*c, *p);
@@ -128,19 +187,22 @@ impl Outcomes {
             exercised: self.exercised.clone(),
             out: Vec::new(),
             shared: SharedChanges::default(),
+            only_first: self.only_first,
         }
     }
 
     /// ResourceNotFoundException because backup `i`, being deleted, is gone by now (the world
     /// after drops it).
     fn gone(&mut self, i: usize, rule: RuleId) {
+        if self.done() {
+            return;
+        }
         let mut world = self.world.clone();
         let removed = Arc::make_mut(&mut world.backups).remove(i);
         if let Some(id) = removed.id {
             Arc::make_mut(&mut world.gone).insert(id);
         }
-        let mut exercised = self.exercised.clone();
-        exercised.push((rule, Polarity::Fail));
+        let exercised = self.exercised_with(rule, Polarity::Fail);
         self.out.push(Possible {
             expected: Expected::Error(ErrorKind::ResourceNotFoundException),
             world,
@@ -150,8 +212,10 @@ impl Outcomes {
     }
 
     fn success(&mut self, expected: Expected, world: World, rule: RuleId) {
-        let mut exercised = self.exercised.clone();
-        exercised.push((rule, Polarity::Pass));
+        if self.done() {
+            return;
+        }
+        let exercised = self.exercised_with(rule, Polarity::Pass);
         self.out.push(Possible {
             expected,
             world,
@@ -173,12 +237,7 @@ pub struct Validated {
 
 impl Validated {
     pub fn new(op: Operation, input: &Value) -> Validated {
-        let violations = validate_input(op.name(), input);
-        let checked = if violations.is_empty() {
-            checked_rules(op.name(), input)
-        } else {
-            Vec::new()
-        };
+        let (violations, checked) = validate(op.name(), input);
         Validated {
             violations,
             checked,
@@ -192,13 +251,15 @@ pub fn step_all(worlds: &[World], action: &Action) -> Vec<Possible> {
         Action::Call { op, input } => {
             let validated = Validated::new(*op, input);
             let mut shared = SharedChanges::default();
-            worlds
-                .iter()
-                .flat_map(|w| call(w, *op, input, &validated, &mut shared))
-                .collect()
+            let mut out = Vec::with_capacity(worlds.len() * 2);
+            for w in worlds {
+                call(w, *op, input, &validated, &mut shared, &mut out, false);
+            }
+            out
         }
         Action::PutServer(spec) => put_server_all(worlds, spec),
-        _ => worlds.iter().flat_map(|w| step(w, action)).collect(),
+        Action::Settle(status) => settle_all(worlds, *status),
+        Action::Reset => worlds.iter().flat_map(|w| fixture(w, action)).collect(),
     }
 }
 
@@ -233,23 +294,30 @@ fn put_server_all(worlds: &[World], spec: &ServerSpec) -> Vec<Possible> {
     out
 }
 
-/// The outcomes of one call from `world`; state changes other worlds made from the same state
-/// are taken from `shared`.
-fn call(
+/// The outcomes of one call from `world`, appended to `out`; state changes other worlds made
+/// from the same state are taken from `shared`. With `only_first`, only the reference reading.
+fn call<'a>(
     world: &World,
     op: Operation,
-    input: &Value,
+    input: &'a Value,
     validated: &Validated,
-    shared: &mut SharedChanges,
-) -> Vec<Possible> {
-    let mut o = Outcomes::new(world);
-    o.shared = std::mem::take(shared);
+    shared: &mut SharedChanges<'a>,
+    out: &mut Vec<Possible>,
+    only_first: bool,
+) {
+    let mut o = Outcomes {
+        world: world.clone(),
+        exercised: Vec::with_capacity(validated.checked.len() + 8),
+        out: std::mem::take(out),
+        shared: std::mem::take(shared),
+        only_first,
+    };
     call_in(&mut o, op, input, validated);
-    *shared = std::mem::take(&mut o.shared);
-    o.out
+    *shared = o.shared;
+    *out = o.out;
 }
 
-fn call_in(o: &mut Outcomes, op: Operation, input: &Value, validated: &Validated) {
+fn call_in<'a>(o: &mut Outcomes<'a>, op: Operation, input: &'a Value, validated: &Validated) {
     let violations = &validated.violations;
     if let Some(v) = violations.iter().find(|v| v.is_definite()) {
         let type_error = violations
@@ -299,7 +367,7 @@ fn call_in(o: &mut Outcomes, op: Operation, input: &Value, validated: &Validated
 }
 
 /// The outcomes of a call whose input passed validation.
-fn operation(o: &mut Outcomes, op: Operation, input: &Value) {
+fn operation<'a>(o: &mut Outcomes<'a>, op: Operation, input: &'a Value) {
     match op {
         Operation::CreateBackup => create_backup(o, input),
         Operation::DescribeBackups => describe_backups(o, input),

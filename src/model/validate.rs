@@ -5,9 +5,15 @@
 //! Where the documents disagree (tag limits, anchoring, the `aws:` prefix, the error for a wrong
 //! JSON type) a violation is `Ambiguous`: refusing is one legal reading, accepting another.
 
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
 use serde_json::Value;
 
-use super::service::{ServiceModel, Shape};
+use super::service::{Pattern, ServiceModel, Shape};
+use word::Word;
+
+mod word;
 use crate::model::rules::{self, RuleId};
 
 /// How sure a violation is.
@@ -36,80 +42,21 @@ impl Violation {
     }
 }
 
-/// The validation rules an input exercised: every rule whose member is present (so coverage can
-/// count inputs that satisfied a rule as well as inputs that broke it).
-pub fn checked_rules(operation: &str, input: &Value) -> Vec<RuleId> {
-    let model = ServiceModel::get();
-    let mut out = vec![rules::VALIDATION_REQUIRED, rules::VALIDATION_TYPE];
-    if let Some(shape) = model
-        .operation(operation)
-        .and_then(|op| op.input.as_deref())
-    {
-        collect_checked(model, shape, "", input, &mut out);
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn collect_checked(
-    model: &ServiceModel,
-    shape: &str,
-    member: &str,
-    v: &Value,
-    out: &mut Vec<RuleId>,
-) {
-    let fam = family(shape, member);
-    match model.shape(shape) {
-        Shape::Structure { members, .. } => {
-            for (name, member_shape) in members {
-                if let Some(value) = v.get(name).filter(|v| !v.is_null()) {
-                    collect_checked(model, member_shape, name, value, out);
-                }
-            }
-        }
-        Shape::List { member: m, .. } => {
-            out.push(rule_id(fam, "count"));
-            for item in v.as_array().into_iter().flatten() {
-                collect_checked(model, m, member, item, out);
-            }
-        }
-        Shape::String {
-            pattern,
-            enumeration,
-            min,
-            max,
-        } => {
-            if enumeration.is_some() {
-                out.push(rules::VALIDATION_TYPE);
-            } else {
-                if min.is_some() || max.is_some() {
-                    out.push(rule_id(fam, "length"));
-                }
-                if pattern.as_ref().is_some_and(|p| p.source != "(?s).*") {
-                    out.push(rule_id(fam, "pattern"));
-                }
-            }
-        }
-        Shape::Integer { min, max } if min.is_some() || max.is_some() => {
-            out.push(rule_id(fam, "range"))
-        }
-        _ => {}
-    }
-}
-
 /// Validates an operation's input JSON against its input shape.
 pub fn validate_input(operation: &str, input: &Value) -> Vec<Violation> {
-    let model = ServiceModel::get();
-    let mut out = Vec::new();
-    let Some(shape) = model
-        .operation(operation)
-        .and_then(|op| op.input.as_deref())
-    else {
-        return out;
+    validate(operation, input).0
+}
+
+/// [`validate_input`], and when nothing is wrong the validation rules the input exercised too
+/// (every rule whose member is present, so coverage can count inputs that satisfied a rule as
+/// well as inputs that broke it), in one walk.
+pub fn validate(operation: &str, input: &Value) -> (Vec<Violation>, Vec<RuleId>) {
+    let compiled = Compiled::get();
+    let Some(node) = compiled.input(operation) else {
+        return (Vec::new(), compiled.rules_of(0));
     };
     if !input.is_object() {
-        out.push(Violation {
+        let violation = Violation {
             path: String::new(),
             rule: rules::VALIDATION_TYPE,
             certainty: Certainty::Definite,
@@ -117,11 +64,204 @@ pub fn validate_input(operation: &str, input: &Value) -> Vec<Violation> {
                 "the request body must be a JSON object, not {}",
                 kind(input)
             ),
-        });
-        return out;
+        };
+        return (vec![violation], Vec::new());
     }
-    check(model, shape, &Path::Root, input, &mut out);
-    out
+    let mut walk = Walk::default();
+    walk.check(compiled, node, &Path::Root, input);
+    if walk.out.is_empty() {
+        (walk.out, compiled.rules_of(walk.checked))
+    } else {
+        (walk.out, Vec::new())
+    }
+}
+
+/// The service model's input shapes compiled once for validation: each shape where it sits (its
+/// rule family depends on the member it sits under) with its constraints and the rules it
+/// exercises, so that a walk looks nothing up by name.
+struct Compiled {
+    nodes: Vec<Node>,
+    /// Operation name to its input shape's node.
+    inputs: BTreeMap<&'static str, usize>,
+    /// Every rule a walk may name as checked, sorted: bit i of a mask stands for `table[i]`.
+    table: Vec<RuleId>,
+}
+
+/// One shape under one member.
+struct Node {
+    shape_name: &'static str,
+    member: &'static str,
+    fam: &'static str,
+    shape: &'static Shape,
+    /// A string's pattern.
+    matcher: Option<Matcher>,
+    /// A structure's members (name, node) in the model's order; a list's item (one, unnamed).
+    children: Vec<(&'static str, usize)>,
+    /// The rules an input that reaches this node exercises (bits into [`Compiled::table`]).
+    checked: u64,
+}
+
+/// The pattern that allows every string: no rule of its own.
+const EVERYTHING: &str = "(?s).*";
+
+/// A pattern, decided without its regex when it matches every string (`(?s).*`) or is a
+/// word of ASCII classes (see [`word`]).
+struct Matcher {
+    pattern: &'static Pattern,
+    everything: bool,
+    word: Option<Word>,
+}
+
+impl Matcher {
+    fn new(pattern: &'static Pattern) -> Matcher {
+        Matcher {
+            pattern,
+            everything: pattern.source == EVERYTHING,
+            word: Word::parse(&pattern.source),
+        }
+    }
+
+    fn matches_whole(&self, s: &str) -> bool {
+        if self.everything {
+            return true;
+        }
+        let word = self.word.as_ref().and_then(|w| w.matches_whole(s));
+        word.unwrap_or_else(|| self.pattern.anchored.is_match(s))
+    }
+
+    fn matches_part(&self, s: &str) -> bool {
+        self.everything || self.pattern.unanchored.is_match(s)
+    }
+}
+
+impl Compiled {
+    fn get() -> &'static Compiled {
+        static COMPILED: OnceLock<Compiled> = OnceLock::new();
+        COMPILED.get_or_init(|| Compiled::build(ServiceModel::get()))
+    }
+
+    fn build(model: &'static ServiceModel) -> Compiled {
+        let mut builder = Builder {
+            model,
+            nodes: Vec::new(),
+            node_rules: Vec::new(),
+            at: BTreeMap::new(),
+        };
+        let inputs = model
+            .operations
+            .iter()
+            .filter_map(|(name, op)| Some((name.as_str(), builder.node(op.input.as_deref()?, ""))))
+            .collect();
+        let mut table: Vec<RuleId> = builder.node_rules.iter().flatten().copied().collect();
+        table.extend([rules::VALIDATION_REQUIRED, rules::VALIDATION_TYPE]);
+        table.sort();
+        table.dedup();
+        assert!(table.len() <= 64, "a mask holds at most 64 checked rules");
+        let bit = |r: &RuleId| 1u64 << table.iter().position(|t| t == r).expect("in the table");
+        let nodes = builder
+            .nodes
+            .into_iter()
+            .zip(builder.node_rules)
+            .map(|(mut node, rules)| {
+                node.checked = rules.iter().map(bit).fold(0, |a, b| a | b);
+                node
+            })
+            .collect();
+        Compiled {
+            nodes,
+            inputs,
+            table,
+        }
+    }
+
+    fn input(&self, operation: &str) -> Option<&Node> {
+        self.inputs.get(operation).map(|&i| &self.nodes[i])
+    }
+
+    /// The rules of a mask, sorted, with the two every input exercises.
+    fn rules_of(&self, mask: u64) -> Vec<RuleId> {
+        let always = [rules::VALIDATION_REQUIRED, rules::VALIDATION_TYPE];
+        self.table
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| mask & (1 << i) != 0 || always.contains(r))
+            .map(|(_, r)| *r)
+            .collect()
+    }
+}
+/// Compiles shapes into nodes, each (shape, member) once.
+struct Builder {
+    model: &'static ServiceModel,
+    nodes: Vec<Node>,
+    /// The rules each node exercises (as its mask, once the table is known).
+    node_rules: Vec<Vec<RuleId>>,
+    at: BTreeMap<(&'static str, &'static str), usize>,
+}
+
+impl Builder {
+    fn node(&mut self, shape_name: &'static str, member: &'static str) -> usize {
+        if let Some(&i) = self.at.get(&(shape_name, member)) {
+            return i;
+        }
+        let i = self.nodes.len();
+        self.at.insert((shape_name, member), i);
+        let fam = family(shape_name, member);
+        let shape = self.model.shape(shape_name);
+        self.nodes.push(Node {
+            shape_name,
+            member,
+            fam,
+            shape,
+            matcher: match shape {
+                Shape::String {
+                    pattern: Some(p), ..
+                } => Some(Matcher::new(p)),
+                _ => None,
+            },
+            children: Vec::new(),
+            checked: 0,
+        });
+        self.node_rules.push(Vec::new());
+        let children = match shape {
+            Shape::Structure { members, .. } => members
+                .iter()
+                .map(|(name, shape)| (name.as_str(), self.node(shape, name)))
+                .collect(),
+            Shape::List { member: m, .. } => vec![("", self.node(m, member))],
+            _ => vec![],
+        };
+        let rules = exercised_rules(shape, fam);
+        self.nodes[i].children = children;
+        self.node_rules[i] = rules;
+        i
+    }
+}
+
+/// The rules a member present exercises: its constraints.
+fn exercised_rules(shape: &Shape, fam: &str) -> Vec<RuleId> {
+    match shape {
+        Shape::List { .. } => vec![rule_id(fam, "count")],
+        Shape::String {
+            enumeration: Some(_),
+            ..
+        } => vec![rules::VALIDATION_TYPE],
+        Shape::String {
+            min, max, pattern, ..
+        } => {
+            let mut rules = vec![];
+            if min.is_some() || max.is_some() {
+                rules.push(rule_id(fam, "length"));
+            }
+            if pattern.as_ref().is_some_and(|p| p.source != EVERYTHING) {
+                rules.push(rule_id(fam, "pattern"));
+            }
+            rules
+        }
+        Shape::Integer { min, max } if min.is_some() || max.is_some() => {
+            vec![rule_id(fam, "range")]
+        }
+        _ => vec![],
+    }
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -178,73 +318,105 @@ fn push(out: &mut Vec<Violation>, path: &Path, rule: RuleId, c: Certainty, msg: 
     });
 }
 
-fn check(model: &ServiceModel, shape_name: &str, path: &Path, v: &Value, out: &mut Vec<Violation>) {
-    let member = path.member();
-    let fam = family(shape_name, member);
-    let site = Site {
-        path,
-        shape_name,
-        fam,
-    };
-    let type_error = |out: &mut Vec<Violation>, want: &str| {
-        push(
-            out,
+/// One walk of an input: the violations found, and the rules it exercised (a mask).
+#[derive(Default)]
+struct Walk {
+    out: Vec<Violation>,
+    checked: u64,
+}
+
+impl Walk {
+    fn check(&mut self, compiled: &Compiled, node: &Node, path: &Path, v: &Value) {
+        let site = Site {
             path,
-            rules::VALIDATION_TYPE,
-            Certainty::Definite,
-            format!("{path} must be {want}, not {}", kind(v)),
-        )
-    };
-    match model.shape(shape_name) {
-        Shape::Structure { members, required } => {
-            let Some(obj) = v.as_object() else {
-                return type_error(out, "an object");
-            };
-            check_members(model, path, obj, (members, required), out);
-        }
-        Shape::List { member, min, max } => {
-            let Some(items) = v.as_array() else {
-                return type_error(out, "a list");
-            };
-            check_count(&site, items.len() as u64, (*min, *max), out);
-            for (i, item) in items.iter().enumerate() {
-                check(model, member, &Path::Item(path, i), item, out);
+            shape_name: node.shape_name,
+            fam: node.fam,
+        };
+        let out = &mut self.out;
+        let type_error = |out: &mut Vec<Violation>, want: &str| {
+            push(
+                out,
+                path,
+                rules::VALIDATION_TYPE,
+                Certainty::Definite,
+                format!("{path} must be {want}, not {}", kind(v)),
+            )
+        };
+        self.checked |= node.checked;
+        match node.shape {
+            Shape::Structure { required, .. } => {
+                let Some(obj) = v.as_object() else {
+                    return type_error(out, "an object");
+                };
+                for r in required {
+                    if member(obj, r).is_none_or(Value::is_null) {
+                        let p = Path::Member(path, r);
+                        let (rule, c) = (rules::VALIDATION_REQUIRED, Certainty::Definite);
+                        push(out, &p, rule, c, format!("{p} is required"));
+                    }
+                }
+                for (name, i) in &node.children {
+                    if let Some(value) = member(obj, name).filter(|v| !v.is_null()) {
+                        let child = &compiled.nodes[*i];
+                        self.check(compiled, child, &Path::Member(path, name), value);
+                    }
+                }
             }
-        }
-        Shape::String {
-            min,
-            max,
-            pattern,
-            enumeration,
-        } => {
-            let Some(s) = v.as_str() else {
-                return type_error(out, "a string");
-            };
-            let shape = StringShape {
-                min: *min,
-                max: *max,
-                pattern,
+            Shape::List { min, max, .. } => {
+                let Some(items) = v.as_array() else {
+                    return type_error(out, "a list");
+                };
+                check_count(&site, items.len() as u64, (*min, *max), out);
+                let item = &compiled.nodes[node.children[0].1];
+                for (i, value) in items.iter().enumerate() {
+                    self.check(compiled, item, &Path::Item(path, i), value);
+                }
+            }
+            Shape::String {
+                min,
+                max,
                 enumeration,
-            };
-            check_string(&site, s, &shape, out);
-        }
-        Shape::Integer { min, max } => {
-            let Some(n) = v.as_i64() else {
-                return type_error(out, "an integer");
-            };
-            check_range(&site, member, n, (*min, *max), out);
-        }
-        Shape::Boolean => {
-            if !v.is_boolean() {
-                type_error(out, "a boolean")
+                ..
+            } => {
+                let Some(s) = v.as_str() else {
+                    return type_error(out, "a string");
+                };
+                let shape = StringShape {
+                    min: *min,
+                    max: *max,
+                    pattern: node.matcher.as_ref(),
+                    enumeration,
+                };
+                check_string(&site, s, &shape, out);
             }
-        }
-        Shape::Timestamp => {
-            if !(v.is_number() || v.is_string()) {
-                type_error(out, "a timestamp")
+            Shape::Integer { min, max } => {
+                let Some(n) = v.as_i64() else {
+                    return type_error(out, "an integer");
+                };
+                check_range(&site, node.member, n, (*min, *max), out);
             }
+            Shape::Boolean => {
+                if !v.is_boolean() {
+                    type_error(out, "a boolean")
+                }
+            }
+            Shape::Timestamp => {
+                if !(v.is_number() || v.is_string()) {
+                    type_error(out, "a timestamp")
+                }
+            }
+            Shape::Other => {}
         }
-        Shape::Other => {}
+    }
+}
+
+/// A member of an input object: found by comparing names while the object is small (cheaper
+/// than hashing the name), by its index beyond.
+fn member<'v>(obj: &'v serde_json::Map<String, Value>, name: &str) -> Option<&'v Value> {
+    if obj.len() <= 8 {
+        obj.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    } else {
+        obj.get(name)
     }
 }
 
@@ -259,35 +431,8 @@ struct Site<'a> {
 struct StringShape<'a> {
     min: Option<u64>,
     max: Option<u64>,
-    pattern: &'a Option<super::service::Pattern>,
+    pattern: Option<&'a Matcher>,
     enumeration: &'a Option<Vec<String>>,
-}
-
-/// A structure: its required members present, each member present checked against its shape.
-fn check_members(
-    model: &ServiceModel,
-    path: &Path,
-    obj: &serde_json::Map<String, Value>,
-    (members, required): (&[(String, String)], &[String]),
-    out: &mut Vec<Violation>,
-) {
-    for r in required {
-        if obj.get(r).is_none_or(Value::is_null) {
-            let p = Path::Member(path, r);
-            push(
-                out,
-                &p,
-                rules::VALIDATION_REQUIRED,
-                Certainty::Definite,
-                format!("{p} is required"),
-            );
-        }
-    }
-    for (name, member_shape) in members {
-        if let Some(value) = obj.get(name).filter(|v| !v.is_null()) {
-            check(model, member_shape, &Path::Member(path, name), value, out);
-        }
-    }
 }
 
 /// A list's item count: the shape's bounds, and for tags the prose's 50 (A8).
@@ -410,12 +555,7 @@ fn check_length(site: &Site, s: &str, shape: &StringShape, out: &mut Vec<Violati
 
 /// The shape's pattern (A9's anchoring), the prose's `@` for tags (A8), and the reserved `aws:`
 /// prefix (A14).
-fn check_pattern(
-    site: &Site,
-    s: &str,
-    pattern: &Option<super::service::Pattern>,
-    out: &mut Vec<Violation>,
-) {
+fn check_pattern(site: &Site, s: &str, pattern: Option<&Matcher>, out: &mut Vec<Violation>) {
     let Site {
         path,
         shape_name,
@@ -424,8 +564,8 @@ fn check_pattern(
     let is_tag = matches!(shape_name, "TagKey" | "TagValue");
     let trimmed = s.trim();
     if let Some(p) = pattern {
-        if !p.anchored.is_match(s) {
-            let certainty = if p.unanchored.is_match(s) && !is_tag {
+        if !p.matches_whole(s) {
+            let certainty = if p.matches_part(s) && !is_tag {
                 Certainty::Ambiguous(rules::AMBIGUITY_PATTERN_ANCHORING)
             } else {
                 Certainty::Definite
@@ -435,7 +575,7 @@ fn check_pattern(
                 path,
                 rule_id(fam, "pattern"),
                 certainty,
-                format!("{path} is {s:?}, which does not match {}", p.source),
+                format!("{path} is {s:?}, which does not match {}", p.pattern.source),
             );
         } else if is_tag && s.contains('@') {
             push(
@@ -447,7 +587,12 @@ fn check_pattern(
             );
         }
     }
-    if shape_name == "TagKey" && trimmed.to_ascii_lowercase().starts_with("aws:") {
+    let reserved = |t: &str| {
+        t.as_bytes()
+            .get(..4)
+            .is_some_and(|b| b.eq_ignore_ascii_case(b"aws:"))
+    };
+    if shape_name == "TagKey" && reserved(trimmed) {
         push(
             out,
             path,
@@ -465,17 +610,6 @@ enum Path<'a> {
     Root,
     Member(&'a Path<'a>, &'a str),
     Item(&'a Path<'a>, usize),
-}
-
-impl Path<'_> {
-    /// The member the value sits under (a list item's is its list's); empty at the root.
-    fn member(&self) -> &str {
-        match self {
-            Path::Root => "",
-            Path::Member(_, m) => m,
-            Path::Item(list, _) => list.member(),
-        }
-    }
 }
 
 impl std::fmt::Display for Path<'_> {

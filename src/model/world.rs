@@ -242,7 +242,14 @@ impl World {
     /// Fixture: creates or replaces a server with `manual` and `automated` OK backups
     /// (control plane `PUT /_conformance/v1/servers/{name}`).
     pub fn put_server(&mut self, spec: &ServerSpec, now_ms: Option<i64>) {
-        std::sync::Arc::make_mut(&mut self.backups).retain(|b| b.server != spec.name);
+        let replaced = |b: &Backup| b.server == spec.name;
+        if let Some(backups) = Arc::get_mut(&mut self.backups) {
+            backups.retain(|b| !replaced(b));
+        } else if self.backups.iter().any(replaced) {
+            // Shared: copy only the backups that stay.
+            let kept = self.backups.iter().filter(|b| !replaced(b)).cloned();
+            self.backups = Arc::new(kept.collect());
+        }
         let pending =
             (spec.status == ServerStatus::BackingUp).then_some(Pending::Backup { previous: None });
         self.servers_mut().insert(
@@ -287,10 +294,18 @@ impl World {
     /// into BACKING_UP has no earlier status; it may take any status that can back up, so this
     /// returns every world that allows.
     pub fn settle(&self, status: BackupStatus) -> Vec<World> {
+        self.settle_with(|w, name, to| w.finish_backup(name, status, to))
+    }
+
+    /// [`settle`](Self::settle), each server's backup ended by `finish(world, server, to)`
+    /// (which must do what [`finish_backup`](Self::finish_backup) does).
+    pub fn settle_with<'w>(
+        &'w self,
+        mut finish: impl FnMut(&mut World, &'w str, ServerStatus),
+    ) -> Vec<World> {
         let mut worlds = vec![self.clone()];
-        let names: Vec<String> = self.servers.keys().cloned().collect();
-        for name in names {
-            let Some(Pending::Backup { previous }) = &self.servers[&name].pending else {
+        for (name, server) in self.servers.iter() {
+            let Some(Pending::Backup { previous }) = &server.pending else {
                 continue;
             };
             let targets = match previous {
@@ -305,7 +320,7 @@ impl World {
             for w in &worlds {
                 for t in &targets {
                     let mut w = w.clone();
-                    w.finish_backup(&name, status, *t);
+                    finish(&mut w, name, *t);
                     next.push(w);
                 }
             }

@@ -71,13 +71,19 @@ pub(super) fn delete_backup(o: &mut Outcomes, input: &Value) {
     }
 }
 
+/// A server a call names: its name (as the input spells it) and its status.
+struct Named<'a> {
+    name: &'a str,
+    status: ServerStatus,
+}
+
 /// Looks the named server up, answering ResourceNotFoundException when it is unknown.
-fn existing_server(o: &mut Outcomes, input: &Value) -> Option<Server> {
+fn existing_server<'a>(o: &mut Outcomes, input: &'a Value) -> Option<Named<'a>> {
     let name = str_member(input, "ServerName").unwrap_or_default();
-    match o.world.servers.get(name).cloned() {
-        Some(s) => {
+    match o.world.servers.get(name).map(|s| s.status) {
+        Some(status) => {
             o.pass(rules::UPDATE_SERVER_NOT_FOUND);
-            Some(s)
+            Some(Named { name, status })
         }
         None => {
             o.error(
@@ -117,7 +123,7 @@ pub(super) fn update_server(o: &mut Outcomes, input: &Value) {
         );
     }
     let mut w = o.world.clone();
-    let s = w.server_mut(&server.name).expect("server exists");
+    let s = w.server_mut(server.name).expect("server exists");
     if let Some(b) = input.get("DisableAutomatedBackup").and_then(Value::as_bool) {
         s.disable_automated_backup = b;
     }
@@ -137,7 +143,7 @@ pub(super) fn update_server(o: &mut Outcomes, input: &Value) {
     }
     o.pass(rules::UPDATE_SERVER_OBSERVABLE);
     o.success(
-        Expected::Server(server.name),
+        Expected::Server(server.name.to_string()),
         w,
         rules::UPDATE_SERVER_EFFECT,
     );
@@ -157,11 +163,11 @@ pub(super) fn start_maintenance(o: &mut Outcomes, input: &Value) {
         return;
     }
     let mut w = o.world.clone();
-    let s = w.server_mut(&server.name).expect("server exists");
+    let s = w.server_mut(server.name).expect("server exists");
     s.status = ServerStatus::UnderMaintenance;
     s.pending = Some(Pending::Maintenance);
     o.success(
-        Expected::Server(server.name),
+        Expected::Server(server.name.to_string()),
         w,
         rules::START_MAINTENANCE_STATE,
     );
@@ -204,7 +210,7 @@ pub(super) fn delete_server(o: &mut Outcomes, input: &Value) {
         }
     }
     let mut w = o.world.clone();
-    let s = w.server_mut(&server.name).expect("server exists");
+    let s = w.server_mut(server.name).expect("server exists");
     s.status = ServerStatus::Deleting;
     s.pending = Some(Pending::Deletion);
     o.success(Expected::Done, w, rules::DELETE_SERVER_EFFECT);
@@ -255,7 +261,7 @@ pub(super) fn restore_server(o: &mut Outcomes, input: &Value) {
     }
     o.pass(rules::RESTORE_SERVER_BACKUP);
     let mut w = o.world.clone();
-    let s = w.server_mut(&server.name).expect("server exists");
+    let s = w.server_mut(server.name).expect("server exists");
     s.status = ServerStatus::Restoring;
     s.pending = Some(Pending::Restore);
     o.success(Expected::Done, w, rules::RESTORE_SERVER_STATE);

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::*;
 
-pub(super) fn create_backup(o: &mut Outcomes, input: &Value) {
+pub(super) fn create_backup<'a>(o: &mut Outcomes<'a>, input: &'a Value) {
     let name = str_member(input, "ServerName").unwrap_or_default();
     // The servers as they were, shared (not the one server copied with its facts).
     let servers = o.world.servers.clone();
@@ -30,6 +30,9 @@ pub(super) fn create_backup(o: &mut Outcomes, input: &Value) {
     // A3: which statuses count decides the answer; each way of answering is its own branch,
     // and the endpoint keeps to the one it shows.
     for (count, picks) in o.world.count_forks(name) {
+        if o.done() {
+            return;
+        }
         let mut branch = o.branch(&picks);
         create_backup_counted(&mut branch, server, count, input);
         // A deletion may end at any time (settle covers backups in progress only), so the
@@ -43,7 +46,7 @@ pub(super) fn create_backup(o: &mut Outcomes, input: &Value) {
 }
 
 /// CreateBackup once the count toward the limit is known.
-fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &Value) {
+fn create_backup_counted<'a>(o: &mut Outcomes<'a>, server: &Server, count: u32, input: &'a Value) {
     let name = server.name.as_str();
     let limit = o.world.limit;
     let state_rule = match server.status {
@@ -93,13 +96,14 @@ fn create_backup_counted(o: &mut Outcomes, server: &Server, count: u32, input: &
 
 /// CreateBackup let through: the new backup IN_PROGRESS, the server BACKING_UP; or (A6) the
 /// backup already done.
-fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
-    let name = server.name.as_str();
+fn start_backup<'a>(o: &mut Outcomes<'a>, server: &Server, input: &'a Value) {
+    // The server was found by the name the input gives.
+    let name = str_member(input, "ServerName").unwrap_or_default();
     let mut w = o.world.clone();
-    let description = str_member(input, "Description").map(str::to_string);
+    let description = str_member(input, "Description");
     let started = Change::StartBackup {
-        server: name.to_string(),
-        description: description.clone(),
+        server: name,
+        description,
     };
     o.shared.make(&mut w, started, |w| {
         let seq = w.next_seq;
@@ -109,7 +113,7 @@ fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
             server: name.to_string(),
             kind: BackupType::Manual,
             status: BackupStatus::InProgress,
-            description: Some(description.clone()),
+            description: Some(description.map(str::to_string)),
             seq,
             created_at_ms: None,
         });
@@ -134,18 +138,21 @@ fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
     o.success(
         Expected::CreatedBackup {
             server: name.to_string(),
-            description: description.clone(),
+            description: description.map(str::to_string),
             finished: false,
         },
         w.clone(),
         rules::CREATE_BACKUP_EFFECT_RESPONSE,
     );
+    if o.done() {
+        return;
+    }
     // A6: the answer may say the backup is done already (OK); then it is over, and the
     // server has left BACKING_UP as after any backup.
     for to in end_targets(Some(previous), readings) {
         let mut done = w.clone();
         let finished = Change::FinishBackup {
-            server: name.to_string(),
+            server: name,
             status: BackupStatus::Ok,
             to,
         };
@@ -154,7 +161,7 @@ fn start_backup(o: &mut Outcomes, server: &Server, input: &Value) {
         });
         let expected = Expected::CreatedBackup {
             server: name.to_string(),
-            description: description.clone(),
+            description: description.map(str::to_string),
             finished: true,
         };
         o.success(expected, done, rules::AMBIGUITY_CREATED_STATUS);

@@ -12,18 +12,18 @@ use super::{Backup, BackupStatus, Server, ServerStatus, World};
 /// A state change, named by everything it reads besides the world's servers, backups and
 /// sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Change {
+pub(super) enum Change<'a> {
     /// CreateBackup let through on `server`: the backup IN_PROGRESS, the server BACKING_UP.
     StartBackup {
-        server: String,
-        description: Option<String>,
+        server: &'a str,
+        description: Option<&'a str>,
     },
     /// DeleteBackup let through on the backup at `index` (in the shared backups): it goes
     /// DELETING, and a manual one frees a slot of its server.
     StartDelete { index: usize },
     /// The backups of `server` in progress end with `status`, the server goes `to`.
     FinishBackup {
-        server: String,
+        server: &'a str,
         status: BackupStatus,
         to: ServerStatus,
     },
@@ -32,23 +32,29 @@ pub(super) enum Change {
 /// One change made: the state it started from (held, so that its addresses stay unique) and
 /// the state it made.
 #[derive(Debug)]
-struct Made {
-    change: Change,
+struct Made<'a> {
+    change: Change<'a>,
     from: (Arc<BTreeMap<String, Server>>, Arc<Vec<Backup>>, u64),
     to: (Arc<BTreeMap<String, Server>>, Arc<Vec<Backup>>, u64),
 }
 
-/// The changes made so far in one step (dropped with it).
+/// The changes made so far in one step (dropped with it); their keys borrow from the step's
+/// input and worlds.
 #[derive(Debug, Default)]
-pub(super) struct SharedChanges {
-    made: Vec<Made>,
+pub(super) struct SharedChanges<'a> {
+    made: Vec<Made<'a>>,
 }
 
-impl SharedChanges {
+impl<'a> SharedChanges<'a> {
     /// Makes `change` to `w` with `apply` (which must read only `w`'s servers, backups and
     /// sequence number, and what `change` names), or gives `w` the result of the same change
     /// made to a world that shared `w`'s state.
-    pub(super) fn make(&mut self, w: &mut World, change: Change, apply: impl FnOnce(&mut World)) {
+    pub(super) fn make(
+        &mut self,
+        w: &mut World,
+        change: Change<'a>,
+        apply: impl FnOnce(&mut World),
+    ) {
         let known = self.made.iter().find(|m| {
             Arc::ptr_eq(&m.from.0, &w.servers)
                 && Arc::ptr_eq(&m.from.1, &w.backups)
@@ -98,7 +104,12 @@ mod tests {
                 ..base.clone()
             })
             .collect();
-        let together = step_all(&worlds, action);
+        together_from(&worlds, action)
+    }
+
+    /// `action` from `worlds`: step_all's possibilities, after checking that they are step's.
+    fn together_from(worlds: &[World], action: &Action) -> Vec<super::super::Possible> {
+        let together = step_all(worlds, action);
         let apart: Vec<_> = worlds.iter().flat_map(|w| step(w, action)).collect();
         assert_eq!(together.len(), apart.len());
         for (t, a) in together.iter().zip(&apart) {
@@ -166,6 +177,39 @@ mod tests {
             assert!(Arc::ptr_eq(&w.backups, &deleting[0].backups));
             assert!(Arc::ptr_eq(&w.servers, &deleting[0].servers));
             assert_eq!(w.servers["web"].freed_slots, 1);
+        }
+    }
+
+    #[test]
+    fn a_settle_ends_a_backup_once_for_the_worlds_that_share_it() {
+        let started: Vec<World> = together(&Action::Call {
+            op: Operation::CreateBackup,
+            input: json!({"ServerName": "web"}),
+        })
+        .into_iter()
+        .filter(|p| {
+            matches!(
+                p.expected,
+                super::super::Expected::CreatedBackup {
+                    finished: false,
+                    ..
+                }
+            )
+        })
+        .map(|p| p.world)
+        .collect();
+        let settled = together_from(&started, &Action::Settle(BackupStatus::Failed));
+        let previous: Vec<&World> = settled
+            .iter()
+            .map(|p| &p.world)
+            .filter(|w| w.servers["web"].status == ServerStatus::Healthy)
+            .collect();
+        // Under each reading the server may go back to HEALTHY (its status before): one shared
+        // state for the two readings that keep the earlier status, and fresh health too.
+        assert!(previous.len() >= 2);
+        for w in &previous {
+            assert!(Arc::ptr_eq(&w.backups, &previous[0].backups));
+            assert_eq!(w.backups.last().unwrap().status, BackupStatus::Failed);
         }
     }
 }
