@@ -5,6 +5,8 @@
 //! ([`ServiceModel`]); a feature the model gives no meaning to (the maximum of a member without
 //! one) is not counted as allowed.
 
+use std::sync::OnceLock;
+
 use serde_json::Value;
 
 use crate::model::service::{ServiceModel, Shape};
@@ -152,6 +154,17 @@ pub fn member_shape(op: Operation, path: &str) -> Option<&'static Shape> {
         }
     }
     Some(shape)
+}
+
+/// [`member_shape`] of each of [`SENT_MEMBERS`], in its order: looked up once, not per call.
+fn sent_member_shapes() -> &'static [Option<&'static Shape>] {
+    static SHAPES: OnceLock<Vec<Option<&'static Shape>>> = OnceLock::new();
+    SHAPES.get_or_init(|| {
+        SENT_MEMBERS
+            .iter()
+            .map(|(op, member)| member_shape(*op, member))
+            .collect()
+    })
 }
 
 /// The members of `op`'s input shape in the service model.
@@ -329,8 +342,9 @@ fn size_kinds(n: u64, max: Option<u64>, [none, one, at_max, over]: [Kind; 4]) ->
 /// The features one request's input shows (each once, however many elements show it).
 pub fn observe(op: Operation, input: &Value) -> Vec<Feature> {
     let mut out = Vec::new();
-    for (_, member) in SENT_MEMBERS.iter().filter(|(o, _)| *o == op) {
-        let kinds = |v: &Value| match member_shape(op, member) {
+    let sent = SENT_MEMBERS.iter().zip(sent_member_shapes());
+    for ((_, member), shape) in sent.filter(|((o, _), _)| *o == op) {
+        let kinds = |v: &Value| match shape {
             Some(Shape::String { max, .. }) => string_kinds(v, *max),
             Some(Shape::List { max, .. }) => list_kinds(v, *max),
             _ => Vec::new(),
