@@ -12,27 +12,27 @@ use std::sync::Mutex;
 use std::task::Poll;
 use std::time::Duration;
 
-use http_body_util::BodyExt;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use url::Url;
 
-use super::gate::{Gate, OutBody};
 use super::{error_chain, ClientSettings, Reply, Transport};
 
 /// Idle connections kept for later calls (a parallel block sends at most 8 at once).
 const MAX_IDLE: usize = 8;
 
-type Conn = Connection<TokioIo<TcpStream>, OutBody>;
+type Conn = Connection<TokioIo<TcpStream>, Full<Bytes>>;
 
 /// A request to send: method, URL, headers and body.
 pub(super) type Outgoing<'a> = (http::Method, &'a Url, Vec<(String, String)>, Vec<u8>);
 
 /// One open connection: the handle to send on and the connection itself, polled by the caller.
 struct Open {
-    sender: SendRequest<OutBody>,
+    sender: SendRequest<Full<Bytes>>,
     /// The connection; dropped once it has ended (closed by the peer, or broken), so that the
     /// sender sees it closed. Never reused then.
     conn: Option<Pin<Box<Conn>>>,
@@ -70,7 +70,7 @@ impl Pool {
         headers: &[(String, String)],
         body: Vec<u8>,
     ) -> Reply {
-        let request = match self.request(method, url, headers, OutBody::whole(body)) {
+        let request = match self.request(method, url, headers, body) {
             Ok(r) => r,
             Err(e) => return Reply::ended(Transport::NoAnswer(format!("bad request: {e}"))),
         };
@@ -85,19 +85,17 @@ impl Pool {
     }
 
     /// Sends the requests at once: first a ready connection for each, then every request goes
-    /// out but for its last byte, and the last bytes go out together (see [`super::gate`]), so
-    /// that the endpoint starts them all at the same moment.
+    /// out in one pass, a few microseconds apart, so that the endpoint sees them together.
     pub(super) async fn send_at_once(
         &self,
         settings: &ClientSettings,
         requests: Vec<Outgoing<'_>>,
     ) -> Vec<(Reply, std::time::Instant)> {
         let deadline = Instant::now() + settings.request_timeout;
-        let gate = Gate::new(requests.len());
         let mut ready = Vec::with_capacity(requests.len());
-        for (i, (method, url, headers, body)) in requests.into_iter().enumerate() {
+        for (method, url, headers, body) in requests {
             let request = self
-                .request(method, url, &headers, OutBody::gated(body, &gate, i))
+                .request(method, url, &headers, body)
                 .map_err(|e| Transport::NoAnswer(format!("bad request: {e}")));
             let open = match request {
                 Ok(_) => within_end(deadline, self.acquire(settings)).await,
@@ -113,16 +111,11 @@ impl Pool {
                 (Err(end), _) | (_, Err(end)) => Reply::ended(end),
             }
         });
-        let gate = &gate;
-        let sends = sends.enumerate().map(|(i, send)| async move {
+        let sends = sends.map(|send| async move {
             let reply = within(settings, deadline, send).await;
-            // Ended: the others need not wait for it at the gate.
-            gate.arrive(i);
             (reply, std::time::Instant::now())
         });
-        let (replies, ()) =
-            futures::future::join(futures::future::join_all(sends), gate.open_in_time()).await;
-        replies
+        futures::future::join_all(sends).await
     }
 
     fn request(
@@ -130,8 +123,8 @@ impl Pool {
         method: http::Method,
         url: &Url,
         headers: &[(String, String)],
-        body: OutBody,
-    ) -> Result<http::Request<OutBody>, http::Error> {
+        body: Vec<u8>,
+    ) -> Result<http::Request<Full<Bytes>>, http::Error> {
         let path = &url[url::Position::BeforePath..];
         let mut b = http::Request::builder()
             .method(method)
@@ -140,7 +133,7 @@ impl Pool {
         for (k, v) in headers {
             b = b.header(k.as_str(), v.as_str());
         }
-        b.body(body)
+        b.body(Full::new(Bytes::from(body)))
     }
 
     /// An idle connection when one is alive (`false`), else a new one (`true`).
@@ -160,7 +153,7 @@ impl Pool {
         deadline: Instant,
         open: Open,
         fresh: bool,
-        request: http::Request<OutBody>,
+        request: http::Request<Full<Bytes>>,
     ) -> Reply {
         let (mut open, mut fresh, mut request) = (open, fresh, request);
         loop {
@@ -172,7 +165,7 @@ impl Pool {
                     return reply;
                 }
                 Trip::NotSent(again, _) if !fresh => {
-                    request = *again;
+                    request = again;
                     open = match self.connect(settings.connect_timeout).await {
                         Ok(open) => open,
                         Err(end) => return Reply::ended(end),
@@ -254,7 +247,7 @@ enum Trip {
     /// can take another request.
     Done(Reply, bool),
     /// The connection could not take the request, which is given back unsent.
-    NotSent(Box<http::Request<OutBody>>, String),
+    NotSent(http::Request<Full<Bytes>>, String),
 }
 
 impl Open {
@@ -270,7 +263,7 @@ impl Open {
 
     async fn round_trip(
         &mut self,
-        request: http::Request<OutBody>,
+        request: http::Request<Full<Bytes>>,
         settings: &ClientSettings,
         deadline: Instant,
     ) -> Trip {
@@ -286,7 +279,7 @@ impl Open {
         };
         let response = match drive(&mut self.conn, sent).await {
             Ok(r) => r,
-            Err((Some(unsent), why)) => return Trip::NotSent(Box::new(unsent), why),
+            Err((Some(unsent), why)) => return Trip::NotSent(unsent, why),
             Err((None, why)) => return Trip::Done(Reply::ended(Transport::NoAnswer(why)), false),
         };
         let (head, body) = response.into_parts();

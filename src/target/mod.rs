@@ -17,7 +17,6 @@ use crate::wire::{self, Dialect, Exchange};
 
 mod credentials;
 mod endpoint;
-mod gate;
 mod http1;
 #[cfg(test)]
 mod tests;
