@@ -501,24 +501,32 @@ impl IdRef {
 /// Expands placeholders in an input with `lookup`; one that cannot be resolved becomes a
 /// well-formed id no backup has.
 pub fn resolve_placeholders(input: &Value, lookup: &dyn Fn(&IdRef) -> Option<String>) -> Value {
-    if !has_placeholders(input) {
-        // A copy keeps the members' index (rebuilding it would hash every name again).
-        return input.clone();
+    resolved(input, lookup).into_owned()
+}
+
+/// [`resolve_placeholders`], borrowing `input` when it holds no placeholder (a copy would
+/// rebuild its members' index, hashing every name again).
+pub fn resolved<'a>(
+    input: &'a Value,
+    lookup: &dyn Fn(&IdRef) -> Option<String>,
+) -> std::borrow::Cow<'a, Value> {
+    if has_placeholders(input) {
+        std::borrow::Cow::Owned(expand(input, lookup))
+    } else {
+        std::borrow::Cow::Borrowed(input)
     }
+}
+
+fn expand(input: &Value, lookup: &dyn Fn(&IdRef) -> Option<String>) -> Value {
     match input {
         Value::String(s) => match IdRef::parse(s) {
             Some(r) => Value::String(lookup(&r).unwrap_or_else(|| r.dangling())),
             None => input.clone(),
         },
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| resolve_placeholders(v, lookup))
-                .collect(),
-        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| expand(v, lookup)).collect()),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| (k.clone(), resolve_placeholders(v, lookup)))
+                .map(|(k, v)| (k.clone(), expand(v, lookup)))
                 .collect(),
         ),
         other => other.clone(),
@@ -526,7 +534,7 @@ pub fn resolve_placeholders(input: &Value, lookup: &dyn Fn(&IdRef) -> Option<Str
 }
 
 /// Whether some string of `input` is a placeholder (else resolving it changes nothing).
-pub fn has_placeholders(input: &Value) -> bool {
+fn has_placeholders(input: &Value) -> bool {
     match input {
         Value::String(s) => s.starts_with("${") && IdRef::parse(s).is_some(),
         Value::Array(items) => items.iter().any(has_placeholders),

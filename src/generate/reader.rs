@@ -11,7 +11,7 @@
 
 use super::*;
 use crate::model::{ServerSpec, World};
-use crate::plan::{has_placeholders, resolve_placeholders, IdRef};
+use crate::plan::{resolved, IdRef};
 
 /// The engine of the servers a plan puts.
 const ENGINE: &str = "ChefAutomate";
@@ -215,14 +215,8 @@ impl<'a> Reader<'a> {
             Step::Call {
                 operation, input, ..
             } => {
-                let resolved;
-                let input = if has_placeholders(input) {
-                    resolved = resolve_placeholders(input, &|r| Some(model_id(r)));
-                    &resolved
-                } else {
-                    input
-                };
-                model::call_first(&self.world, *operation, input)
+                let input = resolved(input, &|r| Some(model_id(r)));
+                model::call_first(&self.world, *operation, &input)
             }
             _ => model::step_first(&self.world, &step.action(None)),
         };

@@ -24,13 +24,7 @@ use shared::{Change, SharedChanges};
 /// Every outcome `action` may have from `world`, the reference reading first.
 pub fn step(world: &World, action: &Action) -> Vec<Possible> {
     match action {
-        Action::Call { op, input } => {
-            let mut out = Vec::new();
-            let validated = Validated::new(*op, input);
-            let mut shared = SharedChanges::default();
-            call(world, *op, input, &validated, &mut shared, &mut out, false);
-            out
-        }
+        Action::Call { op, input } => call_alone(world, *op, input, false),
         _ => fixture(world, action),
     }
 }
@@ -46,11 +40,24 @@ pub fn step_first(world: &World, action: &Action) -> Possible {
 
 /// [`step_first`] of a call of `op` with `input`.
 pub fn call_first(world: &World, op: Operation, input: &Value) -> Possible {
-    let mut out = Vec::with_capacity(1);
+    first(call_alone(world, op, input, true))
+}
+
+/// The outcomes of one call from one world (only the reference reading with `only_first`).
+fn call_alone(world: &World, op: Operation, input: &Value, only_first: bool) -> Vec<Possible> {
+    let mut out = Vec::new();
     let validated = Validated::new(op, input);
     let mut shared = SharedChanges::default();
-    call(world, op, input, &validated, &mut shared, &mut out, true);
-    first(out)
+    call(
+        world,
+        op,
+        input,
+        &validated,
+        &mut shared,
+        &mut out,
+        only_first,
+    );
+    out
 }
 
 fn first(mut out: Vec<Possible>) -> Possible {

@@ -189,6 +189,7 @@ impl Compiled {
             .collect()
     }
 }
+
 /// Compiles shapes into nodes, each (shape, member) once.
 struct Builder {
     model: &'static ServiceModel,
